@@ -1,0 +1,137 @@
+"""The composition root: settings, database, Redis, clients, blueprints, error handling."""
+
+from __future__ import annotations
+
+import uuid
+import flask_smorest
+from apispec.ext.marshmallow import MarshmallowPlugin
+import redis
+from flask import Flask, Response, g, request, send_from_directory
+from marshmallow import Schema
+from swagger_ui_bundle import swagger_ui_path
+
+from server import runtime
+from server.config import Settings
+from server.db.session import Database
+from server.integrations.wechat import WeChatMiniClient
+from server.services.tokens import TokenIssuer
+from server.web.blueprint import BEARER
+from server.web.context import Container
+from server.web.errors import register_error_handlers, render_error
+from server.web.logging import configure_logging
+
+from schemas.common import ErrorSchema
+
+API_DESCRIPTION = """报修（Baoxiu）v1 接口：住户小程序、维修工 App 与管理控制台。
+
+认证：`Authorization: Bearer <access_token>`。错误统一为
+`{code, status, error, message, errors?}`，客户端按 `error` 分支。金额单位为分（`*_fen`），
+时间为带时区的 ISO 8601（Asia/Shanghai 展示）。"""
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        """Errors are rendered by `server.web.errors`, in the shape of API.md."""
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = runtime.resolve(settings or Settings.from_env())
+    assert settings.database_url and settings.redis_url
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,
+        API_TITLE="Baoxiu API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/static/",
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
+    )
+
+    redis_client = redis.Redis.from_url(settings.redis_url)
+    app.extensions["baoxiu"] = Container(
+        settings=settings,
+        db=Database(settings.database_url),
+        redis=redis_client,
+        tokens=TokenIssuer(settings.secret_key, settings.jwt_access_minutes,
+                           settings.jwt_refresh_days),
+        wechat=WeChatMiniClient(
+            appid=settings.wechat_appid, secret=settings.wechat_secret,
+            base_url=settings.wechat_api_base, redis_client=redis_client,
+            timeout=settings.wechat_timeout_seconds,
+        ),
+    )
+
+    api = Api(app, spec_kwargs={
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)
+    })
+    api.spec.components.security_scheme(
+        BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    _register_blueprints(api)
+    register_error_handlers(app)
+    _register_request_hooks(app)
+
+    @app.get("/docs/static/<path:filename>")
+    def swagger_static(filename: str) -> Response:
+        return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
+
+    return app
+
+
+def schema_name(schema: type[Schema] | Schema) -> str:
+    """Component names: `RoomSchema` → `Room`; a partial instance (PATCH body) → `RoomPatch`."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type) and schema.partial:
+        name += "Patch"
+    return name
+
+
+def _register_blueprints(api: Api) -> None:
+    from mobile_api import auth, catalog, me, tenant
+    from server.http import admin, health
+
+    for module in (health, auth, me, catalog, tenant):
+        api.register_blueprint(module.blp)
+    for blp in admin.blueprints():
+        api.register_blueprint(blp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+
+    @app.after_request
+    def commit_unit_of_work(response: Response) -> Response:
+        uow = g.pop("uow", None)
+        if uow is not None:
+            try:
+                if response.status_code < 400:
+                    uow.commit()
+                else:
+                    uow.rollback()
+            except Exception as exc:
+                uow.rollback()
+                response = render_error(exc)
+            finally:
+                uow.close()
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def close_unit_of_work(exc: BaseException | None) -> None:
+        uow = g.pop("uow", None)
+        if uow is not None:
+            uow.close()

@@ -1,0 +1,80 @@
+"""Engine, sessions and the unit of work.
+
+A unit of work owns one transaction. Services add and flush, never commit; the caller (the
+request, the job) commits once, and side effects registered with `on_commit` run only after
+that commit succeeded — a rolled-back grab must not notify anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.runtime import sqlalchemy_url
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """The engine and session factory of one process."""
+
+    def __init__(self, database_url: str, **engine_options: Any) -> None:
+        options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        options.update(engine_options)
+        self.engine: Engine = create_engine(sqlalchemy_url(database_url), **options)
+        self.session_factory: Callable[[], Session] = sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=True
+        )
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory())
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """Run a block in one unit of work: commit on success, roll back on any error."""
+        uow = self.unit_of_work()
+        try:
+            yield uow
+            uow.commit()
+        finally:
+            uow.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One session, one transaction, and the side effects that wait for its commit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._after_commit: list[Callable[[], None]] = []
+        self.committed = False
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        self.session.commit()
+        self.committed = True
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                # The data is committed; a failed side effect is retried by its outbox sweeper.
+                log.exception("after-commit callback failed")
+
+    def rollback(self) -> None:
+        self._after_commit.clear()
+        self.session.rollback()
+
+    def close(self) -> None:
+        if not self.committed:
+            self._after_commit.clear()
+        self.session.close()

@@ -1,0 +1,94 @@
+"""Domain errors: each carries a stable `error` id, an HTTP status and a zh-CN message.
+
+One handler (`server.web.errors`) turns them into the JSON shape of API.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class DomainError(Exception):
+    error = "bad_request"
+    status = 400
+    message = "请求无法处理"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        errors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.message = message or type(self).message
+        self.errors = {k: list(v) for k, v in errors.items()} if errors else None
+        super().__init__(self.message)
+
+
+class ValidationFailed(DomainError):
+    error, status, message = "validation_error", 422, "请求参数有误"
+
+    @classmethod
+    def field(cls, name: str, text: str) -> ValidationFailed:
+        return cls(errors={name: [text]})
+
+
+class Unauthorized(DomainError):
+    error, status, message = "unauthorized", 401, "请先登录"
+
+
+class InvalidCredentials(Unauthorized):
+    message = "手机号或密码错误"
+
+
+class TokenExpired(Unauthorized):
+    error, message = "token_expired", "登录已过期，请重新登录"
+
+
+class Forbidden(DomainError):
+    error, status, message = "forbidden", 403, "没有权限执行此操作"
+
+
+class NotFound(DomainError):
+    error, status, message = "not_found", 404, "资源不存在"
+
+
+class Conflict(DomainError):
+    error, status, message = "conflict", 409, "数据冲突"
+
+
+class InUse(Conflict):
+    error, message = "in_use", "该记录仍被引用，无法删除"
+
+
+class InvalidTransition(Conflict):
+    error, message = "invalid_transition", "当前状态不允许此操作"
+
+
+class IdempotencyConflict(Conflict):
+    error, message = "idempotency_conflict", "同一幂等键对应了不同的请求内容"
+
+
+class PhoneNotRegistered(DomainError):
+    error, status, message = "phone_not_registered", 403, "该手机号未登记为住户或租户员工，请联系物业"
+
+
+class RateLimited(DomainError):
+    error, status, message = "rate_limited", 429, "请求过于频繁，请稍后再试"
+
+
+class UpstreamError(DomainError):
+    """A provider answered with something we cannot use (bad configuration, bad reply)."""
+
+    error, status, message = "upstream_error", 502, "第三方服务异常，请稍后再试"
+
+
+class UpstreamUnavailable(DomainError):
+    error, status, message = "upstream_unavailable", 503, "第三方服务暂时不可用，请稍后再试"
+
+
+class WeChatCodeInvalid(DomainError):
+    error, status, message = "wechat_code_invalid", 400, "微信授权码无效或已使用，请重新授权"
+
+
+class WeChatUserBlocked(Forbidden):
+    error, message = "wechat_user_blocked", "该微信账号存在风险，暂时无法登录"

@@ -1,0 +1,58 @@
+"""Per-process wiring (settings, database, Redis, clients) and per-request state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import redis
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.db.session import Database, UnitOfWork
+from server.integrations.wechat import WeChatMiniClient
+from server.services.tokens import Principal, TokenIssuer
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    redis: redis.Redis
+    tokens: TokenIssuer
+    wechat: WeChatMiniClient
+
+
+def container() -> Container:
+    return current_app.extensions["baoxiu"]  # type: ignore[no-any-return]
+
+
+def uow() -> UnitOfWork:
+    """The request's unit of work; committed once after a successful response."""
+    if "uow" not in g:
+        g.uow = container().db.unit_of_work()
+    return g.uow  # type: ignore[no-any-return]
+
+
+def session() -> Session:
+    return uow().session
+
+
+def now() -> datetime:
+    """The request's clock: one instant for everything a request does."""
+    if "now" not in g:
+        g.now = datetime.now(UTC)
+    return g.now  # type: ignore[no-any-return]
+
+
+def today() -> date:
+    """Today's date where the properties are (slot and tenancy dates are local)."""
+    return now().astimezone(LOCAL_TZ).date()
+
+
+def principal() -> Principal:
+    return g.principal  # type: ignore[no-any-return]

@@ -1,0 +1,132 @@
+"""The one error shape of API.md, produced for every failure by these handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, g, jsonify
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from server.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+# Generic HTTP failures: the stable id and the zh-CN message the apps show.
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "请求格式有误"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "资源不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "数据冲突"),
+    413: ("upload_rejected", "上传内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("validation_error", "请求参数有误"),
+    429: ("rate_limited", "请求过于频繁，请稍后再试"),
+    500: ("internal_error", "服务器内部错误，请稍后再试"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
+}
+
+
+def error_body(
+    status: int, error: str, message: str, errors: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "error": error,
+        "message": message,
+    }
+    if errors:
+        body["errors"] = dict(errors)
+    return body
+
+
+def error_response(
+    status: int, error: str, message: str, errors: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    response = jsonify(error_body(status, error, message, errors))
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs nests errors by location and field; API.md wants `{field: [text, ...]}`."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if not prefix and key in ("json", "query", "form", "files", "headers", "view_args"):
+                name = ""
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            for field, texts in flatten_messages(value, name).items():
+                flat.setdefault(field, []).extend(texts)
+    elif isinstance(messages, list | tuple):
+        texts = [str(m) for m in messages if not isinstance(m, Mapping | list)]
+        if texts:
+            flat[prefix or "_schema"] = texts
+        for m in messages:
+            if isinstance(m, Mapping | list):
+                for field, more in flatten_messages(m, prefix).items():
+                    flat.setdefault(field, []).extend(more)
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def handle_domain_error(exc: DomainError) -> Response:
+    return error_response(exc.status, exc.error, exc.message, exc.errors)
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    error, message = HTTP_ERRORS.get(status, ("error", exc.description or "请求失败"))
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    errors = flatten_messages(messages) if messages else None
+    if status == 400 and errors:
+        # webargs answers 400 for a body that is not JSON at all: still a bad body.
+        status, (error, message) = 422, HTTP_ERRORS[422]
+        errors = {"_schema": ["请求体不是合法的 JSON"]}
+    headers = dict(data.get("headers") or {})
+    valid_methods = getattr(exc, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    return error_response(status, error, message, errors, headers)
+
+
+def handle_integrity_error(exc: IntegrityError) -> Response:
+    """Constraint violations that slipped past the services' checks (races, mostly)."""
+    orig = exc.orig
+    if isinstance(orig, pg_errors.UniqueViolation):
+        return error_response(409, "conflict", "数据已存在，请勿重复提交")
+    if isinstance(orig, pg_errors.ForeignKeyViolation | pg_errors.RestrictViolation):
+        return error_response(409, "in_use", "该记录仍被引用或引用的记录不存在")
+    if isinstance(orig, pg_errors.CheckViolation):
+        return error_response(422, "validation_error", "数据不符合约束条件")
+    log.exception("integrity error")
+    return error_response(500, *HTTP_ERRORS[500])
+
+
+def render_error(exc: Exception) -> Response:
+    """Every failure of a request ends here, raised in a view or at commit."""
+    if isinstance(exc, DomainError):
+        return handle_domain_error(exc)
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    if isinstance(exc, IntegrityError):
+        return handle_integrity_error(exc)
+    log.exception("unhandled error (request %s)", g.get("request_id", "-"))
+    return error_response(500, *HTTP_ERRORS[500])
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(Exception, render_error)

@@ -1,0 +1,130 @@
+"""Test wiring: a real PostgreSQL database per run, real Redis, one SAVEPOINT per test.
+
+With DATABASE_URL/REDIS_URL unset the suite uses the embedded servers under `instance/`
+(the same code path as `baoxiu dev`); with them set, the servers they name. Either way the
+run gets its own database, migrated with Alembic, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from server import runtime
+from server.app import create_app
+from server.config import Settings
+from server.db import migrate
+from tests.factories import Factory
+
+TEST_DB = f"baoxiu_test_{os.getpid()}"
+
+
+def _server_url() -> str:
+    base = Settings.from_env({k: v for k, v in os.environ.items() if k == "DATABASE_URL"})
+    if base.database_url:
+        return base.database_url
+    return runtime.embedded_postgres_url(base.instance_dir)
+
+
+def _with_database(url: str, database: str) -> str:
+    return make_url(runtime.sqlalchemy_url(url)).set(database=database).render_as_string(
+        hide_password=False
+    )
+
+
+def _admin_dsn(url: str) -> str:
+    return _with_database(url, "postgres").replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def database_server_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(database_server_url: str) -> Iterator[str]:
+    admin = _admin_dsn(database_server_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+    url = _with_database(database_server_url, TEST_DB)
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        return configured
+    return runtime.embedded_redis_url(Settings.from_env({}).instance_dir)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+             ) -> Settings:
+    tmp = tmp_path_factory.mktemp("instance")
+    return Settings.from_env({
+        "BAOXIU_ENV": "test",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "BAOXIU_INSTANCE_DIR": str(tmp),
+        "WECHAT_APPID": "wx0000000000test01",
+        "WECHAT_SECRET": "test-wechat-secret",
+        # Nothing listens here unless a test starts the fake WeChat server on it.
+        "WECHAT_API_BASE": "http://127.0.0.1:9",
+    })
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+    application.extensions["baoxiu"].db.dispose()
+
+
+@pytest.fixture
+def connection(app: Flask) -> Iterator[Connection]:
+    """One outer transaction per test; every commit inside it is only a SAVEPOINT."""
+    db = app.extensions["baoxiu"].db
+    conn = db.engine.connect()
+    outer = conn.begin()
+    original = db.session_factory
+    db.session_factory = sessionmaker(bind=conn, expire_on_commit=False,
+                                      join_transaction_mode="create_savepoint")
+    try:
+        yield conn
+    finally:
+        db.session_factory = original
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def db_session(connection: Connection) -> Iterator[Session]:
+    session = Session(bind=connection, expire_on_commit=False,
+                      join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def make(db_session: Session, app: Flask) -> Factory:
+    return Factory(db_session, app.extensions["baoxiu"].tokens)
+
+
+@pytest.fixture
+def client(app: Flask, connection: Connection) -> FlaskClient:
+    return app.test_client()
