@@ -118,7 +118,7 @@ def _register_request_hooks(app: Flask) -> None:
         uow = g.pop("uow", None)
         if uow is not None:
             try:
-                if response.status_code < 400:
+                if response.status_code < 400 or g.pop("keep_changes", False):
                     uow.commit()
                 else:
                     uow.rollback()

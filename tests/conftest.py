@@ -24,6 +24,8 @@ from server.app import create_app
 from server.config import Settings
 from server.db import migrate
 from tests.factories import Factory
+from tests.fakes.server import serve
+from tests.fakes.wechat import FakeWeChat
 
 TEST_DB = f"baoxiu_test_{os.getpid()}"
 
@@ -71,9 +73,30 @@ def redis_url() -> str:
     return runtime.embedded_redis_url(Settings.from_env({}).instance_dir)
 
 
+WECHAT_APPID = "wx0000000000test01"
+WECHAT_SECRET = "test-wechat-secret"
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-             ) -> Settings:
+def wechat_server() -> Iterator[tuple[FakeWeChat, str]]:
+    fake = FakeWeChat(appid=WECHAT_APPID, secret=WECHAT_SECRET)
+    with serve(fake.app()) as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture
+def fake_wechat(wechat_server: tuple[FakeWeChat, str], app: Flask) -> FakeWeChat:
+    """The loopback WeChat, reset for this test, with no access token cached."""
+    fake = wechat_server[0]
+    fake.__init__(appid=WECHAT_APPID, secret=WECHAT_SECRET)  # type: ignore[misc]
+    wechat = app.extensions["baoxiu"].wechat
+    wechat.redis.delete(wechat._token_key)
+    return fake
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory,
+             wechat_server: tuple[FakeWeChat, str]) -> Settings:
     tmp = tmp_path_factory.mktemp("instance")
     return Settings.from_env({
         "BAOXIU_ENV": "test",
@@ -81,10 +104,9 @@ def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPat
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "BAOXIU_INSTANCE_DIR": str(tmp),
-        "WECHAT_APPID": "wx0000000000test01",
-        "WECHAT_SECRET": "test-wechat-secret",
-        # Nothing listens here unless a test starts the fake WeChat server on it.
-        "WECHAT_API_BASE": "http://127.0.0.1:9",
+        "WECHAT_APPID": WECHAT_APPID,
+        "WECHAT_SECRET": WECHAT_SECRET,
+        "WECHAT_API_BASE": wechat_server[1],
     })
 
 

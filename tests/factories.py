@@ -126,5 +126,5 @@ class Factory:
     def dispatcher(self, org: Organisation) -> User:
         return self.user(org, roles=[Role.DISPATCHER.value])
 
-    def tenant(self, org: Organisation, phone: str | None = None) -> User:
-        return self.user(org, roles=[Role.TENANT.value], phone=phone)
+    def tenant(self, org: Organisation, phone: str | None = None, **kw: Any) -> User:
+        return self.user(org, roles=[Role.TENANT.value], phone=phone, **kw)

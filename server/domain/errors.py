@@ -12,6 +12,8 @@ class DomainError(Exception):
     error = "bad_request"
     status = 400
     message = "请求无法处理"
+    # True when the refusal is itself an outcome whose writes must be committed.
+    keeps_changes = False
 
     def __init__(
         self,
@@ -38,6 +40,13 @@ class Unauthorized(DomainError):
 
 class InvalidCredentials(Unauthorized):
     message = "手机号或密码错误"
+
+
+class RefreshTokenReplayed(Unauthorized):
+    """A rotated refresh token came back: every session of the user has been ended."""
+
+    message = "登录凭证已失效，请重新登录"
+    keeps_changes = True
 
 
 class TokenExpired(Unauthorized):

@@ -37,6 +37,12 @@ class WeChatSession:
     unionid: str | None
 
 
+@dataclass(frozen=True)
+class WeChatPhone:
+    pure_number: str
+    country_code: str
+
+
 class WeChatMiniClient:
     def __init__(
         self,
@@ -74,8 +80,8 @@ class WeChatMiniClient:
         unionid = body.get("unionid")
         return WeChatSession(openid=openid, unionid=unionid if isinstance(unionid, str) else None)
 
-    def phone_number(self, code: str, *, openid: str | None) -> str:
-        """Exchange a getPhoneNumber code for the user's pure phone number."""
+    def phone_number(self, code: str, *, openid: str | None) -> WeChatPhone:
+        """Exchange a getPhoneNumber code for the user's phone number."""
         self._require_configured()
         payload: dict[str, str] = {"code": code}
         if openid:
@@ -87,13 +93,11 @@ class WeChatMiniClient:
         watermark = info.get("watermark") or {}
         if watermark.get("appid") not in (None, self.appid):
             raise UpstreamError("微信手机号数据不属于本小程序")
-        # countryCode is documented as a string but arrives as a number too.
-        if str(info.get("countryCode", "86")) != "86":
-            raise UpstreamError("暂不支持境外手机号")
         phone = info.get("purePhoneNumber")
         if not isinstance(phone, str) or not phone:
             raise UpstreamError("微信手机号返回数据不完整")
-        return phone
+        # countryCode is documented as a string but arrives as a number too.
+        return WeChatPhone(pure_number=phone, country_code=str(info.get("countryCode", "86")))
 
     def access_token(self, *, refresh: bool = False) -> str:
         """The stable access token, cached in Redis until shortly before it expires."""

@@ -99,8 +99,9 @@ def bind_wechat_phone(
         raise NotFound("用户不存在")
     if not user.wechat_openid:
         raise Forbidden("请使用微信登录后再绑定手机号")
-    raw_phone = wechat.phone_number(code, openid=user.wechat_openid)
-    phone = normalise_phone(raw_phone)
+    wx_phone = wechat.phone_number(code, openid=user.wechat_openid)
+    # Contacts are registered with mainland numbers; any other country cannot match one.
+    phone = normalise_phone(wx_phone.pure_number) if wx_phone.country_code == "86" else None
     registered = phone is not None and session.scalar(
         select(exists().where(Contact.org_id == org_id, Contact.phone == phone))
     )

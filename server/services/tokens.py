@@ -16,7 +16,7 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.domain.errors import TokenExpired, Unauthorized
+from server.domain.errors import RefreshTokenReplayed, TokenExpired, Unauthorized
 from server.models.user import RefreshToken, User
 
 ALGORITHM = "HS256"
@@ -87,7 +87,7 @@ class TokenIssuer:
                 .where(RefreshToken.user_id == row.user_id, RefreshToken.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            raise Unauthorized("登录凭证已失效，请重新登录")
+            raise RefreshTokenReplayed()
         user = session.scalar(select(User).where(User.id == row.user_id))
         if user is None or not user.is_active:
             raise Unauthorized("账号已停用")

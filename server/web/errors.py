@@ -83,6 +83,8 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def handle_domain_error(exc: DomainError) -> Response:
+    if exc.keeps_changes:
+        g.keep_changes = True
     return error_response(exc.status, exc.error, exc.message, exc.errors)
 
 
