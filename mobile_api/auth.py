@@ -4,12 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain.roles import Role
-from server.services import auth as auth_service
-from server.services.profile import profile
-from server.web.blueprint import Blueprint
-from server.web.context import container, now, principal, session
-
 from schemas.auth import (
     LoginSchema,
     PasswordLoginSchema,
@@ -17,6 +11,11 @@ from schemas.auth import (
     WeChatLoginSchema,
     WeChatPhoneSchema,
 )
+from server.domain.roles import Role
+from server.services import auth as auth_service
+from server.services.profile import profile
+from server.web.blueprint import Blueprint
+from server.web.context import container, now, principal, session
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
 
@@ -38,8 +37,12 @@ def login_body(login: auth_service.Login) -> dict[str, Any]:
 def password_login(args: dict[str, Any]) -> dict[str, Any]:
     """手机号 + 密码登录（员工；设置过密码的住户也可）"""
     login = auth_service.login_with_password(
-        session(), issuer=container().tokens, phone=args["phone"], password=args["password"],
-        org_code=args.get("org"), now=now(),
+        session(),
+        issuer=container().tokens,
+        phone=args["phone"],
+        password=args["password"],
+        org_code=args.get("org"),
+        now=now(),
     )
     return login_body(login)
 
@@ -53,8 +56,12 @@ def password_login(args: dict[str, Any]) -> dict[str, Any]:
 def wechat_login(args: dict[str, Any]) -> dict[str, Any]:
     """微信小程序登录（code2Session；首次登录创建住户账号）"""
     login = auth_service.login_with_wechat(
-        session(), issuer=container().tokens, wechat=container().wechat, code=args["code"],
-        org_code=args.get("org"), now=now(),
+        session(),
+        issuer=container().tokens,
+        wechat=container().wechat,
+        code=args["code"],
+        org_code=args.get("org"),
+        now=now(),
     )
     return login_body(login)
 
@@ -69,8 +76,13 @@ def wechat_phone(args: dict[str, Any]) -> dict[str, Any]:
     """绑定微信手机号；手机号须为已登记的住户或租户公司员工。返回新的令牌。"""
     caller = principal()
     login = auth_service.bind_wechat_phone(
-        session(), issuer=container().tokens, wechat=container().wechat,
-        user_id=caller.user_id, org_id=caller.org_id, code=args["code"], now=now(),
+        session(),
+        issuer=container().tokens,
+        wechat=container().wechat,
+        user_id=caller.user_id,
+        org_id=caller.org_id,
+        code=args["code"],
+        now=now(),
     )
     return login_body(login)
 

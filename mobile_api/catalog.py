@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.catalog import CatalogSchema
 from server.services.catalog import active_catalog
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
-
-from schemas.catalog import CatalogSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/catalog", description="报修目录")
 

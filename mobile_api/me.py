@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.auth import UserSchema
 from server.services.auth import active_user
 from server.services.profile import profile
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
-
-from schemas.auth import UserSchema
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="当前用户")
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.property import TenantRoomListSchema
 from server.domain.roles import Role
 from server.services.auth import active_user
 from server.services.tenancy import rooms_for_tenant
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session, today
-
-from schemas.property import TenantRoomListSchema
 
 blp = Blueprint("tenant", __name__, url_prefix="/api/v1/tenant", description="住户 / 租户")
 

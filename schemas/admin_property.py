@@ -55,11 +55,14 @@ class CommunityQueryArgsSchema(PageArgsSchema):
 
 class BuildingSchema(Schema):
     id = fields.Integer(dump_only=True)
-    community_id = fields.Integer(required=True, metadata={"description": "所属小区"})
+    community_id = fields.Integer(required=True, strict=True, metadata={"description": "所属小区"})
     community_name = fields.String(attribute="community.name", dump_only=True)
     name = name_field(50, metadata={"example": "1栋"})
     floors = fields.Integer(
-        allow_none=True, validate=validate.Range(min=1, max=300), metadata={"description": "层数"}
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=300),
+        metadata={"description": "层数"},
     )
     created_at = LocalDateTime(dump_only=True)
     updated_at = LocalDateTime(dump_only=True)
@@ -78,7 +81,7 @@ class BuildingQueryArgsSchema(PageArgsSchema):
 
 class UnitSchema(Schema):
     id = fields.Integer(dump_only=True)
-    building_id = fields.Integer(required=True, metadata={"description": "所属楼栋"})
+    building_id = fields.Integer(required=True, strict=True, metadata={"description": "所属楼栋"})
     name = name_field(50, metadata={"example": "1单元"})
     created_at = LocalDateTime(dump_only=True)
     updated_at = LocalDateTime(dump_only=True)
@@ -98,14 +101,14 @@ class RoomSchema(Schema):
     id = fields.Integer(dump_only=True)
     community_id = fields.Integer(dump_only=True, metadata={"description": "由楼栋决定"})
     community_name = fields.String(attribute="community.name", dump_only=True)
-    building_id = fields.Integer(required=True)
+    building_id = fields.Integer(required=True, strict=True)
     building_name = fields.String(attribute="building.name", dump_only=True)
-    unit_id = fields.Integer(allow_none=True, load_default=None)
+    unit_id = fields.Integer(allow_none=True, load_default=None, strict=True)
     unit_name = fields.Function(
         lambda room: room.unit.name if room.unit is not None else None, dump_only=True
     )
     code = name_field(50, metadata={"example": "1-101", "description": "房号，小区内唯一"})
-    floor = fields.Integer(required=True, validate=validate.Range(min=-10, max=300))
+    floor = fields.Integer(required=True, strict=True, validate=validate.Range(min=-10, max=300))
     building_area = Area(metadata={"description": "建筑面积（㎡，两位小数）", "example": "88.50"})
     charge_area = Area(metadata={"description": "计费面积（㎡，两位小数）", "example": "86.00"})
     layout = TrimmedString(

@@ -14,20 +14,30 @@ ORG_CODE = fields.String(
 
 class PasswordLoginSchema(Schema):
     phone = Phone(required=True, metadata={"example": "13900000000"})
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128),
-                             load_only=True, metadata={"example": "demo1234"})
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=128),
+        load_only=True,
+        metadata={"example": "demo1234"},
+    )
     org = ORG_CODE
 
 
 class WeChatLoginSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=128),
-                         metadata={"description": "wx.login() 返回的 code"})
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "wx.login() 返回的 code"},
+    )
     org = ORG_CODE
 
 
 class WeChatPhoneSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=128),
-                         metadata={"description": "getPhoneNumber 按钮返回的 code"})
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "getPhoneNumber 按钮返回的 code"},
+    )
 
 
 class RefreshSchema(Schema):

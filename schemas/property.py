@@ -15,7 +15,9 @@ class RoomBriefSchema(Schema):
     unit_id = fields.Integer(allow_none=True)
     unit_name = fields.String(attribute="unit.name", allow_none=True)
     floor = fields.Integer()
-    label = fields.Method("_label", metadata={"description": "展示用地址，如 阳光花园 1栋 1单元 101"})
+    label = fields.Method(
+        "_label", metadata={"description": "展示用地址，如 阳光花园 1栋 1单元 101"}
+    )
 
     def _label(self, room: object) -> str:
         parts = [room.community.name, room.building.name]  # type: ignore[attr-defined]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
-_FIELD_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
+_FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, str]] = {
     fields.Field: {"required": "必填项", "null": "不能为空", "validator_failed": "取值无效"},
     fields.String: {"invalid": "应为字符串", "invalid_utf8": "不是合法的 UTF-8 字符串"},
     fields.Integer: {"invalid": "应为整数"},
     fields.Number: {"invalid": "应为数字", "too_large": "数值过大"},
     fields.Decimal: {"special": "不允许 NaN 或无穷大"},
     fields.Boolean: {"invalid": "应为布尔值"},
-    fields.DateTime: {"invalid": "不是合法的日期时间", "invalid_awareness": "日期时间需带时区",
-                      "format": "无法格式化为日期时间"},
+    fields.DateTime: {
+        "invalid": "不是合法的日期时间",
+        "invalid_awareness": "日期时间需带时区",
+        "format": "无法格式化为日期时间",
+    },
     fields.Date: {"invalid": "不是合法的日期（YYYY-MM-DD）", "format": "无法格式化为日期"},
     fields.List: {"invalid": "应为列表"},
     fields.Nested: {"type": "类型无效"},
@@ -26,7 +31,7 @@ _FIELD_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
 def install() -> None:
     for cls, messages in _FIELD_MESSAGES.items():
         cls.default_error_messages = {**cls.default_error_messages, **messages}
-    ma.Schema._default_error_messages = {  # type: ignore[attr-defined]
+    ma.Schema._default_error_messages = {
         "type": "输入类型无效",
         "unknown": "未知字段",
     }

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+
 import flask_smorest
-from apispec.ext.marshmallow import MarshmallowPlugin
 import redis
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, g, request, send_from_directory
 from marshmallow import Schema
 from swagger_ui_bundle import swagger_ui_path
 
+from schemas.common import ErrorSchema
 from server import runtime
 from server.config import Settings
 from server.db.session import Database
@@ -19,8 +21,6 @@ from server.web.blueprint import BEARER
 from server.web.context import Container
 from server.web.errors import register_error_handlers, render_error
 from server.web.logging import configure_logging
-
-from schemas.common import ErrorSchema
 
 API_DESCRIPTION = """报修（Baoxiu）v1 接口：住户小程序、维修工 App 与管理控制台。
 
@@ -62,18 +62,21 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         db=Database(settings.database_url),
         redis=redis_client,
-        tokens=TokenIssuer(settings.secret_key, settings.jwt_access_minutes,
-                           settings.jwt_refresh_days),
+        tokens=TokenIssuer(
+            settings.secret_key, settings.jwt_access_minutes, settings.jwt_refresh_days
+        ),
         wechat=WeChatMiniClient(
-            appid=settings.wechat_appid, secret=settings.wechat_secret,
-            base_url=settings.wechat_api_base, redis_client=redis_client,
+            appid=settings.wechat_appid,
+            secret=settings.wechat_secret,
+            base_url=settings.wechat_api_base,
+            redis_client=redis_client,
             timeout=settings.wechat_timeout_seconds,
         ),
     )
 
-    api = Api(app, spec_kwargs={
-        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)
-    })
+    api = Api(
+        app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}
+    )
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

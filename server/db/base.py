@@ -40,7 +40,7 @@ class OrgOwnedMixin:
     """Every business row belongs to one organisation; every query filters on it."""
 
     @declared_attr
-    def org_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+    def org_id(cls) -> Mapped[int]:
         return mapped_column(
             BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
         )

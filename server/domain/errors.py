@@ -78,7 +78,11 @@ class IdempotencyConflict(Conflict):
 
 
 class PhoneNotRegistered(DomainError):
-    error, status, message = "phone_not_registered", 403, "该手机号未登记为住户或租户员工，请联系物业"
+    error, status, message = (
+        "phone_not_registered",
+        403,
+        "该手机号未登记为住户或租户员工，请联系物业",
+    )
 
 
 class RateLimited(DomainError):

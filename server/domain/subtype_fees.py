@@ -9,7 +9,7 @@ FEE_MODES = (NO_FEE, CHARGE_ON_ORDER, CHARGE_AFTER_COMPLETION)
 
 
 def fee_setting_problem(*, fee_mode: str, fee_fen: int) -> str | None:
-    """Why this fee setting is unusable (zh-CN, for the `fee_fen` field), or None when it is fine."""
+    """Why this fee setting is unusable (zh-CN, for `fee_fen`), or None when it is fine."""
     if fee_fen < 0:
         return "金额不能为负数"
     if fee_mode == CHARGE_ON_ORDER and fee_fen <= 0:

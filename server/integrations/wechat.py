@@ -71,8 +71,12 @@ class WeChatMiniClient:
         body = self._call(
             "GET",
             "/sns/jscode2session",
-            params={"appid": self.appid, "secret": self.secret, "js_code": code,
-                    "grant_type": "authorization_code"},
+            params={
+                "appid": self.appid,
+                "secret": self.secret,
+                "js_code": code,
+                "grant_type": "authorization_code",
+            },
         )
         openid = body.get("openid")
         if not isinstance(openid, str) or not openid:
@@ -108,8 +112,12 @@ class WeChatMiniClient:
         body = self._call(
             "POST",
             "/cgi-bin/stable_token",
-            json={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-                  "force_refresh": False},
+            json={
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self.secret,
+                "force_refresh": False,
+            },
         )
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
@@ -121,8 +129,9 @@ class WeChatMiniClient:
 
     def _with_access_token(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self._call("POST", path, params={"access_token": self.access_token()},
-                              json=payload)
+            return self._call(
+                "POST", path, params={"access_token": self.access_token()}, json=payload
+            )
         except _TokenRejected:
             # Renewed elsewhere or expired early: fetch once more (not forced) and retry once.
             self.redis.delete(self._token_key)
@@ -134,8 +143,9 @@ class WeChatMiniClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            response = self.http.request(method, self.base_url + path, timeout=self.timeout,
-                                         **kwargs)
+            response = self.http.request(
+                method, self.base_url + path, timeout=self.timeout, **kwargs
+            )
         except requests.RequestException as exc:
             log.warning("wechat %s unreachable: %s", path, type(exc).__name__)
             raise UpstreamUnavailable("微信服务暂时不可用，请稍后再试") from exc

@@ -8,7 +8,19 @@ from server.models.staff import Department, Post, Staff
 from server.models.user import RefreshToken, User
 
 __all__ = [
-    "Building", "Community", "Contact", "Customer", "CustomerRoom", "Department",
-    "OrderSubtype", "OrderType", "Organisation", "Post", "RefreshToken", "Room", "Staff",
-    "Unit", "User",
+    "Building",
+    "Community",
+    "Contact",
+    "Customer",
+    "CustomerRoom",
+    "Department",
+    "OrderSubtype",
+    "OrderType",
+    "Organisation",
+    "Post",
+    "RefreshToken",
+    "Room",
+    "Staff",
+    "Unit",
+    "User",
 ]

@@ -17,9 +17,7 @@ ROOM_RELATIONS = ("owner", "tenant", "resident")
 
 class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "customers"
-    __table_args__ = (
-        CheckConstraint("kind IN ('person', 'company')", name="kind_known"),
-    )
+    __table_args__ = (CheckConstraint("kind IN ('person', 'company')", name="kind_known"),)
 
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(100))

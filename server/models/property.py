@@ -10,9 +10,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
 
 ORIENTATIONS = (
-    "east", "south", "west", "north",
-    "southeast", "southwest", "northeast", "northwest",
-    "north_south", "east_west",
+    "east",
+    "south",
+    "west",
+    "north",
+    "southeast",
+    "southwest",
+    "northeast",
+    "northwest",
+    "north_south",
+    "east_west",
 )
 
 
@@ -55,7 +62,9 @@ class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "rooms"
     __table_args__ = (
         UniqueConstraint("community_id", "code"),
-        CheckConstraint("building_area IS NULL OR building_area > 0", name="building_area_positive"),
+        CheckConstraint(
+            "building_area IS NULL OR building_area > 0", name="building_area_positive"
+        ),
         CheckConstraint("charge_area IS NULL OR charge_area > 0", name="charge_area_positive"),
         CheckConstraint(
             "orientation IS NULL OR orientation IN ("

@@ -14,10 +14,20 @@ from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
 class User(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
-        Index("uq_users_org_id_phone", "org_id", "phone", unique=True,
-              postgresql_where=text("phone IS NOT NULL")),
-        Index("uq_users_org_id_wechat_openid", "org_id", "wechat_openid", unique=True,
-              postgresql_where=text("wechat_openid IS NOT NULL")),
+        Index(
+            "uq_users_org_id_phone",
+            "org_id",
+            "phone",
+            unique=True,
+            postgresql_where=text("phone IS NOT NULL"),
+        ),
+        Index(
+            "uq_users_org_id_wechat_openid",
+            "org_id",
+            "wechat_openid",
+            unique=True,
+            postgresql_where=text("wechat_openid IS NOT NULL"),
+        ),
         Index("ix_users_phone", "phone"),
     )
 

@@ -47,7 +47,12 @@ def organisation_for_login(session: Session, org_code: str | None) -> Organisati
 
 
 def login_with_password(
-    session: Session, *, issuer: TokenIssuer, phone: str, password: str, org_code: str | None,
+    session: Session,
+    *,
+    issuer: TokenIssuer,
+    phone: str,
+    password: str,
+    org_code: str | None,
     now: datetime,
 ) -> Login:
     """Check a phone and password and issue tokens."""
@@ -67,8 +72,13 @@ def login_with_password(
 
 
 def login_with_wechat(
-    session: Session, *, issuer: TokenIssuer, wechat: WeChatMiniClient, code: str,
-    org_code: str | None, now: datetime,
+    session: Session,
+    *,
+    issuer: TokenIssuer,
+    wechat: WeChatMiniClient,
+    code: str,
+    org_code: str | None,
+    now: datetime,
 ) -> Login:
     """code2Session, then log in the tenant with that openid, creating them on first login."""
     org = organisation_for_login(session, org_code)
@@ -77,16 +87,27 @@ def login_with_wechat(
         select(User).where(User.org_id == org.id, User.wechat_openid == wx.openid)
     )
     if user is None:
-        user = User(org_id=org.id, wechat_openid=wx.openid, wechat_unionid=wx.unionid,
-                    roles=[Role.TENANT.value], name="微信用户")
+        user = User(
+            org_id=org.id,
+            wechat_openid=wx.openid,
+            wechat_unionid=wx.unionid,
+            roles=[Role.TENANT.value],
+            name="微信用户",
+        )
         session.add(user)
         session.flush()
     return _issue(session, issuer=issuer, user=user, now=now)
 
 
 def bind_wechat_phone(
-    session: Session, *, issuer: TokenIssuer, wechat: WeChatMiniClient, user_id: int,
-    org_id: int, code: str, now: datetime,
+    session: Session,
+    *,
+    issuer: TokenIssuer,
+    wechat: WeChatMiniClient,
+    user_id: int,
+    org_id: int,
+    code: str,
+    now: datetime,
 ) -> Login:
     """Bind the phone WeChat vouches for; it must belong to a registered contact.
 
@@ -141,8 +162,9 @@ def refresh_login(
 def revoke_refresh_tokens(session: Session, *, user_id: int, now: datetime) -> None:
     """Log a user out everywhere."""
     for token in session.scalars(
-        select(RefreshToken).where(RefreshToken.user_id == user_id,
-                                   RefreshToken.revoked_at.is_(None))
+        select(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+        )
     ):
         token.revoked_at = now
 

@@ -37,7 +37,9 @@ def profile(session: Session, *, user: User) -> dict[str, Any]:
         "roles": list(user.roles),
         "wechat_bound": user.wechat_openid is not None,
         "last_login_at": user.last_login_at,
-        "staff": None if staff is None else {
+        "staff": None
+        if staff is None
+        else {
             "id": staff.id,
             "department_id": staff.department_id,
             "department": staff.department,

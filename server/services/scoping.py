@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
+from server.db.base import OrgOwnedMixin
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 
 
-class OrgOwned(Protocol):
-    id: Any
-    org_id: Any
+T = TypeVar("T", bound=OrgOwnedMixin)
 
 
-T = TypeVar("T", bound=OrgOwned)
-
-
-def get_owned(session: Session, model: type[T], object_id: int, *, org_id: int,
-              message: str = "资源不存在", for_update: bool = False) -> T:
+def get_owned(
+    session: Session,
+    model: type[T],
+    object_id: int,
+    *,
+    org_id: int,
+    message: str = "资源不存在",
+    for_update: bool = False,
+) -> T:
     """The row with this id in the caller's organisation, else 404 (never 403: no leaks)."""
     obj = session.get(model, object_id, with_for_update=for_update)
     if obj is None or obj.org_id != org_id:
@@ -28,8 +31,15 @@ def get_owned(session: Session, model: type[T], object_id: int, *, org_id: int,
     return obj
 
 
-def reference_owned(session: Session, model: type[T], object_id: int | None, *, org_id: int,
-                    field: str, message: str) -> T | None:
+def reference_owned(
+    session: Session,
+    model: type[T],
+    object_id: int | None,
+    *,
+    org_id: int,
+    field: str,
+    message: str,
+) -> T | None:
     """A referenced row from the request body: it must exist in the caller's organisation."""
     if object_id is None:
         return None

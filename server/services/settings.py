@@ -25,8 +25,7 @@ def get_organisation(session: Session, *, org_id: int) -> Organisation:
     return org
 
 
-def update_organisation(session: Session, *, org_id: int, changes: dict[str, Any]
-                        ) -> Organisation:
+def update_organisation(session: Session, *, org_id: int, changes: dict[str, Any]) -> Organisation:
     """Rename the organisation or change its default grab cap."""
     org = get_organisation(session, org_id=org_id)
     apply_changes(org, changes)
@@ -40,13 +39,20 @@ def grab_cap_overview(session: Session, *, org_id: int) -> dict[str, Any]:
     departments = session.scalars(
         select(Department).where(Department.org_id == org_id).order_by(Department.id)
     ).all()
-    technicians = session.scalars(
-        select(Staff)
-        .join(User, User.id == Staff.user_id)
-        .where(Staff.org_id == org_id, User.is_active.is_(True),
-               User.roles.contains([Role.TECHNICIAN.value]))
-        .order_by(Staff.id)
-    ).unique().all()
+    technicians = (
+        session.scalars(
+            select(Staff)
+            .join(User, User.id == Staff.user_id)
+            .where(
+                Staff.org_id == org_id,
+                User.is_active.is_(True),
+                User.roles.contains([Role.TECHNICIAN.value]),
+            )
+            .order_by(Staff.id)
+        )
+        .unique()
+        .all()
+    )
     return {
         "organisation_default": org.default_grab_cap,
         "departments": [
@@ -54,9 +60,11 @@ def grab_cap_overview(session: Session, *, org_id: int) -> dict[str, Any]:
                 "id": d.id,
                 "name": d.name,
                 "grab_cap": d.grab_cap,
-                "effective": effective_grab_cap(organisation_default=org.default_grab_cap,
-                                                department_default=d.grab_cap,
-                                                technician_override=None),
+                "effective": effective_grab_cap(
+                    organisation_default=org.default_grab_cap,
+                    department_default=d.grab_cap,
+                    technician_override=None,
+                ),
             }
             for d in departments
         ],

@@ -101,8 +101,9 @@ class StaffView:
 # Departments -------------------------------------------------------------------------------
 
 
-def list_departments(session: Session, *, org_id: int, q: str | None, page: int,
-                     page_size: int) -> Page[Department]:
+def list_departments(
+    session: Session, *, org_id: int, q: str | None, page: int, page_size: int
+) -> Page[Department]:
     """Departments of the organisation, optionally filtered by name."""
     stmt = select(Department).where(Department.org_id == org_id)
     if q:
@@ -124,13 +125,15 @@ def create_department(session: Session, *, org_id: int, data: dict[str, Any]) ->
     return department
 
 
-def update_department(session: Session, *, org_id: int, department_id: int,
-                      changes: dict[str, Any]) -> Department:
+def update_department(
+    session: Session, *, org_id: int, department_id: int, changes: dict[str, Any]
+) -> Department:
     """Rename a department or change its default grab cap (null falls back to the org's)."""
     department = get_department(session, org_id=org_id, department_id=department_id)
     if "name" in changes:
-        _ensure_department_name_free(session, org_id=org_id, name=changes["name"],
-                                     exclude_id=department.id)
+        _ensure_department_name_free(
+            session, org_id=org_id, name=changes["name"], exclude_id=department.id
+        )
     apply_changes(department, changes)
     session.flush()
     return department
@@ -147,8 +150,9 @@ def delete_department(session: Session, *, org_id: int, department_id: int) -> N
     session.flush()
 
 
-def _ensure_department_name_free(session: Session, *, org_id: int, name: str,
-                                 exclude_id: int | None) -> None:
+def _ensure_department_name_free(
+    session: Session, *, org_id: int, name: str, exclude_id: int | None
+) -> None:
     stmt = select(Department.id).where(Department.org_id == org_id, Department.name == name)
     if exclude_id is not None:
         stmt = stmt.where(Department.id != exclude_id)
@@ -158,8 +162,9 @@ def _ensure_department_name_free(session: Session, *, org_id: int, name: str,
 # Posts -------------------------------------------------------------------------------------
 
 
-def list_posts(session: Session, *, org_id: int, q: str | None, page: int,
-               page_size: int) -> Page[Post]:
+def list_posts(
+    session: Session, *, org_id: int, q: str | None, page: int, page_size: int
+) -> Page[Post]:
     """Posts of the organisation, optionally filtered by name."""
     stmt = select(Post).where(Post.org_id == org_id)
     if q:
@@ -181,8 +186,7 @@ def create_post(session: Session, *, org_id: int, data: dict[str, Any]) -> Post:
     return post
 
 
-def update_post(session: Session, *, org_id: int, post_id: int,
-                changes: dict[str, Any]) -> Post:
+def update_post(session: Session, *, org_id: int, post_id: int, changes: dict[str, Any]) -> Post:
     """Rename a post."""
     post = get_post(session, org_id=org_id, post_id=post_id)
     if "name" in changes:
@@ -203,8 +207,9 @@ def delete_post(session: Session, *, org_id: int, post_id: int) -> None:
     session.flush()
 
 
-def _ensure_post_name_free(session: Session, *, org_id: int, name: str,
-                           exclude_id: int | None) -> None:
+def _ensure_post_name_free(
+    session: Session, *, org_id: int, name: str, exclude_id: int | None
+) -> None:
     stmt = select(Post.id).where(Post.org_id == org_id, Post.name == name)
     if exclude_id is not None:
         stmt = stmt.where(Post.id != exclude_id)
@@ -218,10 +223,19 @@ def _referenced(session: Session, condition: Any) -> bool:
 # Staff -------------------------------------------------------------------------------------
 
 
-def list_staff(session: Session, *, org_id: int, department_id: int | None = None,
-               post_id: int | None = None, role: str | None = None,
-               on_duty: bool | None = None, is_active: bool | None = None,
-               q: str | None = None, page: int, page_size: int) -> Page[StaffView]:
+def list_staff(
+    session: Session,
+    *,
+    org_id: int,
+    department_id: int | None = None,
+    post_id: int | None = None,
+    role: str | None = None,
+    on_duty: bool | None = None,
+    is_active: bool | None = None,
+    q: str | None = None,
+    page: int,
+    page_size: int,
+) -> Page[StaffView]:
     """Staff of the organisation with their effective grab cap, filtered as the console asks."""
     stmt = _staff_query(org_id)
     if department_id is not None:
@@ -238,33 +252,51 @@ def list_staff(session: Session, *, org_id: int, department_id: int | None = Non
         like = f"%{q}%"
         stmt = stmt.where(or_(User.name.ilike(like), User.phone.ilike(like)))
     result = paginate(session, stmt.order_by(Staff.id), page=page, page_size=page_size)
-    return Page(describe_staff(session, org_id=org_id, staff=result.items), result.total,
-                result.page, result.page_size)
+    return Page(
+        describe_staff(session, org_id=org_id, staff=result.items),
+        result.total,
+        result.page,
+        result.page_size,
+    )
 
 
 def get_staff(session: Session, *, org_id: int, staff_id: int) -> StaffView:
     """One staff member of the organisation."""
-    return describe_staff(session, org_id=org_id, staff=[_owned_staff(session, org_id, staff_id)])[0]
+    staff = _owned_staff(session, org_id, staff_id)
+    return describe_staff(session, org_id=org_id, staff=[staff])[0]
 
 
 def create_staff(session: Session, *, org_id: int, data: dict[str, Any]) -> StaffView:
     """Create a login (phone + password, staff roles) and its staff record."""
     _check_references(session, org_id=org_id, data=data)
     _ensure_phone_free(session, org_id=org_id, phone=data["phone"], exclude_user_id=None)
-    user = User(org_id=org_id, name=data["name"], phone=data["phone"],
-                password_hash=hash_password(data["password"]),
-                roles=_with_staff_roles([], data["roles"]), is_active=data.get("is_active", True))
+    user = User(
+        org_id=org_id,
+        name=data["name"],
+        phone=data["phone"],
+        password_hash=hash_password(data["password"]),
+        roles=_with_staff_roles([], data["roles"]),
+        is_active=data.get("is_active", True),
+    )
     session.add(user)
     session.flush()
-    staff = Staff(org_id=org_id, user_id=user.id,
-                  **{k: data[k] for k in _STAFF_FIELDS if k in data})
+    staff = Staff(
+        org_id=org_id, user_id=user.id, **{k: data[k] for k in _STAFF_FIELDS if k in data}
+    )
     session.add(staff)
     session.flush()
     return get_staff(session, org_id=org_id, staff_id=staff.id)
 
 
-def update_staff(session: Session, *, org_id: int, staff_id: int, changes: dict[str, Any],
-                 actor_user_id: int, now: datetime) -> StaffView:
+def update_staff(
+    session: Session,
+    *,
+    org_id: int,
+    staff_id: int,
+    changes: dict[str, Any],
+    actor_user_id: int,
+    now: datetime,
+) -> StaffView:
     """Change a staff member's login, roles, placement or cap; a new password logs them out."""
     staff = _owned_staff(session, org_id, staff_id)
     user = staff.user
@@ -275,8 +307,7 @@ def update_staff(session: Session, *, org_id: int, staff_id: int, changes: dict[
         if changes.get("is_active") is False:
             raise Conflict("不能停用自己的账号")
     if "phone" in changes:
-        _ensure_phone_free(session, org_id=org_id, phone=changes["phone"],
-                           exclude_user_id=user.id)
+        _ensure_phone_free(session, org_id=org_id, phone=changes["phone"], exclude_user_id=user.id)
     apply_changes(user, {k: changes[k] for k in _USER_FIELDS if k in changes})
     if "roles" in changes:
         user.roles = _with_staff_roles(user.roles, changes["roles"])
@@ -291,8 +322,9 @@ def update_staff(session: Session, *, org_id: int, staff_id: int, changes: dict[
     return get_staff(session, org_id=org_id, staff_id=staff.id)
 
 
-def deactivate_staff(session: Session, *, org_id: int, staff_id: int, actor_user_id: int,
-                     now: datetime) -> None:
+def deactivate_staff(
+    session: Session, *, org_id: int, staff_id: int, actor_user_id: int, now: datetime
+) -> None:
     """Stop a staff member's login (the record stays for history); never one's own."""
     staff = _owned_staff(session, org_id, staff_id)
     if staff.user_id == actor_user_id:
@@ -308,24 +340,28 @@ def describe_staff(session: Session, *, org_id: int, staff: Sequence[Staff]) -> 
         return []
     org = session.get(Organisation, org_id)
     assert org is not None
-    types = list(session.scalars(
-        select(OrderType)
-        .where(OrderType.org_id == org_id, OrderType.is_active.is_(True))
-        .order_by(OrderType.sort_order, OrderType.id)
-    ).unique())
+    types = list(
+        session.scalars(
+            select(OrderType)
+            .where(OrderType.org_id == org_id, OrderType.is_active.is_(True))
+            .order_by(OrderType.sort_order, OrderType.id)
+        ).unique()
+    )
     return [
         StaffView(
             staff=member,
             cap=grab_cap_of(member, org),
             eligible_order_types=[t for t in types if _reaches(t, member)]
-            if Role.TECHNICIAN.value in member.user.roles else [],
+            if Role.TECHNICIAN.value in member.user.roles
+            else [],
         )
         for member in staff
     ]
 
 
-def technicians_reached_by(session: Session, *, org_id: int, order_type: OrderType
-                           ) -> list[StaffView]:
+def technicians_reached_by(
+    session: Session, *, org_id: int, order_type: OrderType
+) -> list[StaffView]:
     """Active technicians the order type's department/post binding reaches."""
     candidates = session.scalars(
         _staff_query(org_id)
@@ -338,12 +374,14 @@ def technicians_reached_by(session: Session, *, org_id: int, order_type: OrderTy
 
 def _reaches(order_type: OrderType, staff: Staff) -> bool:
     return is_eligible(
-        type_department_id=order_type.department_id, type_post_id=order_type.post_id,
-        staff_department_id=staff.department_id, staff_post_id=staff.post_id,
+        type_department_id=order_type.department_id,
+        type_post_id=order_type.post_id,
+        staff_department_id=staff.department_id,
+        staff_post_id=staff.post_id,
     )
 
 
-def _staff_query(org_id: int) -> Select[tuple[Staff]]:
+def _staff_query(org_id: int) -> Select[Staff]:
     return select(Staff).join(User, User.id == Staff.user_id).where(Staff.org_id == org_id)
 
 
@@ -352,14 +390,22 @@ def _owned_staff(session: Session, org_id: int, staff_id: int) -> Staff:
 
 
 def _check_references(session: Session, *, org_id: int, data: dict[str, Any]) -> None:
-    reference_owned(session, Department, data.get("department_id"), org_id=org_id,
-                    field="department_id", message="部门不存在")
-    reference_owned(session, Post, data.get("post_id"), org_id=org_id, field="post_id",
-                    message="岗位不存在")
+    reference_owned(
+        session,
+        Department,
+        data.get("department_id"),
+        org_id=org_id,
+        field="department_id",
+        message="部门不存在",
+    )
+    reference_owned(
+        session, Post, data.get("post_id"), org_id=org_id, field="post_id", message="岗位不存在"
+    )
 
 
-def _ensure_phone_free(session: Session, *, org_id: int, phone: str,
-                       exclude_user_id: int | None) -> None:
+def _ensure_phone_free(
+    session: Session, *, org_id: int, phone: str, exclude_user_id: int | None
+) -> None:
     stmt = select(User.id).where(User.org_id == org_id, User.phone == phone)
     if exclude_user_id is not None:
         stmt = stmt.where(User.id != exclude_user_id)

@@ -57,8 +57,11 @@ class TokenIssuer:
         )
         jti = str(uuid.uuid4())
         expires_at = now + timedelta(days=self.refresh_days)
-        session.add(RefreshToken(jti=jti, user_id=user.id, org_id=user.org_id,
-                                 issued_at=now, expires_at=expires_at))
+        session.add(
+            RefreshToken(
+                jti=jti, user_id=user.id, org_id=user.org_id, issued_at=now, expires_at=expires_at
+            )
+        )
         refresh = self._encode(
             {"sub": str(user.id), "org": user.org_id, "typ": "refresh", "jti": jti},
             now=now,
@@ -74,7 +77,9 @@ class TokenIssuer:
             raise Unauthorized("登录凭证无效")
         return Principal(int(claims["sub"]), int(claims["org"]), frozenset(map(str, roles)))
 
-    def rotate(self, session: Session, *, refresh_token: str, now: datetime) -> tuple[User, TokenPair]:
+    def rotate(
+        self, session: Session, *, refresh_token: str, now: datetime
+    ) -> tuple[User, TokenPair]:
         """Exchange a refresh token for a new pair; the old refresh token stops working."""
         claims = self._decode(refresh_token, "refresh", now=now)
         row = session.get(RefreshToken, str(claims.get("jti")), with_for_update=True)
@@ -105,8 +110,12 @@ class TokenIssuer:
                 self.secret_key,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False,
-                         "verify_iat": False, "verify_nbf": False},
+                options={
+                    "require": ["exp", "iat", "sub", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized("登录凭证无效") from exc

@@ -48,7 +48,10 @@ def error_body(
 
 
 def error_response(
-    status: int, error: str, message: str, errors: Mapping[str, list[str]] | None = None,
+    status: int,
+    error: str,
+    message: str,
+    errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     response = jsonify(error_body(status, error, message, errors))

@@ -35,9 +35,9 @@ def configure_logging(level: str) -> None:
     handler._baoxiu = True  # type: ignore[attr-defined]
     handler.addFilter(RequestContextFilter())
     handler.addFilter(PersonalDataFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
-    ))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
     root.addHandler(handler)
     root.setLevel(level)
     # The embedded servers narrate every pg_ctl call at INFO; keep their warnings only.

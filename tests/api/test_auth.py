@@ -39,6 +39,7 @@ def resident(make, org):
 
 # --- password login -------------------------------------------------------------------------
 
+
 def test_staff_password_login_and_me(client, make, org):
     department = make.department(org, name="工程部", grab_cap=3)
     staff = make.staff(org, phone="13900000001", department_id=department.id)
@@ -105,6 +106,7 @@ def test_same_phone_in_two_organisations_needs_the_org(client, make, org):
 
 # --- WeChat login ---------------------------------------------------------------------------
 
+
 def test_wechat_login_creates_the_tenant_once(client, fake_wechat, org):
     code = fake_wechat.login_code(openid="oUser1")
     first = client.post(WX_LOGIN, json={"code": code})
@@ -159,6 +161,7 @@ def test_wechat_login_needs_the_org_when_there_are_several(client, fake_wechat, 
 
 # --- phone binding --------------------------------------------------------------------------
 
+
 def wechat_tenant(client, fake_wechat, openid="oTenant"):
     r = client.post(WX_LOGIN, json={"code": fake_wechat.login_code(openid=openid)})
     assert r.status_code == 200, r.json
@@ -168,8 +171,9 @@ def wechat_tenant(client, fake_wechat, openid="oTenant"):
 def test_bind_registered_phone_then_see_rooms(client, fake_wechat, resident):
     _, room = resident
     login = wechat_tenant(client, fake_wechat)
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
+    )
     assert r.status_code == 200, r.json
     assert r.json["user"]["phone"] == "13800000001"
     rooms = client.get(ROOMS, headers=bearer(r.json)).json["items"]
@@ -180,23 +184,26 @@ def test_bind_registered_phone_then_see_rooms(client, fake_wechat, resident):
 
 def test_unregistered_phone_is_refused(client, fake_wechat, resident):
     login = wechat_tenant(client, fake_wechat)
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13700009999")},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13700009999")}, headers=bearer(login)
+    )
     assert r.status_code == 403 and r.json["error"] == "phone_not_registered"
     assert client.get(ME, headers=bearer(login)).json["phone"] is None
 
 
 def test_foreign_number_is_not_registered(client, fake_wechat, resident):
     login = wechat_tenant(client, fake_wechat)
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13800000001", 852)},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001", 852)}, headers=bearer(login)
+    )
     assert r.status_code == 403 and r.json["error"] == "phone_not_registered"
 
 
 def test_country_code_as_a_number_is_accepted(client, fake_wechat, resident):
     login = wechat_tenant(client, fake_wechat)
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13800000001", 86)},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001", 86)}, headers=bearer(login)
+    )
     assert r.status_code == 200
 
 
@@ -205,8 +212,9 @@ def test_access_token_is_fetched_once_and_cached(client, fake_wechat, make, org,
     make.contact(customer, phone="13800000002")
     for openid, phone in (("oA", "13800000001"), ("oB", "13800000002")):
         login = wechat_tenant(client, fake_wechat, openid=openid)
-        r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code(phone)},
-                        headers=bearer(login))
+        r = client.post(
+            WX_PHONE, json={"code": fake_wechat.phone_code(phone)}, headers=bearer(login)
+        )
         assert r.status_code == 200
     assert fake_wechat.calls["stable_token"] == 1
     assert fake_wechat.calls["getuserphonenumber"] == 2
@@ -214,11 +222,13 @@ def test_access_token_is_fetched_once_and_cached(client, fake_wechat, make, org,
 
 def test_rejected_token_40001_is_refreshed_once_and_retried(client, fake_wechat, resident):
     login = wechat_tenant(client, fake_wechat)
-    client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13700000000")},
-                headers=bearer(login))  # caches a token (and fails: not registered)
+    client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13700000000")}, headers=bearer(login)
+    )  # caches a token (and fails: not registered)
     fake_wechat.revoke_tokens()
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
+    )
     assert r.status_code == 200, r.json
     assert fake_wechat.calls["stable_token"] == 2
 
@@ -226,8 +236,9 @@ def test_rejected_token_40001_is_refreshed_once_and_retried(client, fake_wechat,
 def test_token_rejected_twice_is_502_not_a_crash(client, fake_wechat, resident):
     login = wechat_tenant(client, fake_wechat)
     fake_wechat.fail_next("/wxa/business/getuserphonenumber", 40001, 40001)
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
+    )
     assert r.status_code == 502 and r.json["error"] == "upstream_error"
 
 
@@ -242,8 +253,9 @@ def test_phone_code_reuse_is_400(client, fake_wechat, resident):
 def test_binding_joins_the_existing_login_of_that_phone(client, fake_wechat, make, org, resident):
     existing = make.tenant(org, phone="13800000001")
     login = wechat_tenant(client, fake_wechat)
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
+    )
     assert r.status_code == 200 and r.json["user"]["id"] == existing.id
     # The placeholder login is gone; its token no longer works.
     assert client.get(ME, headers=bearer(login)).status_code == 401
@@ -254,8 +266,9 @@ def test_binding_joins_the_existing_login_of_that_phone(client, fake_wechat, mak
 def test_phone_bound_to_another_wechat_is_a_conflict(client, fake_wechat, make, org, resident):
     make.tenant(org, phone="13800000001", wechat_openid="oSomeoneElse")
     login = wechat_tenant(client, fake_wechat)
-    r = client.post(WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")},
-                    headers=bearer(login))
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
+    )
     assert r.status_code == 409 and r.json["error"] == "conflict"
 
 
@@ -267,6 +280,7 @@ def test_phone_binding_needs_a_tenant_token(client, make, org, fake_wechat):
 
 
 # --- tokens ---------------------------------------------------------------------------------
+
 
 def password_login(client, make, org):
     make.staff(org, phone="13900000009")
@@ -322,9 +336,19 @@ def test_token_signed_with_another_key(client, make, org):
     import jwt
 
     now = datetime.now(UTC)
-    forged = jwt.encode({"sub": "1", "org": org.id, "roles": ["admin"], "typ": "access",
-                         "iss": "baoxiu", "iat": now, "exp": now + timedelta(minutes=5)},
-                        "another-key-another-key-another-key", algorithm="HS256")
+    forged = jwt.encode(
+        {
+            "sub": "1",
+            "org": org.id,
+            "roles": ["admin"],
+            "typ": "access",
+            "iss": "baoxiu",
+            "iat": now,
+            "exp": now + timedelta(minutes=5),
+        },
+        "another-key-another-key-another-key",
+        algorithm="HS256",
+    )
     r = client.get(ME, headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
 
@@ -338,6 +362,7 @@ def test_deactivated_user_token_stops_working(client, make, org):
 
 
 # --- tenant isolation -----------------------------------------------------------------------
+
 
 def test_tenant_sees_only_their_current_rooms(client, make, org, resident):
     contact, room = resident

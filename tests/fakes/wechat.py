@@ -77,8 +77,9 @@ class FakeWeChat:
                 if code in self.used_codes or code not in self.login_codes:
                     return error(40029, "invalid code")
                 self.used_codes.add(code)
-            return jsonify({"openid": self.login_codes[code],
-                            "session_key": secrets.token_urlsafe(16)})
+            return jsonify(
+                {"openid": self.login_codes[code], "session_key": secrets.token_urlsafe(16)}
+            )
 
         @app.post("/cgi-bin/stable_token")
         def stable_token() -> Any:
@@ -110,15 +111,17 @@ class FakeWeChat:
                 self.used_codes.add(code)
             phone, country_code = self.phone_codes[code]
             prefix = "" if str(country_code) == "86" else f"+{country_code}"
-            return jsonify({
-                "errcode": 0,
-                "errmsg": "ok",
-                "phone_info": {
-                    "phoneNumber": prefix + phone,
-                    "purePhoneNumber": phone,
-                    "countryCode": country_code,
-                    "watermark": {"timestamp": 1795340000, "appid": self.appid},
-                },
-            })
+            return jsonify(
+                {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "phone_info": {
+                        "phoneNumber": prefix + phone,
+                        "purePhoneNumber": phone,
+                        "countryCode": country_code,
+                        "watermark": {"timestamp": 1795340000, "appid": self.appid},
+                    },
+                }
+            )
 
         return app

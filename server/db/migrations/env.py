@@ -10,18 +10,25 @@ from server.db.base import Base
 from server.runtime import sqlalchemy_url
 
 config = context.config
-url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+url: str | None = config.attributes.get("database_url") or config.get_main_option(
+    "sqlalchemy.url"
+)
 if not url:
     from server import runtime
     from server.config import Settings
 
     url = runtime.resolve(Settings.from_env()).database_url
 assert url
+DATABASE_URL: str = url
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=sqlalchemy_url(url), target_metadata=Base.metadata, literal_binds=True,
-                      compare_type=True)
+    context.configure(
+        url=sqlalchemy_url(DATABASE_URL),
+        target_metadata=Base.metadata,
+        literal_binds=True,
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -33,7 +40,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    engine = create_engine(sqlalchemy_url(DATABASE_URL), poolclass=pool.NullPool)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=Base.metadata, compare_type=True)
         with context.begin_transaction():

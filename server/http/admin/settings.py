@@ -1,7 +1,50 @@
-"""Console: 控制台：机构设置与抢单数上限."""
+"""Console: organisation settings and grab caps (抢单数上限)."""
 
 from __future__ import annotations
 
-from server.web.blueprint import Blueprint
+from typing import Any
 
-blp = Blueprint("admin_settings", __name__, url_prefix="/api/v1/admin", description="控制台：机构设置与抢单数上限")
+from flask.views import MethodView
+
+from schemas.admin_settings import GrabCapsSchema, OrganisationSettingsSchema
+from server.domain.roles import Role
+from server.services import settings as settings_service
+from server.web.blueprint import Blueprint
+from server.web.context import principal, session
+
+blp = Blueprint(
+    "admin_settings",
+    __name__,
+    url_prefix="/api/v1/admin",
+    description="控制台：机构设置与抢单数上限",
+)
+
+READ = (Role.ADMIN, Role.DISPATCHER)
+WRITE = (Role.ADMIN,)
+
+
+@blp.route("/settings/organisation")
+class OrganisationSettings(MethodView):
+    @blp.auth(*READ)
+    @blp.response(200, OrganisationSettingsSchema)
+    def get(self) -> Any:
+        """机构设置"""
+        return settings_service.get_organisation(session(), org_id=principal().org_id)
+
+    @blp.auth(*WRITE)
+    @blp.arguments(OrganisationSettingsSchema(partial=True))
+    @blp.response(200, OrganisationSettingsSchema)
+    def patch(self, changes: dict[str, Any]) -> Any:
+        """修改机构名称或默认抢单数上限"""
+        return settings_service.update_organisation(
+            session(), org_id=principal().org_id, changes=changes
+        )
+
+
+@blp.route("/settings/grab-caps")
+class GrabCaps(MethodView):
+    @blp.auth(*READ)
+    @blp.response(200, GrabCapsSchema)
+    def get(self) -> Any:
+        """抢单数上限一览：机构默认、部门默认、维修工个人设置与生效值（个人 > 部门 > 机构）"""
+        return settings_service.grab_cap_overview(session(), org_id=principal().org_id)

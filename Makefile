@@ -1,0 +1,41 @@
+# Baoxiu — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-servers lint format check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11 ($(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## install, then start API + worker + cron with demo data on the embedded default
+	$(BIN)/baoxiu dev
+
+test: $(STAMP) ## install, then run the whole test suite (embedded default unless DATABASE_URL/REDIS_URL are set)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff, mypy and the import-direction contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: lint test ## everything CI checks on one configuration
+
+clean: ## remove the virtualenv and caches (keeps instance/ data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

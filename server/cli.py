@@ -1,0 +1,167 @@
+"""The `baoxiu` command: migrate, seed-demo, serve, worker, cron, dev."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from server import runtime
+from server.config import ConfigError, Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_GUNICORN_CONF = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+
+
+def _settings() -> Settings:
+    try:
+        return runtime.resolve(Settings.from_env())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """报修 Baoxiu — repair work orders for property companies."""
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema to the newest migration."""
+    from server.db import migrate as migrations
+
+    settings = _settings()
+    assert settings.database_url
+    migrations.upgrade(settings.database_url)
+    click.echo("database schema is up to date")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo organisation, its people and catalogue (idempotent)."""
+    from server.db.session import Database
+    from server.services.demo_data import seed_demo as seed
+
+    settings = _settings()
+    assert settings.database_url
+    db = Database(settings.database_url, pool_size=1)
+    with db.transaction() as uow:
+        created = seed(uow.session)
+    db.dispose()
+    click.echo("demo data created" if created else "demo data already present")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default: config)")
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve the API with gunicorn (config: deploy/gunicorn.conf.py or BAOXIU_GUNICORN_CONF)."""
+    from gunicorn.app.base import BaseApplication
+
+    _settings()  # fail fast, and start the embedded services before forking workers
+    conf_path = Path(os.environ.get("BAOXIU_GUNICORN_CONF", DEFAULT_GUNICORN_CONF))
+    if not conf_path.is_file():
+        raise click.ClickException(f"gunicorn config not found: {conf_path}")
+
+    class GunicornApp(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            namespace: dict[str, Any] = {"__file__": str(conf_path)}
+            exec(compile(conf_path.read_text(), str(conf_path), "exec"), namespace)
+            for key, value in namespace.items():
+                if key in self.cfg.settings and value is not None:
+                    self.cfg.set(key, value)
+            self.cfg.set("bind", [f"{host}:{port}"])
+            if workers:
+                self.cfg.set("workers", workers)
+
+        def load(self) -> Any:
+            from server.wsgi import app
+
+            return app
+
+    GunicornApp().run()
+
+
+@main.command()
+@click.option("--queue", "queues", multiple=True, help="queues to work (default: all, by priority)")
+@click.option("--burst", is_flag=True, help="stop when the queues are empty")
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker for background jobs."""
+    from server.jobs import QUEUES
+    from workers.main import run_worker
+
+    _settings()
+    run_worker(queues or QUEUES, burst=burst)
+
+
+@main.command()
+def cron() -> None:
+    """Run the periodic-job scheduler (enqueues the catalogue's periodic jobs)."""
+    from workers.main import run_cron
+
+    _settings()
+    run_cron()
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+def dev(port: int) -> None:
+    """Everything for a first look: embedded services, migrate, seed, API, worker and cron."""
+    settings = _settings()
+    click.get_current_context().invoke(migrate)
+    click.get_current_context().invoke(seed_demo)
+    command = [sys.executable, "-m", "server.cli"]
+    children = [
+        subprocess.Popen(
+            [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+        ),
+        subprocess.Popen([*command, "worker"]),
+        subprocess.Popen([*command, "cron"]),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    click.echo(f"""
+Baoxiu is starting on the embedded default (data under {settings.instance_dir}).
+  API docs (Swagger UI): {base}/docs
+  OpenAPI document:      {base}/openapi.json
+  Health:                {base}/api/v1/readyz
+Demo logins (password demo1234), POST {base}/api/v1/auth/login:
+  dispatcher / admin  13900000000
+  technicians         13900000001 … 13900000005 (grab cap 3)
+  residents           13800000001, 13800000002, 13800000003 (family of …001)
+  company employees   13800000010 … 13800000014
+Press Ctrl-C to stop.
+""")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+    if failed and not stopping:
+        raise click.ClickException(f"a process stopped unexpectedly: {failed[0].args!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Background jobs run through a real RQ worker on real Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from server.jobs import PERIODIC, QUEUES
+from server.models import Organisation, RefreshToken, User
+from server.services import maintenance
+from workers import main as worker_main
+
+
+def test_purge_refresh_tokens_keeps_live_ones(db_session):
+    org = Organisation(code="purge", name="x")
+    db_session.add(org)
+    db_session.flush()
+    user = User(org_id=org.id, phone="13711111111", roles=["tenant"])
+    db_session.add(user)
+    db_session.flush()
+    now = datetime.now(UTC)
+    rows = {
+        "live": (now - timedelta(days=1), now + timedelta(days=5), None),
+        "expired": (now - timedelta(days=40), now - timedelta(days=10), None),
+        "revoked-long-ago": (
+            now - timedelta(days=20),
+            now + timedelta(days=10),
+            now - timedelta(days=8),
+        ),
+        "revoked-recently": (
+            now - timedelta(days=2),
+            now + timedelta(days=28),
+            now - timedelta(days=1),
+        ),
+    }
+    for jti, (issued, expires, revoked) in rows.items():
+        db_session.add(
+            RefreshToken(
+                jti=jti,
+                user_id=user.id,
+                org_id=org.id,
+                issued_at=issued,
+                expires_at=expires,
+                revoked_at=revoked,
+            )
+        )
+    db_session.flush()
+    assert maintenance.purge_refresh_tokens(db_session, now=now) == 2
+    left = set(db_session.scalars(select(RefreshToken.jti).where(RefreshToken.user_id == user.id)))
+    assert left == {"live", "revoked-recently"}
+
+
+def test_every_periodic_job_resolves_and_registers(redis_url, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    for periodic in PERIODIC:
+        assert callable(worker_main._resolve(periodic.job.func))
+        assert periodic.job.queue in QUEUES
+    scheduler = worker_main.build_scheduler()
+    assert len(scheduler._cron_jobs) == len(PERIODIC)
+
+
+@pytest.mark.usefixtures("database_url")
+def test_job_runs_in_a_real_worker(redis_url, database_url, monkeypatch):
+    import redis
+
+    from workers import runtime
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    runtime.settings.cache_clear()
+    runtime.database.cache_clear()
+    connection = redis.Redis.from_url(redis_url)
+    queue = Queue("test-jobs", connection=connection)
+    job = queue.enqueue(worker_main._resolve("workers.tasks.purge_refresh_tokens"))
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    job.refresh()
+    assert job.is_finished and isinstance(job.return_value(), int)
+    runtime.database().dispose()
+    runtime.settings.cache_clear()
+    runtime.database.cache_clear()

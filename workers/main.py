@@ -1,0 +1,47 @@
+"""Entry points of `baoxiu worker` and `baoxiu cron`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rq import Queue, Worker
+from rq.cron import CronScheduler
+
+from server.jobs import PERIODIC, QUEUES
+from workers.runtime import redis_connection
+
+log = logging.getLogger(__name__)
+
+
+def _resolve(dotted: str) -> Callable[..., Any]:
+    module, _, name = dotted.rpartition(".")
+    func: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return func
+
+
+def run_worker(queues: Sequence[str] = QUEUES, *, burst: bool = False) -> bool:
+    """Work the queues in priority order until stopped (or until empty with `burst`)."""
+    connection = redis_connection()
+    worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
+    return bool(worker.work(burst=burst, with_scheduler=True))
+
+
+def build_scheduler() -> CronScheduler:
+    """A cron scheduler with every periodic job of the catalogue registered."""
+    scheduler = CronScheduler(connection=redis_connection(), name="baoxiu-cron")
+    for periodic in PERIODIC:
+        scheduler.register(
+            _resolve(periodic.job.func),
+            queue_name=periodic.job.queue,
+            cron=periodic.cron,
+            job_timeout=periodic.job.timeout,
+            name=periodic.name,
+        )
+    return scheduler
+
+
+def run_cron() -> None:
+    build_scheduler().start()  # type: ignore[no-untyped-call]
