@@ -17,14 +17,11 @@ MAX_AREA = Decimal("99999999.99")
 class Area(fields.Decimal):
     """Square metres to 0.01, shown as a string ("88.50"); more places are refused, not rounded."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        # Documented as the string it is on the wire (apispec would say "number").
+        doc = {"type": "string", "pattern": r"^\d{1,8}(\.\d{1,2})?$", **(metadata or {})}
         super().__init__(
-            places=2,
-            as_string=True,
-            allow_nan=False,
-            allow_none=True,
-            validate=validate.Range(min=0, min_inclusive=False, max=MAX_AREA),
-            **kwargs,
+            places=2, as_string=True, allow_nan=False, allow_none=True, metadata=doc, **kwargs
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
@@ -35,6 +32,8 @@ class Area(fields.Decimal):
             raise self.make_error("invalid") from error
         if exact != number:
             raise ValidationError("面积最多保留两位小数")
+        if not 0 < number <= MAX_AREA:
+            raise ValidationError(f"面积应大于 0 且不超过 {MAX_AREA}")
         return number
 
 

@@ -67,9 +67,15 @@ def get_customer(session: Session, *, org_id: int, customer_id: int) -> Customer
 
 
 def create_customer(session: Session, *, org_id: int, data: dict[str, Any]) -> Customer:
-    """Register a customer, with their contacts if given."""
+    """Register a customer, with their contacts if given.
+
+    A person registered with a phone and no contacts becomes their own contact, so that they
+    can log in and file for their rooms without a second step at the desk.
+    """
     fields = dict(data)
     contacts = fields.pop("contacts", None) or []
+    if not contacts and fields["kind"] == "person" and fields.get("phone"):
+        contacts = [{"name": fields["name"], "phone": fields["phone"], "relation": "self"}]
     _check_id_number(fields["kind"], fields.get("id_number"))
     seen: set[str] = set()
     for index, contact in enumerate(contacts):

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from server.db.base import OrgOwnedMixin
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 
-
 T = TypeVar("T", bound=OrgOwnedMixin)
 
 

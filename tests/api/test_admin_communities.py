@@ -18,8 +18,11 @@ def admin_headers(make, org):
 
 
 def test_create_list_get_update_delete(client, admin_headers):
-    r = client.post(URL, json={"code": "SUN01", "name": " 阳光花园 ", "address": "中山路 1 号"},
-                    headers=admin_headers)
+    r = client.post(
+        URL,
+        json={"code": "SUN01", "name": " 阳光花园 ", "address": "中山路 1 号"},
+        headers=admin_headers,
+    )
     assert r.status_code == 201, r.json
     created = r.json
     assert created["name"] == "阳光花园"
@@ -82,8 +85,10 @@ def test_other_organisation_is_invisible(client, make, admin_headers):
     other = make.org()
     theirs = make.community(other)
     assert client.get(f"{URL}/{theirs.id}", headers=admin_headers).status_code == 404
-    assert client.patch(f"{URL}/{theirs.id}", json={"name": "x"},
-                        headers=admin_headers).status_code == 404
+    assert (
+        client.patch(f"{URL}/{theirs.id}", json={"name": "x"}, headers=admin_headers).status_code
+        == 404
+    )
     assert client.delete(f"{URL}/{theirs.id}", headers=admin_headers).status_code == 404
     assert client.get(URL, headers=admin_headers).json["total"] == 0
 

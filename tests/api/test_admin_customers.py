@@ -607,3 +607,16 @@ def test_tenant_of_another_org_with_the_same_phone_sees_nothing(client, make, or
     assert client.get("/api/v1/tenant/rooms", headers=stranger).json["items"] == []
     own = make.headers(make.tenant(org, phone=phone))
     assert len(client.get("/api/v1/tenant/rooms", headers=own).json["items"]) == 1
+
+
+def test_person_with_a_phone_becomes_their_own_contact(client, make):
+    org = make.org()
+    headers = make.headers(make.admin(org))
+    r = client.post(
+        "/api/v1/admin/customers",
+        json={"kind": "person", "name": "孙八", "phone": "13800000088"},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.json
+    detail = client.get(f"/api/v1/admin/customers/{r.json['id']}", headers=headers).json
+    assert [(c["phone"], c["relation"]) for c in detail["contacts"]] == [("13800000088", "self")]

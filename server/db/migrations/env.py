@@ -10,9 +10,7 @@ from server.db.base import Base
 from server.runtime import sqlalchemy_url
 
 config = context.config
-url: str | None = config.attributes.get("database_url") or config.get_main_option(
-    "sqlalchemy.url"
-)
+url: str | None = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
 if not url:
     from server import runtime
     from server.config import Settings
