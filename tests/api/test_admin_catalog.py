@@ -10,16 +10,6 @@ TYPES = "/api/v1/admin/order-types"
 SUBTYPES = "/api/v1/admin/order-subtypes"
 
 
-@pytest.fixture
-def org(make):
-    return make.org()
-
-
-@pytest.fixture
-def admin_headers(make, org):
-    return make.headers(make.admin(org))
-
-
 def test_order_type_crud(client, make, org, admin_headers):
     department, post = make.department(org, name="工程部"), make.post(org, name="水电工")
     r = client.post(

@@ -7,16 +7,6 @@ import pytest
 URL = "/api/v1/admin/communities"
 
 
-@pytest.fixture
-def org(make):
-    return make.org()
-
-
-@pytest.fixture
-def admin_headers(make, org):
-    return make.headers(make.admin(org))
-
-
 def test_create_list_get_update_delete(client, admin_headers):
     r = client.post(
         URL,

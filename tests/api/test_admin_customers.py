@@ -18,16 +18,6 @@ CREDIT_CODE = "91350100M000100Y43"
 
 
 @pytest.fixture
-def org(make):
-    return make.org()
-
-
-@pytest.fixture
-def admin_headers(make, org):
-    return make.headers(make.admin(org))
-
-
-@pytest.fixture
 def room(make, org):
     return make.room(make.building(make.community(org, name="阳光花园"), name="1栋"), code="101")
 

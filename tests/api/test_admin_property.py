@@ -10,16 +10,6 @@ ROOMS = "/api/v1/admin/rooms"
 
 
 @pytest.fixture
-def org(make):
-    return make.org()
-
-
-@pytest.fixture
-def admin_headers(make, org):
-    return make.headers(make.admin(org))
-
-
-@pytest.fixture
 def community(make, org):
     return make.community(org, name="阳光花园")
 

@@ -15,11 +15,6 @@ def org(make):
     return make.org(name="阳光物业", default_grab_cap=5)
 
 
-@pytest.fixture
-def admin_headers(make, org):
-    return make.headers(make.admin(org))
-
-
 def test_read_and_change_the_organisation(client, org, admin_headers):
     r = client.get(ORGANISATION, headers=admin_headers)
     assert r.status_code == 200
