@@ -101,10 +101,10 @@ def schema_name(schema: type[Schema] | Schema) -> str:
 
 
 def _register_blueprints(api: Api) -> None:
-    from mobile_api import auth, catalog, me, tenant
+    from mobile_api import auth, catalog, me, tech, tenant, uploads
     from server.http import admin, health
 
-    for module in (health, auth, me, catalog, tenant):
+    for module in (health, auth, me, catalog, tenant, tech, uploads):
         api.register_blueprint(module.blp)
     for blp in admin.blueprints():
         api.register_blueprint(blp)

@@ -105,3 +105,19 @@ class WeChatCodeInvalid(DomainError):
 
 class WeChatUserBlocked(Forbidden):
     error, message = "wechat_user_blocked", "该微信账号存在风险，暂时无法登录"
+
+
+class OrderTaken(Conflict):
+    error, message = "order_taken", "手慢了，该工单已被其他师傅接走"
+
+
+class GrabLimitReached(Conflict):
+    error, message = "grab_limit_reached", "手上工单已达上限，请先处理完再接单"
+
+
+class UploadRejected(DomainError):
+    error, status, message = "upload_rejected", 422, "图片不符合要求"
+
+
+class ReopenWindowPassed(Conflict):
+    error, message = "reopen_window_passed", "已超过可重新打开的期限"

@@ -2,9 +2,12 @@
 
 from server.models.catalog import OrderSubtype, OrderType
 from server.models.customer import Contact, Customer, CustomerRoom
+from server.models.idempotency import IdempotencyKey
+from server.models.order import Order, OrderEvent, OrderMessage, OrderNumberCounter
 from server.models.organisation import Organisation
 from server.models.property import Building, Community, Room, Unit
 from server.models.staff import Department, Post, Staff
+from server.models.upload import Upload
 from server.models.user import RefreshToken, User
 
 __all__ = [
@@ -14,6 +17,11 @@ __all__ = [
     "Customer",
     "CustomerRoom",
     "Department",
+    "IdempotencyKey",
+    "Order",
+    "OrderEvent",
+    "OrderMessage",
+    "OrderNumberCounter",
     "OrderSubtype",
     "OrderType",
     "Organisation",
@@ -22,5 +30,6 @@ __all__ = [
     "Room",
     "Staff",
     "Unit",
+    "Upload",
     "User",
 ]

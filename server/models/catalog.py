@@ -13,7 +13,10 @@ FEE_MODES = ("none", "charge_on_order", "charge_after_completion")
 
 class OrderType(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "order_types"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        CheckConstraint("sla_hours BETWEEN 1 AND 8760", name="sla_hours_range"),
+    )
 
     name: Mapped[str] = mapped_column(String(50))
     description: Mapped[str] = mapped_column(String(200), default="")
@@ -26,6 +29,8 @@ class OrderType(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     )
     sort_order: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Promised time to completion; past it an open order is overdue (督办).
+    sla_hours: Mapped[int] = mapped_column(default=24, server_default="24")
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     post: Mapped[Post | None] = relationship(lazy="joined")

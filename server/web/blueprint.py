@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import flask_smorest
-from flask import g, request
+from flask import g, jsonify, make_response, request
 
-from server.domain.errors import Forbidden, Unauthorized
+from server.domain.errors import Forbidden, Unauthorized, ValidationFailed
 from server.domain.roles import Role
-from server.web.context import container, now
+from server.services import idempotency
+from server.web.context import container, now, session
 
 BEARER = "bearerAuth"
 
@@ -36,6 +39,69 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapper
 
         return decorator
+
+    def idempotent(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Honour an `Idempotency-Key` header: same key and body → the first answer, once.
+
+        Goes below `auth` (the key is per user) and above `arguments`/`response`.
+        """
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            @wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                key = request.headers.get("Idempotency-Key")
+                if key is None:
+                    return view(*args, **kwargs)
+                key = key.strip()
+                if not 1 <= len(key) <= 128 or not key.isprintable():
+                    raise ValidationFailed.field("Idempotency-Key", "长度应为 1–128 个可见字符")
+                caller = g.principal
+                claim = idempotency.begin(
+                    session(),
+                    org_id=caller.org_id,
+                    user_id=caller.user_id,
+                    key=key,
+                    request_hash=_request_hash(),
+                    now=now(),
+                )
+                if isinstance(claim, idempotency.Replay):
+                    replay = jsonify(claim.body)
+                    replay.status_code = claim.status_code
+                    replay.headers["Idempotent-Replayed"] = "true"
+                    return replay
+                response = make_response(view(*args, **kwargs))
+                if response.status_code < 400:
+                    idempotency.finish(
+                        session(),
+                        claim_id=claim,
+                        status_code=response.status_code,
+                        body=response.get_json(silent=True),
+                    )
+                return response
+
+            documented: Callable[..., Any] = self.doc(parameters=[IDEMPOTENCY_HEADER])(wrapper)
+            return documented
+
+        return decorator
+
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 128},
+    "description": "同一键与相同请求体在 24 小时内只执行一次，重复请求返回首次结果；"
+    "同一键配不同请求体返回 409 idempotency_conflict",
+}
+
+
+def _request_hash() -> str:
+    raw = request.get_data(cache=True)
+    try:
+        canonical = json.dumps(json.loads(raw), sort_keys=True, ensure_ascii=False).encode()
+    except ValueError:
+        canonical = raw
+    return hashlib.sha256(request.method.encode() + request.path.encode() + canonical).hexdigest()
 
 
 def authenticate() -> Any:

@@ -6,6 +6,6 @@ from server.web.blueprint import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from server.http.admin import catalog, customers, property, settings, staff
+    from server.http.admin import catalog, customers, orders, property, settings, staff
 
-    return [property.blp, customers.blp, staff.blp, catalog.blp, settings.blp]
+    return [property.blp, customers.blp, staff.blp, catalog.blp, settings.blp, orders.blp]

@@ -1,0 +1,248 @@
+"""Work orders as the apps and the console see them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from schemas.common import (
+    LocalDateTime,
+    MaskedPhone,
+    PageArgsSchema,
+    Phone,
+    TrimmedString,
+    page_of,
+)
+from schemas.property import RoomBriefSchema
+from server.domain.order_states import LABELS, OPEN, Status
+
+STATUS = fields.String(validate=validate.OneOf([s.value for s in Status]))
+MAX_IMAGES = 9
+IMAGE_IDS = fields.List(
+    fields.String(validate=validate.Length(min=1, max=64)),
+    load_default=list,
+    validate=validate.Length(max=MAX_IMAGES, error=f"最多 {MAX_IMAGES} 张图片"),
+    metadata={"description": "POST /uploads 返回的图片 id，最多 9 张"},
+)
+
+
+def reason_field(required: bool = True) -> fields.String:
+    return TrimmedString(
+        required=required,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "原因"},
+    )
+
+
+class OrderCreateSchema(Schema):
+    subtype_id = fields.Integer(required=True, strict=True)
+    room_id = fields.Integer(required=True, strict=True)
+    description = TrimmedString(
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"example": "厨房水管漏水，地面已积水"},
+    )
+    image_ids = IMAGE_IDS
+    contact_phone = Phone(metadata={"description": "默认为报修人手机号"})
+    contact_name = TrimmedString(validate=validate.Length(max=50))
+    priority = fields.String(load_default="normal", validate=validate.OneOf(["normal", "urgent"]))
+
+
+class StaffOrderCreateSchema(OrderCreateSchema):
+    contact_phone = Phone(required=True, metadata={"description": "住户联系电话"})
+    payer = fields.String(
+        load_default="tenant",
+        validate=validate.OneOf(["tenant", "company"]),
+        metadata={"description": "tenant 住户付费 | company 公司代付"},
+    )
+
+
+class ReasonSchema(Schema):
+    reason = reason_field()
+
+
+class AssignSchema(Schema):
+    staff_id = fields.Integer(required=True, strict=True)
+
+
+class TransferSchema(Schema):
+    staff_id = fields.Integer(required=True, strict=True)
+    reason = reason_field()
+
+
+class CompleteSchema(Schema):
+    result = TrimmedString(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "处理结果"},
+    )
+    image_ids = IMAGE_IDS
+
+
+class RatingSchema(Schema):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = TrimmedString(load_default="", validate=validate.Length(max=500))
+
+
+class DeskReopenSchema(Schema):
+    reason = reason_field()
+    to_same_technician = fields.Boolean(
+        load_default=False, metadata={"description": "直接派回原处理师傅（受其抢单上限约束）"}
+    )
+
+
+class MessageCreateSchema(Schema):
+    text = TrimmedString(required=True, validate=validate.Length(min=1, max=1000))
+    image_ids = IMAGE_IDS
+
+
+class TenantOrderQueryArgsSchema(PageArgsSchema):
+    box = fields.String(
+        load_default="submitted",
+        validate=validate.OneOf(["submitted", "todo"]),
+        metadata={"description": "submitted 我的报修 | todo 待我支付或评价"},
+    )
+    status = fields.List(STATUS, metadata={"description": "可重复：?status=a&status=b"})
+
+
+class TechOrderQueryArgsSchema(PageArgsSchema):
+    status = fields.List(STATUS)
+
+
+class PoolQueryArgsSchema(PageArgsSchema):
+    sort = fields.String(
+        load_default="urgent",
+        validate=validate.OneOf(["urgent", "newest"]),
+        metadata={"description": "urgent 紧急优先 | newest 最新优先"},
+    )
+
+
+class NamedRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class AssigneeSchema(Schema):
+    id = fields.Integer()
+    name = fields.String(attribute="user.name")
+    phone = MaskedPhone(attribute="user.phone")
+
+
+class ImageSchema(Schema):
+    id = fields.String()
+    url = fields.Function(lambda upload: f"/api/v1/uploads/{upload.id}")
+    width = fields.Integer()
+    height = fields.Integer()
+
+
+def _overdue(order: Any) -> bool:
+    return order.status in {s.value for s in OPEN} and order.due_at < datetime.now(UTC)
+
+
+class OrderSchema(Schema):
+    """An order in a list: personal data masked."""
+
+    id = fields.Integer()
+    number = fields.String(metadata={"example": "BX20261122-0001"})
+    status = fields.String()
+    status_label = fields.Function(lambda order: LABELS[Status(order.status)])
+    priority = fields.String()
+    order_type = fields.Nested(NamedRefSchema)
+    subtype = fields.Nested(NamedRefSchema)
+    room = fields.Nested(RoomBriefSchema)
+    description = fields.String()
+    contact_name = fields.String()
+    contact_phone = MaskedPhone()
+    channel = fields.String()
+    payer = fields.String()
+    assignee = fields.Nested(AssigneeSchema, allow_none=True)
+    payable_fen = fields.Integer()
+    payment_status = fields.String()
+    rating_score = fields.Integer(allow_none=True)
+    follow_up_required = fields.Boolean()
+    reopen_count = fields.Integer()
+    overdue = fields.Function(_overdue)
+    due_at = LocalDateTime()
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+
+
+class PoolSchema(page_of(OrderSchema)):  # type: ignore[misc]
+    held = fields.Integer(metadata={"description": "我手上的工单数"})
+    cap = fields.Integer(metadata={"description": "我的抢单数上限"})
+
+
+class TimelineEventSchema(Schema):
+    action = fields.String(attribute="event.action")
+    from_status = fields.String(attribute="event.from_status", allow_none=True)
+    to_status = fields.String(attribute="event.to_status", allow_none=True)
+    actor_role = fields.String(attribute="event.actor_role")
+    actor_name = fields.String()
+    reason = fields.String(attribute="event.reason")
+    data = fields.Dict(attribute="event.data")
+    created_at = LocalDateTime(attribute="event.created_at")
+
+
+class MessageSchema(Schema):
+    id = fields.Integer(attribute="message.id")
+    author_role = fields.String(attribute="message.author_role")
+    author_name = fields.String(attribute="message.author_name")
+    text = fields.String(attribute="message.text")
+    images = fields.List(fields.Nested(ImageSchema))
+    created_at = LocalDateTime(attribute="message.created_at")
+
+
+class OrderDetailSchema(OrderSchema):
+    """One order in full, with its history and conversation."""
+
+    contact_phone = fields.String()  # type: ignore[assignment]  # detail shows it in full
+    assignee = fields.Nested(
+        Schema.from_dict(
+            {
+                "id": fields.Integer(),
+                "name": fields.String(attribute="user.name"),
+                "phone": fields.String(attribute="user.phone"),
+            },
+            name="AssigneeFull",
+        ),
+        allow_none=True,
+    )
+    result = fields.String()
+    rating_comment = fields.String()
+    rated_at = LocalDateTime(allow_none=True)
+    assigned_at = LocalDateTime(allow_none=True)
+    accepted_at = LocalDateTime(allow_none=True)
+    completed_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    cancelled_at = LocalDateTime(allow_none=True)
+    images = fields.List(fields.Nested(ImageSchema))
+    completion_images = fields.List(fields.Nested(ImageSchema))
+    timeline = fields.List(fields.Nested(TimelineEventSchema))
+    messages = fields.List(fields.Nested(MessageSchema))
+    charges = fields.List(fields.Dict(), metadata={"description": "费用明细（随收费功能提供）"})
+
+
+class DeskOrderQueryArgsSchema(PageArgsSchema):
+    status = fields.List(STATUS, metadata={"description": "可重复：?status=a&status=b"})
+    order_type_id = fields.Integer()
+    subtype_id = fields.Integer()
+    community_id = fields.Integer()
+    building_id = fields.Integer()
+    room_id = fields.Integer()
+    assignee_id = fields.Integer()
+    unassigned = fields.Boolean()
+    created_from = fields.Date(metadata={"description": "创建日期起（含，北京时间）"})
+    created_to = fields.Date(metadata={"description": "创建日期止（含，北京时间）"})
+    overdue = fields.Boolean(metadata={"description": "超时未办结（督办）"})
+    follow_up = fields.Boolean(metadata={"description": "需回访（评分 ≤ 2）"})
+    priority = fields.String(validate=validate.OneOf(["normal", "urgent"]))
+    q = fields.String(
+        validate=validate.Length(max=50), metadata={"description": "工单号、联系人或电话"}
+    )
+    format = fields.String(
+        validate=validate.OneOf(["json", "csv", "xlsx"]),
+        load_default="json",
+        metadata={"description": "csv / xlsx 导出全部匹配"},
+    )

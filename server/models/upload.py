@@ -1,0 +1,42 @@
+"""Uploaded images: owned by whoever uploaded them until attached to an order or message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, OrgOwnedMixin, utcnow
+
+PURPOSES = ("report", "completion", "message")
+
+
+class Upload(OrgOwnedMixin, Base):
+    __tablename__ = "uploads"
+    __table_args__ = (
+        CheckConstraint(
+            "purpose IS NULL OR purpose IN ('report', 'completion', 'message')",
+            name="purpose_known",
+        ),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+    )
+
+    # Unguessable: the id is also the file name.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    content_type: Mapped[str] = mapped_column(String(20))
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("order_messages.id", ondelete="SET NULL"), index=True
+    )
+    purpose: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

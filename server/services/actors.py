@@ -1,0 +1,29 @@
+"""Who is acting on an order, and in which capacity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain.errors import Forbidden
+from server.models.staff import Staff
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    org_id: int
+    role: str  # the capacity of this action: tenant | technician | dispatcher | admin | system
+    staff_id: int | None = None
+
+
+def staff_actor(session: Session, *, user_id: int, org_id: int, role: str) -> Actor:
+    """An actor for a staff member; staff endpoints need the caller's staff record."""
+    staff_id = session.scalar(
+        select(Staff.id).where(Staff.user_id == user_id, Staff.org_id == org_id)
+    )
+    if staff_id is None:
+        raise Forbidden("您没有员工档案，请联系管理员")
+    return Actor(user_id=user_id, org_id=org_id, role=role, staff_id=staff_id)

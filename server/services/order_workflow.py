@@ -1,0 +1,430 @@
+"""Moving orders through the state machine, one recorded step at a time.
+
+Each use case loads the order in the caller's organisation, checks who may act, looks the
+move up in `domain.order_states`, and records a timeline event. Moves that hand an order to a
+technician go through `capacity.reserve_capacity` first, then claim the order with a
+conditional UPDATE, so races end with one winner and nobody over their cap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.domain.eligibility import is_eligible
+from server.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    OrderTaken,
+    ReopenWindowPassed,
+    ValidationFailed,
+)
+from server.domain.order_states import HELD, Action, Status, next_status, sources
+from server.models.catalog import OrderType
+from server.models.order import Order, OrderEvent
+from server.models.organisation import Organisation
+from server.models.staff import Staff
+from server.services.actors import Actor
+from server.services.capacity import reserve_capacity
+from server.services.uploads import attachable_uploads
+
+
+def record_event(
+    session: Session,
+    *,
+    order: Order,
+    action: Action,
+    from_status: str | None,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    """Append one step to the order's timeline."""
+    event = OrderEvent(
+        org_id=order.org_id,
+        order_id=order.id,
+        action=action.value,
+        from_status=from_status,
+        to_status=order.status,
+        actor_user_id=actor.user_id if actor.role != "system" else None,
+        actor_role=actor.role,
+        reason=reason,
+        data=data or {},
+        created_at=now,
+    )
+    session.add(event)
+    return event
+
+
+def load_order(session: Session, *, org_id: int, order_id: int, lock: bool = False) -> Order:
+    """The order with this id in the organisation, optionally locked for update."""
+    stmt = select(Order).where(Order.id == order_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Order)
+    order = session.scalar(stmt)
+    if order is None or order.org_id != org_id:
+        raise NotFound("工单不存在")
+    return order
+
+
+def technician_may_take(session: Session, *, staff: Staff, order: Order) -> bool:
+    """Whether the order's type is bound to this technician's department and post."""
+    order_type = session.get(OrderType, order.order_type_id)
+    assert order_type is not None
+    return is_eligible(
+        type_department_id=order_type.department_id,
+        type_post_id=order_type.post_id,
+        staff_department_id=staff.department_id,
+        staff_post_id=staff.post_id,
+    )
+
+
+def _claim(
+    session: Session,
+    *,
+    order: Order,
+    action: Action,
+    staff_id: int,
+    now: datetime,
+    extra_where: Any = None,
+) -> str:
+    """Conditionally move the order to `staff_id`; return the status it was in.
+
+    The WHERE re-checks the status under the row lock, so of two racing claims only the first
+    to commit matches; the other sees zero rows.
+    """
+    target = next_status(Status(order.status), action)
+    allowed = [s.value for s in sources(action)]
+    values: dict[str, Any] = {
+        "status": target.value,
+        "assignee_id": staff_id,
+        "assigned_at": now,
+        "updated_at": now,
+    }
+    if target is Status.IN_PROGRESS:
+        values["accepted_at"] = now
+    stmt = (
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_(allowed))
+        .values(**values)
+        .returning(Order.status)
+    )
+    if extra_where is not None:
+        stmt = stmt.where(extra_where)
+    before = order.status
+    claimed = session.execute(stmt).first()
+    if claimed is None:
+        session.refresh(order)
+        if order.status != before or order.status not in allowed:
+            raise OrderTaken() if action is Action.GRAB else InvalidTransition()
+        raise InvalidTransition()
+    session.refresh(order)
+    return before
+
+
+def grab_order(session: Session, *, actor: Actor, order_id: int, now: datetime) -> Order:
+    """A technician takes a pending order from the pool (抢单)."""
+    assert actor.staff_id is not None
+    # Lock order: the technician first (capacity), then the order (conditional update).
+    staff = reserve_capacity(
+        session, org_id=actor.org_id, staff_id=actor.staff_id, field="staff_id"
+    )
+    order = load_order(session, org_id=actor.org_id, order_id=order_id)
+    if not technician_may_take(session, staff=staff, order=order):
+        raise Forbidden("该工单类型不在您的接单范围内")
+    if order.status != Status.PENDING.value:
+        raise OrderTaken() if order.status in {s.value for s in HELD} else InvalidTransition()
+    before = _claim(session, order=order, action=Action.GRAB, staff_id=staff.id, now=now)
+    record_event(
+        session,
+        order=order,
+        action=Action.GRAB,
+        from_status=before,
+        actor=actor,
+        now=now,
+        data={"assignee_id": staff.id},
+    )
+    return order
+
+
+def assign_order(
+    session: Session, *, actor: Actor, order_id: int, staff_id: int, now: datetime
+) -> Order:
+    """The desk assigns (派单) a pending order, or re-assigns one nobody accepted yet."""
+    staff = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
+    order = load_order(session, org_id=actor.org_id, order_id=order_id)
+    if order.assignee_id == staff.id and order.status == Status.ASSIGNED.value:
+        raise Conflict("工单已指派给该师傅")
+    if not technician_may_take(session, staff=staff, order=order):
+        raise ValidationFailed.field("staff_id", "该师傅不负责此类工单")
+    next_status(Status(order.status), Action.ASSIGN)
+    previous = order.assignee_id
+    before = _claim(session, order=order, action=Action.ASSIGN, staff_id=staff.id, now=now)
+    order.accepted_at = None
+    record_event(
+        session,
+        order=order,
+        action=Action.ASSIGN,
+        from_status=before,
+        actor=actor,
+        now=now,
+        data={"assignee_id": staff.id, "previous_assignee_id": previous},
+    )
+    return order
+
+
+def transfer_order(
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    staff_id: int,
+    reason: str,
+    now: datetime,
+) -> Order:
+    """The holding technician hands the order to another eligible technician (转单)."""
+    if staff_id == actor.staff_id:
+        raise ValidationFailed.field("staff_id", "不能转给自己")
+    staff = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
+    order = load_order(session, org_id=actor.org_id, order_id=order_id)
+    _require_assignee(order, actor)
+    if not technician_may_take(session, staff=staff, order=order):
+        raise ValidationFailed.field("staff_id", "该师傅不负责此类工单")
+    next_status(Status(order.status), Action.TRANSFER)
+    before = _claim(
+        session,
+        order=order,
+        action=Action.TRANSFER,
+        staff_id=staff.id,
+        now=now,
+        extra_where=Order.assignee_id == actor.staff_id,
+    )
+    order.accepted_at = None
+    record_event(
+        session,
+        order=order,
+        action=Action.TRANSFER,
+        from_status=before,
+        actor=actor,
+        now=now,
+        reason=reason,
+        data={"assignee_id": staff.id, "previous_assignee_id": actor.staff_id},
+    )
+    return order
+
+
+def accept_order(session: Session, *, actor: Actor, order_id: int, now: datetime) -> Order:
+    """The assigned technician takes the job on (跟进)."""
+    order = _step_as_assignee(
+        session, actor=actor, order_id=order_id, action=Action.ACCEPT, now=now
+    )
+    order.accepted_at = now
+    return order
+
+
+def reject_order(
+    session: Session, *, actor: Actor, order_id: int, reason: str, now: datetime
+) -> Order:
+    """The assigned technician declines; the order goes back to the pool."""
+    order = _step_as_assignee(
+        session,
+        actor=actor,
+        order_id=order_id,
+        action=Action.REJECT,
+        now=now,
+        reason=reason,
+        release=True,
+    )
+    return order
+
+
+def hold_order(
+    session: Session, *, actor: Actor, order_id: int, reason: str, now: datetime
+) -> Order:
+    """Pause the job, waiting for parts or access (待备件); the technician still holds it."""
+    return _step_as_assignee(
+        session, actor=actor, order_id=order_id, action=Action.HOLD, now=now, reason=reason
+    )
+
+
+def resume_order(session: Session, *, actor: Actor, order_id: int, now: datetime) -> Order:
+    """Carry on with a job that was on hold."""
+    return _step_as_assignee(session, actor=actor, order_id=order_id, action=Action.RESUME, now=now)
+
+
+def complete_order(
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    result: str,
+    image_ids: list[str],
+    now: datetime,
+) -> Order:
+    """Close the job (办结) with what was done and photos of it."""
+    images = attachable_uploads(
+        session, org_id=actor.org_id, user_id=actor.user_id, upload_ids=image_ids
+    )
+    order = _step_as_assignee(
+        session,
+        actor=actor,
+        order_id=order_id,
+        action=Action.COMPLETE,
+        now=now,
+        data={"image_count": len(images)} if images else None,
+    )
+    order.result = result
+    order.completed_at = now
+    for upload in images:
+        upload.order_id, upload.purpose = order.id, "completion"
+    return order
+
+
+def rate_order(
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    score: int,
+    comment: str,
+    now: datetime,
+    follow_up_at_or_below: int = 2,
+) -> Order:
+    """The tenant rates a completed order, which closes it; a low score asks for 回访."""
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    before = order.status
+    order.status = next_status(Status(order.status), Action.RATE).value
+    order.rating_score, order.rating_comment, order.rated_at = score, comment, now
+    order.closed_at, order.updated_at = now, now
+    order.follow_up_required = score <= follow_up_at_or_below
+    record_event(
+        session,
+        order=order,
+        action=Action.RATE,
+        from_status=before,
+        actor=actor,
+        now=now,
+        reason=comment,
+        data={"score": score},
+    )
+    return order
+
+
+def reopen_order(
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    reason: str,
+    now: datetime,
+    to_same_technician: bool = False,
+) -> Order:
+    """Reopen (重新打开) a completed or closed order within the organisation's window."""
+    organisation = session.get(Organisation, actor.org_id)
+    assert organisation is not None
+    order = load_order(session, org_id=actor.org_id, order_id=order_id)
+    action = Action.REOPEN_TO_ASSIGNEE if to_same_technician else Action.REOPEN
+    next_status(Status(order.status), action)
+    if order.completed_at is None or now > order.completed_at + timedelta(
+        days=organisation.reopen_window_days
+    ):
+        raise ReopenWindowPassed(f"办结超过 {organisation.reopen_window_days} 天的工单不能重新打开")
+    previous = order.assignee_id
+    if to_same_technician:
+        if previous is None:
+            raise ValidationFailed.field("to_same_technician", "该工单没有原处理师傅")
+        # The technician gets the order again: the cap applies as for any hand-out.
+        reserve_capacity(
+            session, org_id=actor.org_id, staff_id=previous, field="to_same_technician"
+        )
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    before = order.status
+    order.status = next_status(Status(before), action).value
+    if not to_same_technician:
+        order.assignee_id = None
+    order.assigned_at = now if to_same_technician else None
+    order.accepted_at = order.completed_at = order.closed_at = order.rated_at = None
+    order.rating_score, order.rating_comment, order.follow_up_required = None, "", False
+    order.reopen_count += 1
+    order.updated_at = now
+    session.flush()
+    session.expire(order, ["assignee"])
+    record_event(
+        session,
+        order=order,
+        action=action,
+        from_status=before,
+        actor=actor,
+        now=now,
+        reason=reason,
+        data={"reopen_count": order.reopen_count, "previous_assignee_id": previous},
+    )
+    return order
+
+
+def cancel_order(
+    session: Session, *, actor: Actor, order_id: int, reason: str, now: datetime
+) -> Order:
+    """Withdraw an order: the tenant before work starts, the desk any time before completion."""
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    action = Action.CANCEL_BY_TENANT if actor.role == "tenant" else Action.CANCEL_BY_DESK
+    before = order.status
+    order.status = next_status(Status(before), action).value
+    order.cancelled_at, order.updated_at = now, now
+    record_event(
+        session,
+        order=order,
+        action=action,
+        from_status=before,
+        actor=actor,
+        now=now,
+        reason=reason,
+        data={"assignee_id": order.assignee_id},
+    )
+    return order
+
+
+def _require_assignee(order: Order, actor: Actor) -> None:
+    # Someone else's order is as good as invisible to a technician: 404, as on reads.
+    if order.assignee_id is None or order.assignee_id != actor.staff_id:
+        raise NotFound("工单不存在或不在您名下")
+
+
+def _step_as_assignee(
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    action: Action,
+    now: datetime,
+    reason: str = "",
+    release: bool = False,
+    data: dict[str, Any] | None = None,
+) -> Order:
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    _require_assignee(order, actor)
+    before = order.status
+    order.status = next_status(Status(before), action).value
+    order.updated_at = now
+    if release:
+        order.assignee_id = None
+        order.assigned_at = order.accepted_at = None
+        session.flush()
+        session.expire(order, ["assignee"])
+    record_event(
+        session,
+        order=order,
+        action=action,
+        from_status=before,
+        actor=actor,
+        now=now,
+        reason=reason,
+        data=data,
+    )
+    return order
