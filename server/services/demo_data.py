@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,8 +26,11 @@ from server.models import (
     Unit,
     User,
 )
+from server.services.actors import Actor
+from server.services.order_filing import NewOrder, file_order
 from server.services.passwords import hash_password
 
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DEMO_ORG_CODE = "demo"
 DEMO_PASSWORD = "demo1234"
 DISPATCHER_PHONE = "13900000000"
@@ -80,7 +84,14 @@ CATALOGUE = (  # type name, bound to post?, [(subtype, fee mode, fee fen, bookin
 )
 
 
-def seed_demo(session: Session) -> bool:
+DEMO_ORDERS = (  # resident phone, room code, subtype, description, priority
+    ("13800000001", "1-1-101", "水管漏水", "厨房水槽下方水管漏水，地面有积水", "urgent"),
+    ("13800000002", "1-1-102", "电路故障", "卧室插座没电，空开没有跳闸", "normal"),
+    ("13800000010", "3-1001", "公共照明", "10 楼走廊灯不亮", "normal"),
+)
+
+
+def seed_demo(session: Session, *, now: datetime | None = None) -> bool:
     """Create the demo organisation unless it exists; return whether anything was created."""
     if session.scalar(select(Organisation.id).where(Organisation.code == DEMO_ORG_CODE)):
         return False
@@ -93,6 +104,7 @@ def seed_demo(session: Session) -> bool:
     department, post = _staff(session, org, password_hash)
     _catalogue(session, org, department, post)
     session.flush()
+    _orders(session, org, now or datetime.now(UTC))
     return True
 
 
@@ -262,3 +274,26 @@ def _catalogue(session: Session, org: Organisation, department: Department, post
                     booking_enabled=booking,
                 )
             )
+
+
+def _orders(session: Session, org: Organisation, now: datetime) -> None:
+    """A few pending repairs so that the grab pool has something on a first look."""
+    local_today = now.astimezone(LOCAL_TZ).date()
+    for phone, room_code, subtype_name, description, priority in DEMO_ORDERS:
+        user = session.scalar(select(User).where(User.org_id == org.id, User.phone == phone))
+        room = session.scalar(select(Room).where(Room.org_id == org.id, Room.code == room_code))
+        subtype = session.scalar(
+            select(OrderSubtype).where(
+                OrderSubtype.org_id == org.id, OrderSubtype.name == subtype_name
+            )
+        )
+        assert user is not None and room is not None and subtype is not None
+        file_order(
+            session,
+            actor=Actor(user_id=user.id, org_id=org.id, role=Role.TENANT.value),
+            new=NewOrder(
+                subtype_id=subtype.id, room_id=room.id, description=description, priority=priority
+            ),
+            now=now,
+            today=local_today,
+        )
