@@ -49,6 +49,11 @@ class OrderTypeSchema(Schema):
     post = fields.Nested(PostBriefSchema, dump_only=True, allow_none=True)
     sort_order = fields.Integer(strict=True, validate=validate.Range(min=0, max=9999))
     is_active = fields.Boolean()
+    sla_hours = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=8760),
+        metadata={"description": "承诺完成时限（小时）；超过即为超时工单（督办）。默认 24"},
+    )
     subtypes = fields.List(fields.Nested(OrderSubtypeSchema), dump_only=True)
     created_at = LocalDateTime(dump_only=True)
     updated_at = LocalDateTime(dump_only=True)

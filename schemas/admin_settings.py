@@ -18,6 +18,12 @@ class OrganisationSettingsSchema(Schema):
         validate=validate.Range(min=0, max=MAX_GRAB_CAP),
         metadata={"description": "机构默认抢单数上限"},
     )
+    reopen_window_days = fields.Integer(
+        strict=True,
+        load_default=7,
+        validate=validate.Range(min=0, max=365),
+        metadata={"description": "办结后住户可重新打开工单的天数（默认 7）"},
+    )
     updated_at = LocalDateTime(dump_only=True)
 
 

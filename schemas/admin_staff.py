@@ -110,6 +110,16 @@ class StaffSchema(Schema):
         dump_only=True, allow_none=True, metadata={"description": "个人抢单数上限（未设置为空）"}
     )
     cap = fields.Integer(dump_only=True, metadata={"description": "生效的抢单数上限"})
+    held = fields.Integer(
+        dump_only=True,
+        metadata={"description": "手上的工单数（已派单、处理中、待备件）"},
+    )
+    available = fields.Integer(
+        dump_only=True,
+        metadata={
+            "description": "还可接的工单数：max(cap - held, 0)；非维修工或已停用的账号为 0"
+        },
+    )
     eligible_order_types = fields.List(
         fields.Nested(OrderTypeBriefSchema),
         dump_only=True,
@@ -131,6 +141,9 @@ class StaffQueryArgsSchema(PageArgsSchema):
     role = fields.String(validate=validate.OneOf(STAFF_ROLE_VALUES))
     on_duty = fields.Boolean()
     is_active = fields.Boolean()
+    has_capacity = fields.Boolean(
+        metadata={"description": "true 还能接单的维修工（available > 0）| false 不能再接单的"}
+    )
     q = fields.String(
         validate=validate.Length(max=50), metadata={"description": "按姓名或手机号搜索"}
     )

@@ -120,9 +120,10 @@ def _claim(
     before = order.status
     claimed = session.execute(stmt).first()
     if claimed is None:
+        # Lost a race: someone else's claim committed first.
         session.refresh(order)
-        if order.status != before or order.status not in allowed:
-            raise OrderTaken() if action is Action.GRAB else InvalidTransition()
+        if order.status in {s.value for s in HELD}:
+            raise OrderTaken()
         raise InvalidTransition()
     session.refresh(order)
     return before

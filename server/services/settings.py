@@ -26,7 +26,7 @@ def get_organisation(session: Session, *, org_id: int) -> Organisation:
 
 
 def update_organisation(session: Session, *, org_id: int, changes: dict[str, Any]) -> Organisation:
-    """Rename the organisation or change its default grab cap."""
+    """Rename the organisation, change its default grab cap or its reopen window."""
     org = get_organisation(session, org_id=org_id)
     apply_changes(org, changes)
     session.flush()

@@ -7,17 +7,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.eligibility import is_eligible
 from server.domain.errors import Conflict, InUse
+from server.domain.order_states import HELD
 from server.domain.roles import STAFF_ROLES, Role
 from server.models.catalog import OrderType
+from server.models.order import Order
 from server.models.organisation import Organisation
 from server.models.staff import Department, Post, Staff
 from server.models.user import User
 from server.services.auth import revoke_refresh_tokens
+from server.services.capacity import held_counts
 from server.services.pagination import Page, paginate
 from server.services.passwords import hash_password
 from server.services.profile import grab_cap_of
@@ -31,11 +34,19 @@ _STAFF_FIELDS = ("department_id", "post_id", "employee_no", "grab_cap", "on_duty
 
 @dataclass(frozen=True)
 class StaffView:
-    """A staff member with what the console shows next to them: effective cap, reachable types."""
+    """A staff member with what the console shows next to them: cap, load, reachable types."""
 
     staff: Staff
     cap: int
+    held: int = 0
     eligible_order_types: list[OrderType] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        """How many more orders they may take now; 0 for anyone who cannot take orders."""
+        if not (self.is_active and Role.TECHNICIAN.value in self.staff.user.roles):
+            return 0
+        return max(self.cap - self.held, 0)
 
     @property
     def id(self) -> int:
@@ -232,11 +243,12 @@ def list_staff(
     role: str | None = None,
     on_duty: bool | None = None,
     is_active: bool | None = None,
+    has_capacity: bool | None = None,
     q: str | None = None,
     page: int,
     page_size: int,
 ) -> Page[StaffView]:
-    """Staff of the organisation with their effective grab cap, filtered as the console asks."""
+    """Staff of the organisation with their cap and load, filtered as the console asks."""
     stmt = _staff_query(org_id)
     if department_id is not None:
         stmt = stmt.where(Staff.department_id == department_id)
@@ -251,6 +263,8 @@ def list_staff(
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(User.name.ilike(like), User.phone.ilike(like)))
+    if has_capacity is not None:
+        stmt = _filter_capacity(session, stmt, org_id=org_id, has_capacity=has_capacity)
     result = paginate(session, stmt.order_by(Staff.id), page=page, page_size=page_size)
     return Page(
         describe_staff(session, org_id=org_id, staff=result.items),
@@ -347,10 +361,12 @@ def describe_staff(session: Session, *, org_id: int, staff: Sequence[Staff]) -> 
             .order_by(OrderType.sort_order, OrderType.id)
         ).unique()
     )
+    held = held_counts(session, staff_ids=[member.id for member in staff])
     return [
         StaffView(
             staff=member,
             cap=grab_cap_of(member, org),
+            held=held[member.id],
             eligible_order_types=[t for t in types if _reaches(t, member)]
             if Role.TECHNICIAN.value in member.user.roles
             else [],
@@ -370,6 +386,30 @@ def technicians_reached_by(
     ).unique()
     reached = [member for member in candidates if _reaches(order_type, member)]
     return describe_staff(session, org_id=org_id, staff=reached)
+
+
+def _filter_capacity(
+    session: Session, stmt: Select[Staff], *, org_id: int, has_capacity: bool
+) -> Select[Staff]:
+    # The list is paged in SQL, so "may take one more order" (StaffView.available > 0) is
+    # spelled in SQL too: the count is capacity.held_count's and the cap is
+    # domain.grab_cap.effective_grab_cap's (technician, then department, then organisation).
+    org = session.get(Organisation, org_id)
+    assert org is not None
+    held = (
+        select(func.count())
+        .select_from(Order)
+        .where(Order.assignee_id == Staff.id, Order.status.in_([s.value for s in HELD]))
+        .scalar_subquery()
+    )
+    department_cap = (
+        select(Department.grab_cap).where(Department.id == Staff.department_id).scalar_subquery()
+    )
+    cap = func.coalesce(Staff.grab_cap, department_cap, org.default_grab_cap)
+    can_take = and_(
+        User.is_active.is_(True), User.roles.contains([Role.TECHNICIAN.value]), held < cap
+    )
+    return stmt.where(can_take if has_capacity else ~can_take)
 
 
 def _reaches(order_type: OrderType, staff: Staff) -> bool:

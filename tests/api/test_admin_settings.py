@@ -147,3 +147,12 @@ def test_roles(client, make, org):
         client.patch(ORGANISATION, json={"default_grab_cap": 1}, headers=tenant).status_code == 403
     )
     assert client.patch(ORGANISATION, json={"default_grab_cap": 1}).status_code == 401
+
+
+def test_reopen_window_is_configurable(client, make, org, admin_headers):
+    url = "/api/v1/admin/settings/organisation"
+    assert client.get(url, headers=admin_headers).json["reopen_window_days"] == 7
+    r = client.patch(url, json={"reopen_window_days": 3}, headers=admin_headers)
+    assert r.status_code == 200 and r.json["reopen_window_days"] == 3
+    r = client.patch(url, json={"reopen_window_days": 400}, headers=admin_headers)
+    assert r.status_code == 422 and "reopen_window_days" in r.json["errors"]

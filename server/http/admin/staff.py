@@ -144,7 +144,7 @@ class StaffList(MethodView):
     @blp.arguments(StaffQueryArgsSchema, location="query")
     @blp.response(200, page_of(StaffListItemSchema))
     def get(self, args: dict[str, Any]) -> Any:
-        """员工列表（手机号脱敏；含生效的抢单数上限与可接工单类型）"""
+        """员工列表（手机号脱敏；含生效的抢单数上限、手上工单数与可接工单类型）"""
         return staff_service.list_staff(session(), org_id=principal().org_id, **args)
 
     @blp.auth(*WRITE)
