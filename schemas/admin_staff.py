@@ -116,9 +116,7 @@ class StaffSchema(Schema):
     )
     available = fields.Integer(
         dump_only=True,
-        metadata={
-            "description": "还可接的工单数：max(cap - held, 0)；非维修工或已停用的账号为 0"
-        },
+        metadata={"description": "还可接的工单数：max(cap - held, 0)；非维修工或已停用的账号为 0"},
     )
     eligible_order_types = fields.List(
         fields.Nested(OrderTypeBriefSchema),

@@ -86,7 +86,7 @@ HEADERS = tuple(header for header, _ in COLUMNS)
 
 def _export_query(
     *, org_id: int, filters: DeskFilters, now: datetime, tz: tzinfo
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:
     # The console list's own query (same filters, same order), narrowed to plain columns so
     # no ORM objects or eager loads are built for tens of thousands of rows.
     return (
@@ -142,10 +142,11 @@ def export_rows(
     filters: DeskFilters,
     now: datetime,
     tz: tzinfo,
-    limit: int = MAX_EXPORT_ROWS,
+    limit: int | None = None,
 ) -> Iterator[list[Cell]]:
     """The matching orders as export rows (in `COLUMNS` order, times naive local), newest first."""
-    stmt = _export_query(org_id=org_id, filters=filters, now=now, tz=tz).limit(limit)
+    cap = MAX_EXPORT_ROWS if limit is None else limit
+    stmt = _export_query(org_id=org_id, filters=filters, now=now, tz=tz).limit(cap)
     for row in session.execute(stmt.execution_options(yield_per=BATCH_ROWS)):
         yield [
             row.number,

@@ -429,3 +429,39 @@ def _step_as_assignee(
         data=data,
     )
     return order
+
+
+SYSTEM = "system"
+
+
+def auto_close_completed(session: Session, *, now: datetime, batch: int = 500) -> int:
+    """Close orders left unrated past their organisation's window (the rating window).
+
+    Rows are taken with SKIP LOCKED so that a tenant rating the same order at that moment
+    wins cleanly and two cron runs never fight over a row.
+    """
+    due = session.scalars(
+        select(Order)
+        .join(Organisation, Organisation.id == Order.org_id)
+        .where(
+            Order.status == Status.COMPLETED.value,
+            Order.completed_at < now - Organisation.reopen_window_days * timedelta(days=1),
+        )
+        .order_by(Order.completed_at)
+        .limit(batch)
+        .with_for_update(of=Order, skip_locked=True)
+    ).all()
+    for order in due:
+        before = order.status
+        order.status = next_status(Status(before), Action.AUTO_CLOSE).value
+        order.closed_at = order.updated_at = now
+        record_event(
+            session,
+            order=order,
+            action=Action.AUTO_CLOSE,
+            from_status=before,
+            actor=Actor(user_id=0, org_id=order.org_id, role=SYSTEM),
+            now=now,
+        )
+    session.flush()
+    return len(due)

@@ -299,8 +299,10 @@ def test_roles(client, make, org):
 def test_sla_hours_set_due_dates(client, make, org, admin_headers):
     r = client.post(TYPES, json={"name": "电梯", "sla_hours": 2}, headers=admin_headers)
     assert r.status_code == 201 and r.json["sla_hours"] == 2
-    assert client.post(TYPES, json={"name": "x", "sla_hours": 0},
-                       headers=admin_headers).status_code == 422
+    assert (
+        client.post(TYPES, json={"name": "x", "sla_hours": 0}, headers=admin_headers).status_code
+        == 422
+    )
     r = client.patch(f"{TYPES}/{r.json['id']}", json={"sla_hours": 48}, headers=admin_headers)
     assert r.status_code == 200 and r.json["sla_hours"] == 48
     default = client.post(TYPES, json={"name": "默认时限"}, headers=admin_headers)

@@ -167,7 +167,7 @@ def test_create_list_get_update_and_deactivate_staff(client, make, org, admin_he
     assert created["employee_no"] == "E001"
     assert created["on_duty"] is False and created["is_active"] is True
     assert created["grab_cap_override"] == 2 and created["cap"] == 2
-    assert "held" not in created
+    assert (created["held"], created["available"]) == (0, 2)  # a new technician holds nothing
 
     r = client.get(STAFF, headers=admin_headers)
     assert r.status_code == 200
@@ -472,3 +472,106 @@ def test_roles(client, make, org):
         r = getattr(client, method)(url, json=body, headers=dispatcher)
         assert r.status_code == 403 and r.json["error"] == "forbidden", (method, url)
         assert getattr(client, method)(url, json=body).status_code == 401
+
+
+# Load: what each technician holds -----------------------------------------------------------
+
+
+def _by_id(response):
+    assert response.status_code == 200, response.json
+    return {item["id"]: item for item in response.json["items"]}
+
+
+def _step(client, world, who, path, body=None):
+    r = client.post(path, json=body or {}, headers=world.headers(who))
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_held_and_available_follow_grabs_and_assignments(client, world):
+    first, second, third = world.techs
+    desk = world.headers(world.make.admin(world.org))
+    orders = [world.file(client)["id"] for _ in range(5)]
+    tech_orders = "/api/v1/tech/orders"
+    _step(client, world, first, f"{tech_orders}/{orders[0]}/grab")
+    _step(client, world, first, f"{tech_orders}/{orders[1]}/grab")
+    _step(client, world, first, f"{tech_orders}/{orders[1]}/hold", {"reason": "等配件"})
+    _step(
+        client,
+        world,
+        world.dispatcher,
+        f"/api/v1/admin/orders/{orders[2]}/assign",
+        {"staff_id": second.id},
+    )
+    _step(client, world, third, f"{tech_orders}/{orders[3]}/grab")
+    _step(client, world, third, f"{tech_orders}/{orders[3]}/complete", {"result": "好了"})
+
+    listed = _by_id(client.get(STAFF, headers=desk))
+    load = {i: (s["held"], s["cap"], s["available"]) for i, s in listed.items()}
+    assert load == {
+        first.id: (2, 3, 1),  # in progress + on hold
+        second.id: (1, 3, 2),  # assigned, not yet accepted
+        third.id: (0, 3, 3),  # completed orders are not held
+        world.outsider.id: (0, 5, 5),  # no department: the organisation's cap
+    }
+    detail = client.get(f"{STAFF}/{first.id}", headers=desk).json
+    assert (detail["held"], detail["cap"], detail["available"]) == (2, 3, 1)
+
+    # A full technician drops out of the has_capacity list.
+    _step(client, world, first, f"{tech_orders}/{orders[4]}/grab")
+    full = client.get(f"{STAFF}/{first.id}", headers=desk).json
+    assert (full["held"], full["available"]) == (3, 0)
+    with_room = _by_id(client.get(STAFF, query_string={"has_capacity": "true"}, headers=desk))
+    assert set(with_room) == {second.id, third.id, world.outsider.id}
+    without = _by_id(client.get(STAFF, query_string={"has_capacity": "false"}, headers=desk))
+    assert set(without) == {first.id}
+    assert client.get(STAFF, query_string={"has_capacity": "x"}, headers=desk).status_code == 422
+
+
+def test_available_is_never_negative_and_zero_for_non_technicians(client, world):
+    make = world.make
+    admin = make.admin(world.org)
+    desk = world.headers(admin)
+    second = world.techs[1]
+    oid = world.file(client)["id"]
+    _step(client, world, second, f"/api/v1/tech/orders/{oid}/grab")
+    # The cap is lowered below what they already hold.
+    r = client.patch(f"{STAFF}/{second.id}", json={"grab_cap": 0}, headers=desk)
+    assert r.status_code == 200 and (r.json["held"], r.json["cap"]) == (1, 0)
+    assert r.json["available"] == 0
+
+    clerk = make.staff(world.org, roles=(Role.DISPATCHER,))
+    gone = make.staff(world.org, department_id=world.department.id)
+    gone.user.is_active = False
+    make.session.flush()
+    listed = _by_id(client.get(STAFF, headers=desk))
+    assert (listed[clerk.id]["held"], listed[clerk.id]["available"]) == (0, 0)
+    assert listed[gone.id]["available"] == 0
+    without = _by_id(client.get(STAFF, query_string={"has_capacity": "false"}, headers=desk))
+    assert {second.id, clerk.id, gone.id} <= set(without)
+    assert world.techs[0].id not in without
+    with_room = _by_id(client.get(STAFF, query_string={"has_capacity": "true"}, headers=desk))
+    assert not {second.id, clerk.id, gone.id} & set(with_room)
+
+
+def test_held_counts_take_one_query_per_page(client, world, app):
+    from sqlalchemy import event
+
+    desk = world.headers(world.make.admin(world.org))
+    for tech in world.techs:
+        oid = world.file(client)["id"]
+        _step(client, world, tech, f"/api/v1/tech/orders/{oid}/grab")
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = app.extensions["baoxiu"].db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = client.get(STAFF, headers=desk)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert r.status_code == 200 and r.json["total"] == 4
+    assert [s["held"] for s in r.json["items"][:3]] == [1, 1, 1]
+    assert len([s for s in statements if "FROM orders" in s]) == 1

@@ -153,6 +153,22 @@ def test_disallowed_transitions_are_409(client, world, db_session, status):
             r = client.post(f"{base}/{oid}/{path}", json=body or {}, headers=world.headers(who))
             assert r.status_code == 409, (status, action, r.json)
             assert r.json["error"] == "invalid_transition", (status, action)
+    if (status, Action.ASSIGN) not in TRANSITIONS:
+        tried += 1
+        r = client.post(
+            f"{ADMIN}/{oid}/assign",
+            json={"staff_id": world.techs[1].id},
+            headers=world.headers(world.dispatcher),
+        )
+        assert r.status_code == 409 and r.json["error"] == "invalid_transition", (status, r.json)
+    if (status, Action.TRANSFER) not in TRANSITIONS:
+        tried += 1
+        r = client.post(
+            f"{TECH}/{oid}/transfer",
+            json={"staff_id": world.techs[1].id, "reason": "x"},
+            headers=world.headers(tech),
+        )
+        assert r.status_code == 409 and r.json["error"] == "invalid_transition", (status, r.json)
     if status is not Status.PENDING:
         r = client.post(f"{TECH}/{oid}/grab", headers=world.headers(world.techs[1]))
         assert r.status_code in (404, 409)
@@ -474,3 +490,29 @@ def test_roles_on_order_endpoints(client, world):
     assert client.get(ADMIN, headers=world.headers(world.techs[0])).status_code == 403
     assert client.post(TENANT, json={}, headers=world.headers(world.techs[0])).status_code == 403
     assert client.get("/api/v1/tech/pool").status_code == 401
+
+
+def test_unrated_orders_close_after_the_window(client, world, db_session):
+    from server.services.order_workflow import auto_close_completed
+
+    tech = world.techs[0]
+    old, recent = world.file(client)["id"], world.file(client)["id"]
+    for oid in (old, recent):
+        step(client, world, tech, f"{TECH}/{oid}/grab")
+        step(client, world, tech, f"{TECH}/{oid}/complete", {"result": "ok"})
+    db_session.execute(
+        text("UPDATE orders SET completed_at = :t WHERE id = :id"),
+        {"t": datetime.now(UTC) - timedelta(days=8), "id": old},
+    )
+    assert auto_close_completed(db_session, now=datetime.now(UTC)) == 1
+    db_session.flush()
+    detail = client.get(f"{TENANT}/{old}", headers=world.headers(world.tenant)).json
+    assert detail["status"] == "closed"
+    last = detail["timeline"][-1]
+    assert (last["action"], last["actor_role"], last["actor_name"]) == (
+        "auto_close",
+        "system",
+        "系统",
+    )
+    still = client.get(f"{TENANT}/{recent}", headers=world.headers(world.tenant)).json
+    assert still["status"] == "completed"

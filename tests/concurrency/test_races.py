@@ -44,9 +44,9 @@ def test_one_technician_grabbing_ten_orders_in_parallel_stops_at_the_cap(race_or
             staff_id=tech.staff_id,
         )
     } == won
-    assert org.scalar(
-        "SELECT count(*) FROM orders WHERE org_id = :org_id AND status = 'pending'"
-    ) == 7
+    assert (
+        org.scalar("SELECT count(*) FROM orders WHERE org_id = :org_id AND status = 'pending'") == 7
+    )
     assert org.events("grab") == 3
 
 
@@ -74,13 +74,10 @@ def test_assign_racing_grab_has_one_winner(race_org):
             assert assign_answer.error in {"order_taken", "invalid_transition"}
             expected = ("in_progress", grabber.staff_id)
             winners.append("grab")
-        assert (
-            org.rows(
-                "SELECT status, assignee_id FROM orders WHERE org_id = :org_id AND id = :id",
-                id=order_id,
-            )
-            == [expected]
-        )
+        assert org.rows(
+            "SELECT status, assignee_id FROM orders WHERE org_id = :org_id AND id = :id",
+            id=order_id,
+        ) == [expected]
 
     assert org.events("assign") == winners.count("assign")
     assert org.events("grab") == winners.count("grab")

@@ -58,8 +58,9 @@ def test_seed_is_idempotent_and_complete(db_session, client):
 def test_demo_pool_has_work(db_session, client):
     seed_demo(db_session)
     db_session.commit()
-    login = client.post("/api/v1/auth/login",
-                        json={"phone": "13900000002", "password": "demo1234", "org": "demo"})
+    login = client.post(
+        "/api/v1/auth/login", json={"phone": "13900000002", "password": "demo1234", "org": "demo"}
+    )
     headers = {"Authorization": f"Bearer {login.json['access_token']}"}
     pool = client.get("/api/v1/tech/pool", headers=headers).json
     assert pool["total"] == 3 and (pool["held"], pool["cap"]) == (0, 3)

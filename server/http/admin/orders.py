@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+
+from flask import Response
 
 from schemas.common import page_of
 from schemas.orders import (
@@ -14,12 +18,13 @@ from schemas.orders import (
     OrderSchema,
     ReasonSchema,
 )
+from server.db.session import Database
 from server.domain.roles import Role
-from server.services import order_queries, order_workflow
+from server.services import order_export, order_queries, order_workflow
 from server.services.actors import Actor
 from server.services.order_messages import post_message
 from server.web.blueprint import Blueprint
-from server.web.context import LOCAL_TZ, now, principal, session
+from server.web.context import LOCAL_TZ, container, now, principal, session
 
 blp = Blueprint(
     "admin_orders", __name__, url_prefix="/api/v1/admin", description="控制台：工单调度"
@@ -64,21 +69,104 @@ def filters_from(args: dict[str, Any]) -> order_queries.DeskFilters:
     )
 
 
+_ROWS_CAP = f"{order_export.MAX_EXPORT_ROWS:,}"
+_EXPORT_HEADERS = {
+    "Content-Disposition": {
+        "description": '导出时：attachment; filename="orders-YYYYMMDD-HHMM.csv"（北京时间）',
+        "schema": {"type": "string"},
+    },
+    "X-Total-Count": {"description": "导出时：匹配的工单总数", "schema": {"type": "integer"}},
+    "X-Export-Truncated": {
+        "description": f"导出时：匹配超过 {_ROWS_CAP} 行、只导出了前 {_ROWS_CAP} 行为 true",
+        "schema": {"type": "boolean"},
+    },
+}
+_CSV_SCHEMA = {
+    "type": "string",
+    "description": "UTF-8（带 BOM）CSV，中文表头；联系电话脱敏；"
+    "以 = + - @ 开头的单元格前加单引号，防公式注入",
+}
+_XLSX_SCHEMA = {"type": "string", "format": "binary"}
+# One 200 response with three media types; each decorator repeats the same description.
+_LIST_OR_EXPORT = (
+    f"JSON 分页列表；format=csv / xlsx 时为附件：全部匹配的工单，不分页，最多 {_ROWS_CAP} 行"
+)
+
+
 @blp.get("/orders")
 @blp.auth(*DESK)
 @blp.arguments(DeskOrderQueryArgsSchema, location="query")
-@blp.response(200, page_of(OrderSchema))
+@blp.response(200, page_of(OrderSchema), description=_LIST_OR_EXPORT)
+@blp.alt_response(
+    200,
+    schema=_CSV_SCHEMA,
+    content_type=order_export.CSV_MEDIA_TYPE,
+    headers=_EXPORT_HEADERS,
+    description=_LIST_OR_EXPORT,
+)
+@blp.alt_response(
+    200,
+    schema=_XLSX_SCHEMA,
+    content_type=order_export.XLSX_MEDIA_TYPE,
+    description=_LIST_OR_EXPORT,
+)
 def orders(args: dict[str, Any]) -> Any:
-    """工单列表：按状态、类型、小区、楼栋、师傅、日期、超时、回访筛选"""
+    """工单列表：按状态、类型、小区、楼栋、师傅、日期、超时、回访筛选；可导出 CSV / XLSX
+
+    `format=csv|xlsx` 导出全部匹配的工单（忽略 page / page_size），有行数上限，
+    超出部分被截断（响应头 `X-Export-Truncated: true`），请缩小筛选范围后分批导出。
+    """
+    filters = filters_from(args)
+    if args["format"] != "json":
+        return _export(args["format"], filters)
     return order_queries.desk_orders(
         session(),
         org_id=principal().org_id,
-        filters=filters_from(args),
+        filters=filters,
         now=now(),
         tz=LOCAL_TZ,
         page=args["page"],
         page_size=args["page_size"],
     )
+
+
+def _export(fmt: str, filters: order_queries.DeskFilters) -> Response:
+    org_id, instant = principal().org_id, now()
+    total = order_export.count_export(
+        session(), org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
+    )
+    if fmt == "csv":
+        # Streamed after this request's unit of work has closed: the rows are read in a
+        # read-only session of their own, closed when the stream ends or is abandoned.
+        body: Any = _csv_stream(container().db, org_id, filters, instant)
+        media_type = order_export.CSV_MEDIA_TYPE  # Werkzeug adds "; charset=utf-8"
+    else:
+        rows = order_export.export_rows(
+            session(), org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
+        )
+        body = order_export.xlsx_bytes(rows)
+        media_type = order_export.XLSX_MEDIA_TYPE
+    filename = order_export.export_filename(instant, LOCAL_TZ, fmt)
+    response = Response(body, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Total-Count"] = str(total)
+    truncated = total > order_export.MAX_EXPORT_ROWS
+    response.headers["X-Export-Truncated"] = "true" if truncated else "false"
+    return response
+
+
+def _csv_stream(
+    db: Database, org_id: int, filters: order_queries.DeskFilters, instant: datetime
+) -> Iterator[bytes]:
+    uow = db.unit_of_work()
+    try:
+        rows = order_export.export_rows(
+            uow.session, org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
+        )
+        yield from order_export.csv_chunks(rows)
+    finally:
+        uow.close()
 
 
 @blp.get("/orders/<int:order_id>")
