@@ -39,3 +39,6 @@ check: lint test ## everything CI checks on one configuration
 
 clean: ## remove the virtualenv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(STAMP) ## grab throughput: the API under gunicorn vs the same SQL on psycopg (32 clients)
+	$(BIN)/python -m bench.grab

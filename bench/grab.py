@@ -610,7 +610,25 @@ def direct_phase(
 # -- the pool query on a big table ---------------------------------------------------------
 
 
-def explain_pool(database_url: str, world: World, page_size: int) -> tuple[str, int]:
+def _excerpt(lines: list[str]) -> list[str]:
+    """The plan's top, how it reads `orders` (which index), and planning/execution times."""
+    keep = [lines[0]]
+    after_orders = False
+    for i, line in enumerate(lines[1:], start=1):
+        text = line.strip()
+        reads_orders = " on orders " in text or " on ix_orders" in text
+        detail = after_orders and text.startswith(("Index Cond", "Filter", "Heap Fetches"))
+        timing = text.startswith(("Planning Time", "Execution Time"))
+        top = i < 6 and ("Sort Key" in text or "Aggregate" in text)
+        if reads_orders or detail or timing or top:
+            keep.append("  " + text)
+        after_orders = reads_orders or (after_orders and detail)
+    return keep
+
+
+def explain_pool(
+    database_url: str, world: World, page_size: int, *, full: bool = False
+) -> tuple[str, int]:
     """EXPLAIN ANALYZE the statements `grab_pool` issues; returns the plans and the row count."""
     db = Database(database_url, pool_size=1, max_overflow=0)
     captured: list[tuple[str, Any]] = []
@@ -631,10 +649,11 @@ def explain_pool(database_url: str, world: World, page_size: int) -> tuple[str, 
         assert conn is not None
         plans = []
         for statement, params in captured:
-            if "count(" in statement and "assignee_id" in statement:
+            if "WHERE orders.assignee_id" in statement:
                 continue  # the held count: served by ix_orders_held, not the pool
             rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params).fetchall()
-            plans.append("\n".join(str(r[0]) for r in rows))
+            lines = [str(r[0]) for r in rows]
+            plans.append("\n".join(lines if full else _excerpt(lines)))
         total = conn.execute("SELECT count(*) FROM orders").fetchone()
     db.dispose()
     return "\n\n".join(plans), int(total[0] if total else 0)
@@ -684,6 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=5, help="pool page size")
     parser.add_argument("--techs-per-client", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--full-plans", action="store_true", help="print whole query plans")
     args = parser.parse_args(argv)
 
     base = Settings.from_env()
@@ -736,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=args.seconds,
                 page_size=args.page_size,
             )
-        plans, total = explain_pool(database_url, world, args.page_size)
+        plans, total = explain_pool(database_url, world, args.page_size, full=args.full_plans)
         workers = str(args.workers or f"config default ({os.cpu_count() or 1} cpus)")
         print()
         print(report(api, direct, clients=args.clients, workers=workers))
