@@ -19,10 +19,11 @@ from schemas.orders import (
     TechOrderQueryArgsSchema,
     TransferSchema,
 )
+from server.domain.errors import Forbidden
 from server.domain.roles import Role
-from server.models.staff import Staff
 from server.services import order_queries, order_workflow
 from server.services.actors import Actor, staff_actor
+from server.services.capacity import Technician, technician
 from server.services.order_filing import NewOrder, file_order
 from server.services.order_messages import post_message
 from server.web.blueprint import Blueprint
@@ -36,14 +37,18 @@ STAFF = (Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN)
 
 def _actor(role: str = Role.TECHNICIAN.value) -> Actor:
     caller = principal()
-    return staff_actor(session(), user_id=caller.user_id, org_id=caller.org_id, role=role)
+    return staff_actor(
+        session(), user_id=caller.user_id, org_id=caller.org_id, role=role, staff_id=caller.staff_id
+    )
 
 
-def _me() -> Staff:
+def _me() -> Technician:
     actor = _actor()
-    staff = session().get(Staff, actor.staff_id)
-    assert staff is not None
-    return staff
+    assert actor.staff_id is not None
+    tech = technician(session(), org_id=actor.org_id, staff_id=actor.staff_id)
+    if tech is None:
+        raise Forbidden("您没有员工档案，请联系管理员")
+    return tech
 
 
 def _detail(order: Any) -> Any:
@@ -57,7 +62,7 @@ def _detail(order: Any) -> Any:
 def pool(args: dict[str, Any]) -> Any:
     """抢单池：我可以抢的待接单工单，附我手上的单数与上限"""
     result = order_queries.grab_pool(
-        session(), staff=_me(), page=args["page"], page_size=args["page_size"], sort=args["sort"]
+        session(), tech=_me(), page=args["page"], page_size=args["page_size"], sort=args["sort"]
     )
     return {
         "items": result.page.items,
@@ -71,12 +76,13 @@ def pool(args: dict[str, Any]) -> Any:
 
 @blp.post("/orders/<int:order_id>/grab")
 @blp.auth(*TECH)
-@blp.response(200, OrderDetailSchema)
+@blp.response(200, OrderSchema)
 @blp.alt_response(409, description="order_taken：已被抢走；grab_limit_reached：已达上限")
 def grab(order_id: int) -> Any:
-    """抢单"""
-    order = order_workflow.grab_order(session(), actor=_actor(), order_id=order_id, now=now())
-    return _detail(order)
+    """抢单：成功返回工单（列表形式）；详情见 GET /tech/orders/{id}"""
+    actor = _actor()
+    order_workflow.grab_order(session(), actor=actor, order_id=order_id, now=now())
+    return order_queries.order_summary(session(), org_id=actor.org_id, order_id=order_id)
 
 
 @blp.route("/orders")
@@ -88,7 +94,7 @@ class TechOrders(MethodView):
         """我的工单"""
         return order_queries.technician_orders(
             session(),
-            staff=_me(),
+            tech=_me(),
             statuses=args.get("status"),
             page=args["page"],
             page_size=args["page_size"],
@@ -129,7 +135,7 @@ class TechOrders(MethodView):
 @blp.alt_response(404, description="不在我名下也不在我的抢单池")
 def order(order_id: int) -> Any:
     """工单详情（我名下的，或我抢单池中的）"""
-    return _detail(order_queries.technician_order(session(), staff=_me(), order_id=order_id))
+    return _detail(order_queries.technician_order(session(), tech=_me(), order_id=order_id))
 
 
 @blp.post("/orders/<int:order_id>/accept")
@@ -226,7 +232,7 @@ def complete(data: dict[str, Any], order_id: int) -> Any:
 @blp.response(201, OrderDetailSchema)
 def message(data: dict[str, Any], order_id: int) -> Any:
     """给住户留言"""
-    order = order_queries.technician_order(session(), staff=_me(), order_id=order_id)
+    order = order_queries.technician_order(session(), tech=_me(), order_id=order_id)
     post_message(
         session(),
         actor=_actor(),

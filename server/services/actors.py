@@ -19,11 +19,17 @@ class Actor:
     staff_id: int | None = None
 
 
-def staff_actor(session: Session, *, user_id: int, org_id: int, role: str) -> Actor:
-    """An actor for a staff member; staff endpoints need the caller's staff record."""
-    staff_id = session.scalar(
-        select(Staff.id).where(Staff.user_id == user_id, Staff.org_id == org_id)
-    )
+def staff_actor(
+    session: Session, *, user_id: int, org_id: int, role: str, staff_id: int | None = None
+) -> Actor:
+    """An actor for a staff member; staff endpoints need the caller's staff record.
+
+    The id usually comes from the access token; it is looked up only for older tokens.
+    """
+    if staff_id is None:
+        staff_id = session.scalar(
+            select(Staff.id).where(Staff.user_id == user_id, Staff.org_id == org_id)
+        )
     if staff_id is None:
         raise Forbidden("您没有员工档案，请联系管理员")
     return Actor(user_id=user_id, org_id=org_id, role=role, staff_id=staff_id)

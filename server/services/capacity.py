@@ -1,28 +1,92 @@
 """The grab cap, enforced by the database: the one place that gives a technician an order.
 
 Every path that hands a technician an order (grab, assign, transfer, reopen to the same
-technician) first calls `reserve_capacity`, which locks the technician's row and counts what
-they hold. Concurrent hand-outs to the same technician queue up on that lock, so the count
-they each see includes the others' committed orders and no one ever exceeds the cap. The
-order row is claimed afterwards with a conditional UPDATE; locks are always taken in that
+technician) first calls `reserve_capacity`, which locks the technician's row and then counts
+what they hold. Concurrent hand-outs to the same technician queue up on that lock, so the
+count each one sees includes the others' committed orders and no one ever exceeds the cap.
+The count is a separate statement on purpose: a count inside the locking statement would use
+the snapshot taken before waiting for the lock and miss what the lock holder just committed.
+The order row is claimed afterwards with a conditional UPDATE; locks are always taken in that
 order (technician, then order) so two hand-outs cannot deadlock.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain.errors import GrabLimitReached, ValidationFailed
+from server.domain.grab_cap import effective_grab_cap
 from server.domain.order_states import HELD
 from server.domain.roles import Role
 from server.models.order import Order
 from server.models.organisation import Organisation
-from server.models.staff import Staff
+from server.models.staff import Department, Staff
 from server.models.user import User
-from server.services.profile import grab_cap_of
 
 _HELD_VALUES = [s.value for s in HELD]
+
+
+@dataclass(frozen=True)
+class Technician:
+    """What the hand-out rules need to know about a staff member, read in one statement."""
+
+    staff_id: int
+    org_id: int
+    user_id: int
+    department_id: int | None
+    post_id: int | None
+    cap: int
+    is_active: bool
+    is_technician: bool
+
+
+def technician(
+    session: Session, *, org_id: int, staff_id: int, lock: bool = False
+) -> Technician | None:
+    """The staff member with their effective cap; with `lock`, their row is locked."""
+    stmt = (
+        select(
+            Staff.id,
+            Staff.org_id,
+            Staff.user_id,
+            Staff.department_id,
+            Staff.post_id,
+            Staff.grab_cap,
+            Department.grab_cap,
+            Organisation.default_grab_cap,
+            User.is_active,
+            User.roles,
+        )
+        .join(User, User.id == Staff.user_id)
+        .join(Organisation, Organisation.id == Staff.org_id)
+        .outerjoin(Department, Department.id == Staff.department_id)
+        .where(Staff.id == staff_id, Staff.org_id == org_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Staff.__table__)
+    row = session.execute(stmt).first()
+    if row is None:
+        return None
+    (sid, oid, user_id, department_id, post_id, own_cap, department_cap, org_cap, active, roles) = (
+        row
+    )
+    return Technician(
+        staff_id=sid,
+        org_id=oid,
+        user_id=user_id,
+        department_id=department_id,
+        post_id=post_id,
+        cap=effective_grab_cap(
+            organisation_default=org_cap,
+            department_default=department_cap,
+            technician_override=own_cap,
+        ),
+        is_active=active,
+        is_technician=Role.TECHNICIAN.value in roles,
+    )
 
 
 def held_count(session: Session, *, staff_id: int) -> int:
@@ -51,21 +115,17 @@ def held_counts(session: Session, *, staff_ids: list[int]) -> dict[int, int]:
     return counts
 
 
-def reserve_capacity(session: Session, *, org_id: int, staff_id: int, field: str) -> Staff:
+def reserve_capacity(session: Session, *, org_id: int, staff_id: int, field: str) -> Technician:
     """Lock the technician and make sure one more order fits under their cap.
 
     Raises GrabLimitReached when it does not, and a validation error on `field` when the
     staff member is not an active technician of the organisation.
     """
-    staff = session.scalar(select(Staff).where(Staff.id == staff_id).with_for_update(of=Staff))
-    if staff is None or staff.org_id != org_id:
+    tech = technician(session, org_id=org_id, staff_id=staff_id, lock=True)
+    if tech is None:
         raise ValidationFailed.field(field, "员工不存在")
-    user = session.get(User, staff.user_id)
-    if user is None or not user.is_active or Role.TECHNICIAN.value not in user.roles:
+    if not tech.is_active or not tech.is_technician:
         raise ValidationFailed.field(field, "该员工不是在职维修工")
-    organisation = session.get(Organisation, org_id)
-    assert organisation is not None
-    cap = grab_cap_of(staff, organisation)
-    if held_count(session, staff_id=staff.id) >= cap:
-        raise GrabLimitReached(f"手上工单已达上限（{cap} 单），请先处理完再接单")
-    return staff
+    if held_count(session, staff_id=tech.staff_id) >= tech.cap:
+        raise GrabLimitReached(f"手上工单已达上限（{tech.cap} 单），请先处理完再接单")
+    return tech

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Unpack
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.errors import NotFound
 from server.domain.order_states import FINISHED, OPEN, Status
-from server.models.catalog import OrderType
+from server.models.catalog import OrderSubtype, OrderType
 from server.models.order import Order, OrderEvent, OrderMessage
-from server.models.organisation import Organisation
+from server.models.property import Building, Community, Room, Unit
 from server.models.staff import Staff
 from server.models.upload import Upload
 from server.models.user import User
-from server.services.capacity import held_count
+from server.services.capacity import Technician, held_count
 from server.services.pagination import Page, paginate
-from server.services.profile import grab_cap_of
 from server.services.tenancy import rooms_for_tenant
 
 _FINISHED = [s.value for s in FINISHED]
@@ -28,50 +28,206 @@ _OPEN = [s.value for s in OPEN]
 
 @dataclass(frozen=True)
 class Pool:
-    page: Page[Order]
+    page: Page[Any]
     held: int
     cap: int
 
 
-def _eligible_types(staff: Staff) -> Any:
+def _eligible_types(tech: Technician) -> Any:
     """SQL form of domain.eligibility: the order's type binding matches the technician."""
     return and_(
-        or_(OrderType.department_id.is_(None), OrderType.department_id == staff.department_id),
-        or_(OrderType.post_id.is_(None), OrderType.post_id == staff.post_id),
+        or_(OrderType.department_id.is_(None), OrderType.department_id == tech.department_id),
+        or_(OrderType.post_id.is_(None), OrderType.post_id == tech.post_id),
     )
 
 
+# The list view of an order, read as plain columns in one statement: the grab pool and the grab
+# answer are the hottest reads of the product, and ORM loading of the order's whole graph
+# (room → community/building/unit, type → department/post, assignee → user) costs more than
+# the SQL itself.
+_SUMMARY_COLUMNS = (
+    Order.id,
+    Order.number,
+    Order.status,
+    Order.priority,
+    Order.description,
+    Order.contact_name,
+    Order.contact_phone,
+    Order.channel,
+    Order.payer,
+    Order.payable_fen,
+    Order.payment_status,
+    Order.rating_score,
+    Order.follow_up_required,
+    Order.reopen_count,
+    Order.due_at,
+    Order.created_at,
+    Order.updated_at,
+    Order.assignee_id,
+    Order.order_type_id,
+    OrderType.name,
+    Order.subtype_id,
+    OrderSubtype.name,
+    Order.room_id,
+    Room.code,
+    Room.floor,
+    Room.community_id,
+    Community.name,
+    Room.building_id,
+    Building.name,
+    Room.unit_id,
+    Unit.name,
+    User.name,
+    User.phone,
+)
+
+
+def _summaries(stmt: Select[Unpack[tuple[Any, ...]]]) -> Select[Unpack[tuple[Any, ...]]]:
+    return (
+        stmt.join(OrderType, OrderType.id == Order.order_type_id)
+        .join(OrderSubtype, OrderSubtype.id == Order.subtype_id)
+        .join(Room, Room.id == Order.room_id)
+        .join(Community, Community.id == Room.community_id)
+        .join(Building, Building.id == Room.building_id)
+        .outerjoin(Unit, Unit.id == Room.unit_id)
+        .outerjoin(Staff, Staff.id == Order.assignee_id)
+        .outerjoin(User, User.id == Staff.user_id)
+    )
+
+
+def _summary(row: Any) -> SimpleNamespace:
+    (
+        oid,
+        number,
+        status,
+        priority,
+        description,
+        contact_name,
+        contact_phone,
+        channel,
+        payer,
+        payable_fen,
+        payment_status,
+        rating_score,
+        follow_up,
+        reopen_count,
+        due_at,
+        created_at,
+        updated_at,
+        assignee_id,
+        type_id,
+        type_name,
+        subtype_id,
+        subtype_name,
+        room_id,
+        room_code,
+        floor,
+        community_id,
+        community_name,
+        building_id,
+        building_name,
+        unit_id,
+        unit_name,
+        assignee_name,
+        assignee_phone,
+    ) = row[:33]
+    ns = SimpleNamespace
+    return ns(
+        id=oid,
+        number=number,
+        status=status,
+        priority=priority,
+        description=description,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        channel=channel,
+        payer=payer,
+        payable_fen=payable_fen,
+        payment_status=payment_status,
+        rating_score=rating_score,
+        follow_up_required=follow_up,
+        reopen_count=reopen_count,
+        due_at=due_at,
+        created_at=created_at,
+        updated_at=updated_at,
+        order_type=ns(id=type_id, name=type_name),
+        subtype=ns(id=subtype_id, name=subtype_name),
+        room=ns(
+            id=room_id,
+            code=room_code,
+            floor=floor,
+            community_id=community_id,
+            community=ns(name=community_name),
+            building_id=building_id,
+            building=ns(name=building_name),
+            unit_id=unit_id,
+            unit=ns(name=unit_name) if unit_id is not None else None,
+        ),
+        assignee=None
+        if assignee_id is None
+        else ns(id=assignee_id, user=ns(name=assignee_name, phone=assignee_phone)),
+    )
+
+
+def order_summary(session: Session, *, org_id: int, order_id: int) -> SimpleNamespace:
+    """One order in its list form."""
+    row = session.execute(
+        _summaries(select(*_SUMMARY_COLUMNS).select_from(Order)).where(
+            Order.id == order_id, Order.org_id == org_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound("工单不存在")
+    return _summary(row)
+
+
 def grab_pool(
-    session: Session, *, staff: Staff, page: int, page_size: int, sort: str = "urgent"
+    session: Session, *, tech: Technician, page: int, page_size: int, sort: str = "urgent"
 ) -> Pool:
     """Pending orders this technician may grab, most urgent (or newest) first, with held/cap."""
-    stmt = (
-        select(Order)
-        .join(OrderType, OrderType.id == Order.order_type_id)
-        .where(
-            Order.org_id == staff.org_id,
-            Order.status == Status.PENDING.value,
-            _eligible_types(staff),
-        )
+    stmt = _summaries(
+        select(*_SUMMARY_COLUMNS, func.count().over().label("total")).select_from(Order)
+    ).where(
+        Order.org_id == tech.org_id, Order.status == Status.PENDING.value, _eligible_types(tech)
     )
     if sort == "urgent":
         stmt = stmt.order_by(Order.priority.desc(), Order.created_at.desc(), Order.id.desc())
     else:
         stmt = stmt.order_by(Order.created_at.desc(), Order.id.desc())
-    organisation = session.get(Organisation, staff.org_id)
-    assert organisation is not None
+    rows = session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    if rows:
+        total = int(rows[0].total)
+    else:  # past the last page: the window count has no row to ride on
+        total = int(
+            session.scalar(
+                select(func.count())
+                .select_from(Order)
+                .join(OrderType, OrderType.id == Order.order_type_id)
+                .where(
+                    Order.org_id == tech.org_id,
+                    Order.status == Status.PENDING.value,
+                    _eligible_types(tech),
+                )
+            )
+            or 0
+        )
     return Pool(
-        page=paginate(session, stmt, page=page, page_size=page_size),
-        held=held_count(session, staff_id=staff.id),
-        cap=grab_cap_of(staff, organisation),
+        page=Page([_summary(r) for r in rows], total, page, page_size),
+        held=held_count(session, staff_id=tech.staff_id),
+        cap=tech.cap,
     )
 
 
 def technician_orders(
-    session: Session, *, staff: Staff, statuses: list[str] | None, page: int, page_size: int
+    session: Session,
+    *,
+    tech: Technician,
+    statuses: list[str] | None,
+    page: int,
+    page_size: int,
 ) -> Page[Order]:
     """The orders a technician holds or held, newest activity first."""
-    stmt = select(Order).where(Order.org_id == staff.org_id, Order.assignee_id == staff.id)
+    stmt = select(Order).where(Order.org_id == tech.org_id, Order.assignee_id == tech.staff_id)
     if statuses:
         stmt = stmt.where(Order.status.in_(statuses))
     return paginate(
@@ -82,17 +238,17 @@ def technician_orders(
     )
 
 
-def technician_order(session: Session, *, staff: Staff, order_id: int) -> Order:
+def technician_order(session: Session, *, tech: Technician, order_id: int) -> Order:
     """An order the technician holds, or one in their pool; anything else is not found."""
     order = session.scalar(
         select(Order)
         .join(OrderType, OrderType.id == Order.order_type_id)
         .where(
             Order.id == order_id,
-            Order.org_id == staff.org_id,
+            Order.org_id == tech.org_id,
             or_(
-                Order.assignee_id == staff.id,
-                and_(Order.status == Status.PENDING.value, _eligible_types(staff)),
+                Order.assignee_id == tech.staff_id,
+                and_(Order.status == Status.PENDING.value, _eligible_types(tech)),
             ),
         )
     )

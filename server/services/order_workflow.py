@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.eligibility import is_eligible
@@ -28,9 +28,8 @@ from server.domain.order_states import HELD, Action, Status, next_status, source
 from server.models.catalog import OrderType
 from server.models.order import Order, OrderEvent
 from server.models.organisation import Organisation
-from server.models.staff import Staff
 from server.services.actors import Actor
-from server.services.capacity import reserve_capacity
+from server.services.capacity import Technician, reserve_capacity
 from server.services.uploads import attachable_uploads
 
 
@@ -44,44 +43,81 @@ def record_event(
     now: datetime,
     reason: str = "",
     data: dict[str, Any] | None = None,
-) -> OrderEvent:
+) -> None:
     """Append one step to the order's timeline."""
-    event = OrderEvent(
+    append_event(
+        session,
         org_id=order.org_id,
         order_id=order.id,
-        action=action.value,
+        action=action,
         from_status=from_status,
         to_status=order.status,
-        actor_user_id=actor.user_id if actor.role != "system" else None,
-        actor_role=actor.role,
+        actor=actor,
+        now=now,
         reason=reason,
-        data=data or {},
-        created_at=now,
+        data=data,
     )
-    session.add(event)
-    return event
+
+
+def append_event(
+    session: Session,
+    *,
+    org_id: int,
+    order_id: int,
+    action: Action,
+    from_status: str | None,
+    to_status: str | None,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Insert a timeline row (a plain INSERT: nothing reads it back in the same request)."""
+    session.execute(
+        insert(OrderEvent).values(
+            org_id=org_id,
+            order_id=order_id,
+            action=action.value,
+            from_status=from_status,
+            to_status=to_status,
+            actor_user_id=actor.user_id if actor.role != "system" else None,
+            actor_role=actor.role,
+            reason=reason,
+            data=data or {},
+            created_at=now,
+        )
+    )
 
 
 def load_order(session: Session, *, org_id: int, order_id: int, lock: bool = False) -> Order:
-    """The order with this id in the organisation, optionally locked for update."""
-    stmt = select(Order).where(Order.id == order_id)
+    """The order with this id in the organisation, read afresh, optionally locked."""
+    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
     if lock:
-        stmt = stmt.with_for_update(of=Order)
+        stmt = stmt.with_for_update(of=Order.__table__)
     order = session.scalar(stmt)
     if order is None or order.org_id != org_id:
         raise NotFound("工单不存在")
     return order
 
 
-def technician_may_take(session: Session, *, staff: Staff, order: Order) -> bool:
+def technician_may_take(session: Session, *, tech: Technician, order: Order) -> bool:
     """Whether the order's type is bound to this technician's department and post."""
     order_type = session.get(OrderType, order.order_type_id)
     assert order_type is not None
     return is_eligible(
         type_department_id=order_type.department_id,
         type_post_id=order_type.post_id,
-        staff_department_id=staff.department_id,
-        staff_post_id=staff.post_id,
+        staff_department_id=tech.department_id,
+        staff_post_id=tech.post_id,
+    )
+
+
+def eligible_type_clause(tech: Technician) -> Any:
+    """SQL form of domain.eligibility for this technician, on `orders.order_type_id`."""
+    return exists().where(
+        OrderType.id == Order.order_type_id,
+        or_(OrderType.department_id.is_(None), OrderType.department_id == tech.department_id),
+        or_(OrderType.post_id.is_(None), OrderType.post_id == tech.post_id),
     )
 
 
@@ -129,44 +165,78 @@ def _claim(
     return before
 
 
-def grab_order(session: Session, *, actor: Actor, order_id: int, now: datetime) -> Order:
-    """A technician takes a pending order from the pool (抢单)."""
+def grab_order(session: Session, *, actor: Actor, order_id: int, now: datetime) -> int:
+    """A technician takes a pending order from the pool (抢单); returns the order id.
+
+    The hot path of the product: a handful of statements, no ORM loading. The technician's
+    lock and count come first (capacity), then one conditional UPDATE both checks that the
+    order is still pending and of a type bound to them, and claims it.
+    """
     assert actor.staff_id is not None
-    # Lock order: the technician first (capacity), then the order (conditional update).
-    staff = reserve_capacity(
-        session, org_id=actor.org_id, staff_id=actor.staff_id, field="staff_id"
-    )
-    order = load_order(session, org_id=actor.org_id, order_id=order_id)
-    if not technician_may_take(session, staff=staff, order=order):
-        raise Forbidden("该工单类型不在您的接单范围内")
-    if order.status != Status.PENDING.value:
-        raise OrderTaken() if order.status in {s.value for s in HELD} else InvalidTransition()
-    before = _claim(session, order=order, action=Action.GRAB, staff_id=staff.id, now=now)
-    record_event(
+    tech = reserve_capacity(session, org_id=actor.org_id, staff_id=actor.staff_id, field="staff_id")
+    claimed = session.execute(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            Order.org_id == actor.org_id,
+            Order.status == Status.PENDING.value,
+            eligible_type_clause(tech),
+        )
+        .values(
+            status=next_status(Status.PENDING, Action.GRAB).value,
+            assignee_id=tech.staff_id,
+            assigned_at=now,
+            accepted_at=now,
+            updated_at=now,
+        )
+        .returning(Order.id)
+    ).first()
+    if claimed is None:
+        _explain_failed_grab(session, tech=tech, org_id=actor.org_id, order_id=order_id)
+    append_event(
         session,
-        order=order,
+        org_id=actor.org_id,
+        order_id=order_id,
         action=Action.GRAB,
-        from_status=before,
+        from_status=Status.PENDING.value,
+        to_status=Status.IN_PROGRESS.value,
         actor=actor,
         now=now,
-        data={"assignee_id": staff.id},
+        data={"assignee_id": tech.staff_id},
     )
-    return order
+    return order_id
+
+
+def _explain_failed_grab(session: Session, *, tech: Technician, org_id: int, order_id: int) -> None:
+    """Turn a grab that matched no row into the right answer (only on the failure path)."""
+    row = session.execute(
+        select(Order.status, eligible_type_clause(tech)).where(
+            Order.id == order_id, Order.org_id == org_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound("工单不存在")
+    status, eligible = row
+    if not eligible:
+        raise Forbidden("该工单类型不在您的接单范围内")
+    if status in {s.value for s in HELD} or status in {Status.COMPLETED.value, Status.CLOSED.value}:
+        raise OrderTaken()
+    raise InvalidTransition()
 
 
 def assign_order(
     session: Session, *, actor: Actor, order_id: int, staff_id: int, now: datetime
 ) -> Order:
     """The desk assigns (派单) a pending order, or re-assigns one nobody accepted yet."""
-    staff = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
-    order = load_order(session, org_id=actor.org_id, order_id=order_id)
-    if order.assignee_id == staff.id and order.status == Status.ASSIGNED.value:
+    tech = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    if order.assignee_id == tech.staff_id and order.status == Status.ASSIGNED.value:
         raise Conflict("工单已指派给该师傅")
-    if not technician_may_take(session, staff=staff, order=order):
+    if not technician_may_take(session, tech=tech, order=order):
         raise ValidationFailed.field("staff_id", "该师傅不负责此类工单")
     next_status(Status(order.status), Action.ASSIGN)
     previous = order.assignee_id
-    before = _claim(session, order=order, action=Action.ASSIGN, staff_id=staff.id, now=now)
+    before = _claim(session, order=order, action=Action.ASSIGN, staff_id=tech.staff_id, now=now)
     order.accepted_at = None
     record_event(
         session,
@@ -175,7 +245,7 @@ def assign_order(
         from_status=before,
         actor=actor,
         now=now,
-        data={"assignee_id": staff.id, "previous_assignee_id": previous},
+        data={"assignee_id": tech.staff_id, "previous_assignee_id": previous},
     )
     return order
 
@@ -192,17 +262,17 @@ def transfer_order(
     """The holding technician hands the order to another eligible technician (转单)."""
     if staff_id == actor.staff_id:
         raise ValidationFailed.field("staff_id", "不能转给自己")
-    staff = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
-    order = load_order(session, org_id=actor.org_id, order_id=order_id)
+    tech = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     _require_assignee(order, actor)
-    if not technician_may_take(session, staff=staff, order=order):
+    if not technician_may_take(session, tech=tech, order=order):
         raise ValidationFailed.field("staff_id", "该师傅不负责此类工单")
     next_status(Status(order.status), Action.TRANSFER)
     before = _claim(
         session,
         order=order,
         action=Action.TRANSFER,
-        staff_id=staff.id,
+        staff_id=tech.staff_id,
         now=now,
         extra_where=Order.assignee_id == actor.staff_id,
     )
@@ -215,7 +285,7 @@ def transfer_order(
         actor=actor,
         now=now,
         reason=reason,
-        data={"assignee_id": staff.id, "previous_assignee_id": actor.staff_id},
+        data={"assignee_id": tech.staff_id, "previous_assignee_id": actor.staff_id},
     )
     return order
 

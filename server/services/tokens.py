@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.domain.errors import RefreshTokenReplayed, TokenExpired, Unauthorized
+from server.models.staff import Staff
 from server.models.user import RefreshToken, User
 
 ALGORITHM = "HS256"
@@ -30,6 +31,7 @@ class Principal:
     user_id: int
     org_id: int
     roles: frozenset[str]
+    staff_id: int | None = None
 
     def has_any(self, roles: frozenset[str]) -> bool:
         return bool(self.roles & roles)
@@ -50,8 +52,16 @@ class TokenIssuer:
 
     def issue(self, session: Session, *, user: User, now: datetime) -> TokenPair:
         """Issue an access token and a fresh refresh token for `user`."""
+        # The staff id rides in the token so that technician requests need no lookup for it.
+        staff_id = session.scalar(select(Staff.id).where(Staff.user_id == user.id))
         access = self._encode(
-            {"sub": str(user.id), "org": user.org_id, "roles": list(user.roles), "typ": "access"},
+            {
+                "sub": str(user.id),
+                "org": user.org_id,
+                "roles": list(user.roles),
+                "typ": "access",
+                "stf": staff_id,
+            },
             now=now,
             lifetime=timedelta(minutes=self.access_minutes),
         )
@@ -75,7 +85,13 @@ class TokenIssuer:
         roles = claims.get("roles")
         if not isinstance(roles, list):
             raise Unauthorized("登录凭证无效")
-        return Principal(int(claims["sub"]), int(claims["org"]), frozenset(map(str, roles)))
+        staff_id = claims.get("stf")
+        return Principal(
+            int(claims["sub"]),
+            int(claims["org"]),
+            frozenset(map(str, roles)),
+            int(staff_id) if staff_id is not None else None,
+        )
 
     def rotate(
         self, session: Session, *, refresh_token: str, now: datetime
