@@ -5,7 +5,7 @@
 One run, two phases, the same number of client threads and the same database:
 
 1. API — `baoxiu serve` (gunicorn, deploy/gunicorn.conf.py) in a subprocess; each client is a
-   technician with a keep-alive `requests.Session` that lists the pool
+   technician with a keep-alive `http.client` connection that lists the pool
    (`GET /api/v1/tech/pool?page_size=5`) and grabs one of the listed orders.
 2. Direct — each client thread holds a psycopg connection and runs the pool pick plus the
    grab transaction the service runs (lock the technician, count held, conditional UPDATE,
@@ -24,6 +24,8 @@ fresh database named `baoxiu_bench`, dropped at the end (keep it with --keep).
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import random
 import secrets
@@ -66,6 +68,7 @@ from server.models import (
     Staff,
     User,
 )
+from server.services.capacity import technician
 from server.services.order_queries import grab_pool
 from server.services.tokens import TokenIssuer
 
@@ -456,41 +459,59 @@ def _run_clients(
     return total
 
 
+class _Client:
+    """A keep-alive HTTP/1.1 client on http.client: the clients share the machine with the
+    server, so they should spend as little CPU per request as a client can."""
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def request(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+        self.conn.request(method, path, headers=headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        return response.status, json.loads(body) if body else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def api_phase(base: str, world: World, *, clients: int, seconds: float, page_size: int) -> Tally:
-    pool_url = f"{base}/api/v1/tech/pool"
+    pool_path = f"/api/v1/tech/pool?page_size={page_size}"
 
     def prepare(index: int) -> dict[str, Any]:
-        http = requests.Session()
+        client = _Client(base)
         techs = list(world.api_techs[index])
         headers = {"Authorization": f"Bearer {techs[0][1]}"}
         # Warm up: open the keep-alive connection and the worker's database connection.
-        http.get(pool_url, params={"page_size": page_size}, headers=headers, timeout=30)
-        return {"http": http, "techs": techs, "rng": random.Random(index)}
+        client.request("GET", pool_path, headers)
+        return {"client": client, "techs": techs, "rng": random.Random(index)}
 
     def work(state: dict[str, Any], deadline: float, tally: Tally) -> None:
-        http, techs, rng = state["http"], state["techs"], state["rng"]
+        client, techs, rng = state["client"], state["techs"], state["rng"]
         headers = {"Authorization": f"Bearer {techs[0][1]}"}
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
-            r = http.get(pool_url, params={"page_size": page_size}, headers=headers, timeout=30)
+            status, body = client.request("GET", pool_path, headers)
             tally.pool_ms.append((time.perf_counter() - t0) * 1000)
-            if r.status_code != 200:
-                tally.answers[f"pool {r.status_code}"] += 1
+            if status != 200:
+                tally.answers[f"pool {status}"] += 1
                 continue
-            items = r.json()["items"]
+            items = body["items"]
             if not items:
                 tally.answers["pool empty"] += 1
                 continue
             order_id = rng.choice(items)["id"]
             t0 = time.perf_counter()
-            r = http.post(f"{base}/api/v1/tech/orders/{order_id}/grab", headers=headers, timeout=30)
+            status, body = client.request("POST", f"/api/v1/tech/orders/{order_id}/grab", headers)
             tally.grab_ms.append((time.perf_counter() - t0) * 1000)
-            if r.status_code == 200:
+            if status == 200:
                 tally.grabbed += 1
                 tally.answers["200"] += 1
                 continue
-            error = r.json().get("error") if r.content else None
-            tally.answers[f"{r.status_code} {error}"] += 1
+            error = body.get("error") if body else None
+            tally.answers[f"{status} {error}"] += 1
             if error == "grab_limit_reached":
                 techs.pop(0)
                 if not techs:
@@ -498,7 +519,7 @@ def api_phase(base: str, world: World, *, clients: int, seconds: float, page_siz
                 headers = {"Authorization": f"Bearer {techs[0][1]}"}
 
     return _run_clients(
-        clients, seconds, work, prepare, cleanup=lambda state: state["http"].close()
+        clients, seconds, work, prepare, cleanup=lambda state: state["client"].close()
     )
 
 
@@ -638,11 +659,11 @@ def explain_pool(
             captured.append((statement, params))
 
     with db.transaction() as uow:
-        staff = uow.session.get(Staff, world.sample_staff_id)
-        assert staff is not None
+        tech = technician(uow.session, org_id=world.org_id, staff_id=world.sample_staff_id)
+        assert tech is not None
         event.listen(db.engine, "before_cursor_execute", capture)
         try:
-            grab_pool(uow.session, staff=staff, page=1, page_size=page_size)
+            grab_pool(uow.session, tech=tech, held=0, page=1, page_size=page_size)
         finally:
             event.remove(db.engine, "before_cursor_execute", capture)
         conn = uow.session.connection().connection.driver_connection

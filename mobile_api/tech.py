@@ -23,7 +23,7 @@ from server.domain.errors import Forbidden
 from server.domain.roles import Role
 from server.services import order_queries, order_workflow
 from server.services.actors import Actor, staff_actor
-from server.services.capacity import Technician, technician
+from server.services.capacity import Technician, technician, technician_with_held
 from server.services.order_filing import NewOrder, file_order
 from server.services.order_messages import post_message
 from server.web.blueprint import Blueprint
@@ -61,8 +61,19 @@ def _detail(order: Any) -> Any:
 @blp.response(200, PoolSchema)
 def pool(args: dict[str, Any]) -> Any:
     """抢单池：我可以抢的待接单工单，附我手上的单数与上限"""
+    actor = _actor()
+    assert actor.staff_id is not None
+    found = technician_with_held(session(), org_id=actor.org_id, staff_id=actor.staff_id)
+    if found is None:
+        raise Forbidden("您没有员工档案，请联系管理员")
+    tech, held = found
     result = order_queries.grab_pool(
-        session(), tech=_me(), page=args["page"], page_size=args["page_size"], sort=args["sort"]
+        session(),
+        tech=tech,
+        held=held,
+        page=args["page"],
+        page_size=args["page_size"],
+        sort=args["sort"],
     )
     return {
         "items": result.page.items,

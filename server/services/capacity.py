@@ -13,8 +13,9 @@ order (technician, then order) so two hand-outs cannot deadlock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from server.domain.errors import GrabLimitReached, ValidationFailed
@@ -43,35 +44,57 @@ class Technician:
     is_technician: bool
 
 
+# Hot-path statements are built once: constructing an expression tree costs more per request
+# than running it. Values arrive as bind parameters.
+_HELD_COUNT = (
+    select(func.count())
+    .select_from(Order)
+    .where(Order.assignee_id == bindparam("staff_id"), Order.status.in_(_HELD_VALUES))
+    .scalar_subquery()
+)
+_TECHNICIAN = (
+    select(
+        Staff.id,
+        Staff.org_id,
+        Staff.user_id,
+        Staff.department_id,
+        Staff.post_id,
+        Staff.grab_cap,
+        Department.grab_cap,
+        Organisation.default_grab_cap,
+        User.is_active,
+        User.roles,
+    )
+    .join(User, User.id == Staff.user_id)
+    .join(Organisation, Organisation.id == Staff.org_id)
+    .outerjoin(Department, Department.id == Staff.department_id)
+    .where(Staff.id == bindparam("staff_id"), Staff.org_id == bindparam("org_id"))
+)
+_TECHNICIAN_LOCKED = _TECHNICIAN.with_for_update(of=Staff.__table__)
+# Reading (not reserving): the held count rides along in the same statement.
+_TECHNICIAN_WITH_HELD = _TECHNICIAN.add_columns(_HELD_COUNT)
+
+
 def technician(
     session: Session, *, org_id: int, staff_id: int, lock: bool = False
 ) -> Technician | None:
     """The staff member with their effective cap; with `lock`, their row is locked."""
-    stmt = (
-        select(
-            Staff.id,
-            Staff.org_id,
-            Staff.user_id,
-            Staff.department_id,
-            Staff.post_id,
-            Staff.grab_cap,
-            Department.grab_cap,
-            Organisation.default_grab_cap,
-            User.is_active,
-            User.roles,
-        )
-        .join(User, User.id == Staff.user_id)
-        .join(Organisation, Organisation.id == Staff.org_id)
-        .outerjoin(Department, Department.id == Staff.department_id)
-        .where(Staff.id == staff_id, Staff.org_id == org_id)
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=Staff.__table__)
-    row = session.execute(stmt).first()
-    if row is None:
-        return None
+    stmt = _TECHNICIAN_LOCKED if lock else _TECHNICIAN
+    row = session.execute(stmt, {"staff_id": staff_id, "org_id": org_id}).first()
+    return None if row is None else _technician(row)
+
+
+def technician_with_held(
+    session: Session, *, org_id: int, staff_id: int
+) -> tuple[Technician, int] | None:
+    """The staff member and what they hold now, in one statement (for display, not reserving)."""
+    row = session.execute(_TECHNICIAN_WITH_HELD, {"staff_id": staff_id, "org_id": org_id}).first()
+    return None if row is None else (_technician(row), int(row[10]))
+
+
+def _technician(row: Any) -> Technician:
     (sid, oid, user_id, department_id, post_id, own_cap, department_cap, org_cap, active, roles) = (
-        row
+        row[:10]
     )
     return Technician(
         staff_id=sid,
@@ -89,16 +112,12 @@ def technician(
     )
 
 
+_HELD_COUNT_STMT = select(_HELD_COUNT)
+
+
 def held_count(session: Session, *, staff_id: int) -> int:
     """How many orders the technician holds now (assigned, in progress or on hold)."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Order)
-            .where(Order.assignee_id == staff_id, Order.status.in_(_HELD_VALUES))
-        )
-        or 0
-    )
+    return int(session.scalar(_HELD_COUNT_STMT, {"staff_id": staff_id}) or 0)
 
 
 def held_counts(session: Session, *, staff_ids: list[int]) -> dict[int, int]:

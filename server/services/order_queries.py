@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, Unpack
+from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import BigInteger, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.errors import NotFound
@@ -18,7 +18,7 @@ from server.models.property import Building, Community, Room, Unit
 from server.models.staff import Staff
 from server.models.upload import Upload
 from server.models.user import User
-from server.services.capacity import Technician, held_count
+from server.services.capacity import Technician
 from server.services.pagination import Page, paginate
 from server.services.tenancy import rooms_for_tenant
 
@@ -41,10 +41,19 @@ def _eligible_types(tech: Technician) -> Any:
     )
 
 
+# The same rule with the technician's binding as parameters, for the prebuilt pool statements.
+_ELIGIBLE_BY_PARAMS = and_(
+    or_(
+        OrderType.department_id.is_(None),
+        OrderType.department_id == bindparam("department_id", type_=BigInteger),
+    ),
+    or_(OrderType.post_id.is_(None), OrderType.post_id == bindparam("post_id", type_=BigInteger)),
+)
+
 # The list view of an order, read as plain columns in one statement: the grab pool and the grab
 # answer are the hottest reads of the product, and ORM loading of the order's whole graph
 # (room → community/building/unit, type → department/post, assignee → user) costs more than
-# the SQL itself.
+# the SQL itself. Statements are built once; values arrive as bind parameters.
 _SUMMARY_COLUMNS = (
     Order.id,
     Order.number,
@@ -82,7 +91,7 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def _summaries(stmt: Select[Unpack[tuple[Any, ...]]]) -> Select[Unpack[tuple[Any, ...]]]:
+def _summaries(stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     return (
         stmt.join(OrderType, OrderType.id == Order.order_type_id)
         .join(OrderSubtype, OrderSubtype.id == Order.subtype_id)
@@ -93,6 +102,32 @@ def _summaries(stmt: Select[Unpack[tuple[Any, ...]]]) -> Select[Unpack[tuple[Any
         .outerjoin(Staff, Staff.id == Order.assignee_id)
         .outerjoin(User, User.id == Staff.user_id)
     )
+
+
+_SUMMARY_BY_ID = _summaries(select(*_SUMMARY_COLUMNS).select_from(Order)).where(
+    Order.id == bindparam("order_id"), Order.org_id == bindparam("org_id")
+)
+_POOL_WHERE = (
+    Order.org_id == bindparam("org_id"),
+    Order.status == Status.PENDING.value,
+    _ELIGIBLE_BY_PARAMS,
+)
+_POOL_PAGE = (
+    _summaries(select(*_SUMMARY_COLUMNS, func.count().over()).select_from(Order))
+    .where(*_POOL_WHERE)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_POOL_SORTS = {
+    "urgent": _POOL_PAGE.order_by(Order.priority.desc(), Order.created_at.desc(), Order.id.desc()),
+    "newest": _POOL_PAGE.order_by(Order.created_at.desc(), Order.id.desc()),
+}
+_POOL_COUNT = (
+    select(func.count())
+    .select_from(Order)
+    .join(OrderType, OrderType.id == Order.order_type_id)
+    .where(*_POOL_WHERE)
+)
 
 
 def _summary(row: Any) -> SimpleNamespace:
@@ -171,50 +206,30 @@ def _summary(row: Any) -> SimpleNamespace:
 
 def order_summary(session: Session, *, org_id: int, order_id: int) -> SimpleNamespace:
     """One order in its list form."""
-    row = session.execute(
-        _summaries(select(*_SUMMARY_COLUMNS).select_from(Order)).where(
-            Order.id == order_id, Order.org_id == org_id
-        )
-    ).first()
+    row = session.execute(_SUMMARY_BY_ID, {"order_id": order_id, "org_id": org_id}).first()
     if row is None:
         raise NotFound("工单不存在")
     return _summary(row)
 
 
 def grab_pool(
-    session: Session, *, tech: Technician, page: int, page_size: int, sort: str = "urgent"
+    session: Session,
+    *,
+    tech: Technician,
+    held: int,
+    page: int,
+    page_size: int,
+    sort: str = "urgent",
 ) -> Pool:
     """Pending orders this technician may grab, most urgent (or newest) first, with held/cap."""
-    stmt = _summaries(
-        select(*_SUMMARY_COLUMNS, func.count().over().label("total")).select_from(Order)
-    ).where(
-        Order.org_id == tech.org_id, Order.status == Status.PENDING.value, _eligible_types(tech)
-    )
-    if sort == "urgent":
-        stmt = stmt.order_by(Order.priority.desc(), Order.created_at.desc(), Order.id.desc())
-    else:
-        stmt = stmt.order_by(Order.created_at.desc(), Order.id.desc())
-    rows = session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).all()
-    if rows:
-        total = int(rows[0].total)
-    else:  # past the last page: the window count has no row to ride on
-        total = int(
-            session.scalar(
-                select(func.count())
-                .select_from(Order)
-                .join(OrderType, OrderType.id == Order.order_type_id)
-                .where(
-                    Order.org_id == tech.org_id,
-                    Order.status == Status.PENDING.value,
-                    _eligible_types(tech),
-                )
-            )
-            or 0
-        )
+    params = {"org_id": tech.org_id, "department_id": tech.department_id, "post_id": tech.post_id}
+    rows = session.execute(
+        _POOL_SORTS[sort], {**params, "limit": page_size, "offset": (page - 1) * page_size}
+    ).all()
+    # Past the last page the window count has no row to ride on: count separately.
+    total = int(rows[0][33]) if rows else int(session.scalar(_POOL_COUNT, params) or 0)
     return Pool(
-        page=Page([_summary(r) for r in rows], total, page, page_size),
-        held=held_count(session, staff_id=tech.staff_id),
-        cap=tech.cap,
+        page=Page([_summary(r) for r in rows], total, page, page_size), held=held, cap=tech.cap
     )
 
 

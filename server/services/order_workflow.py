@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import BigInteger, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.eligibility import is_eligible
@@ -59,6 +59,9 @@ def record_event(
     )
 
 
+_INSERT_EVENT = insert(OrderEvent)
+
+
 def append_event(
     session: Session,
     *,
@@ -74,18 +77,19 @@ def append_event(
 ) -> None:
     """Insert a timeline row (a plain INSERT: nothing reads it back in the same request)."""
     session.execute(
-        insert(OrderEvent).values(
-            org_id=org_id,
-            order_id=order_id,
-            action=action.value,
-            from_status=from_status,
-            to_status=to_status,
-            actor_user_id=actor.user_id if actor.role != "system" else None,
-            actor_role=actor.role,
-            reason=reason,
-            data=data or {},
-            created_at=now,
-        )
+        _INSERT_EVENT,
+        {
+            "org_id": org_id,
+            "order_id": order_id,
+            "action": action.value,
+            "from_status": from_status,
+            "to_status": to_status,
+            "actor_user_id": actor.user_id if actor.role != "system" else None,
+            "actor_role": actor.role,
+            "reason": reason,
+            "data": data or {},
+            "created_at": now,
+        },
     )
 
 
@@ -119,6 +123,36 @@ def eligible_type_clause(tech: Technician) -> Any:
         or_(OrderType.department_id.is_(None), OrderType.department_id == tech.department_id),
         or_(OrderType.post_id.is_(None), OrderType.post_id == tech.post_id),
     )
+
+
+# The grab claim, built once: still pending, of a type bound to the technician, in the org.
+_GRAB_CLAIM = (
+    update(Order)
+    .where(
+        Order.id == bindparam("claim_order_id"),
+        Order.org_id == bindparam("claim_org_id"),
+        Order.status == Status.PENDING.value,
+        exists().where(
+            OrderType.id == Order.order_type_id,
+            or_(
+                OrderType.department_id.is_(None),
+                OrderType.department_id == bindparam("tech_department_id", type_=BigInteger),
+            ),
+            or_(
+                OrderType.post_id.is_(None),
+                OrderType.post_id == bindparam("tech_post_id", type_=BigInteger),
+            ),
+        ),
+    )
+    .values(
+        status=next_status(Status.PENDING, Action.GRAB).value,
+        assignee_id=bindparam("new_assignee_id"),
+        assigned_at=bindparam("at"),
+        accepted_at=bindparam("at"),
+        updated_at=bindparam("at"),
+    )
+    .returning(Order.id)
+)
 
 
 def _claim(
@@ -175,21 +209,15 @@ def grab_order(session: Session, *, actor: Actor, order_id: int, now: datetime) 
     assert actor.staff_id is not None
     tech = reserve_capacity(session, org_id=actor.org_id, staff_id=actor.staff_id, field="staff_id")
     claimed = session.execute(
-        update(Order)
-        .where(
-            Order.id == order_id,
-            Order.org_id == actor.org_id,
-            Order.status == Status.PENDING.value,
-            eligible_type_clause(tech),
-        )
-        .values(
-            status=next_status(Status.PENDING, Action.GRAB).value,
-            assignee_id=tech.staff_id,
-            assigned_at=now,
-            accepted_at=now,
-            updated_at=now,
-        )
-        .returning(Order.id)
+        _GRAB_CLAIM,
+        {
+            "claim_order_id": order_id,
+            "claim_org_id": actor.org_id,
+            "tech_department_id": tech.department_id,
+            "tech_post_id": tech.post_id,
+            "new_assignee_id": tech.staff_id,
+            "at": now,
+        },
     ).first()
     if claimed is None:
         _explain_failed_grab(session, tech=tech, org_id=actor.org_id, order_id=order_id)
