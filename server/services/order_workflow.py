@@ -397,21 +397,18 @@ def rate_order(
 ) -> Order:
     """The tenant rates a completed order, which closes it; a low score asks for 回访."""
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
-    before = order.status
-    order.status = next_status(Status(order.status), Action.RATE).value
-    order.rating_score, order.rating_comment, order.rated_at = score, comment, now
-    order.closed_at, order.updated_at = now, now
-    order.follow_up_required = score <= follow_up_at_or_below
-    record_event(
+    _move(
         session,
         order=order,
         action=Action.RATE,
-        from_status=before,
         actor=actor,
         now=now,
         reason=comment,
         data={"score": score},
     )
+    order.rating_score, order.rating_comment, order.rated_at = score, comment, now
+    order.closed_at = now
+    order.follow_up_required = score <= follow_up_at_or_below
     return order
 
 
@@ -443,27 +440,23 @@ def reopen_order(
             session, org_id=actor.org_id, staff_id=previous, field="to_same_technician"
         )
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
-    before = order.status
-    order.status = next_status(Status(before), action).value
+    _move(
+        session,
+        order=order,
+        action=action,
+        actor=actor,
+        now=now,
+        reason=reason,
+        data={"reopen_count": order.reopen_count + 1, "previous_assignee_id": previous},
+    )
     if not to_same_technician:
         order.assignee_id = None
     order.assigned_at = now if to_same_technician else None
     order.accepted_at = order.completed_at = order.closed_at = order.rated_at = None
     order.rating_score, order.rating_comment, order.follow_up_required = None, "", False
     order.reopen_count += 1
-    order.updated_at = now
     session.flush()
     session.expire(order, ["assignee"])
-    record_event(
-        session,
-        order=order,
-        action=action,
-        from_status=before,
-        actor=actor,
-        now=now,
-        reason=reason,
-        data={"reopen_count": order.reopen_count, "previous_assignee_id": previous},
-    )
     return order
 
 
@@ -473,9 +466,33 @@ def cancel_order(
     """Withdraw an order: the tenant before work starts, the desk any time before completion."""
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     action = Action.CANCEL_BY_TENANT if actor.role == "tenant" else Action.CANCEL_BY_DESK
+    _move(
+        session,
+        order=order,
+        action=action,
+        actor=actor,
+        now=now,
+        reason=reason,
+        data={"assignee_id": order.assignee_id},
+    )
+    order.cancelled_at = now
+    return order
+
+
+def _move(
+    session: Session,
+    *,
+    order: Order,
+    action: Action,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> str:
+    """Apply `action` as the state machine says and record it; returns the status it left."""
     before = order.status
     order.status = next_status(Status(before), action).value
-    order.cancelled_at, order.updated_at = now, now
+    order.updated_at = now
     record_event(
         session,
         order=order,
@@ -484,9 +501,9 @@ def cancel_order(
         actor=actor,
         now=now,
         reason=reason,
-        data={"assignee_id": order.assignee_id},
+        data=data,
     )
-    return order
+    return before
 
 
 def _require_assignee(order: Order, actor: Actor) -> None:
@@ -508,24 +525,12 @@ def _step_as_assignee(
 ) -> Order:
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     _require_assignee(order, actor)
-    before = order.status
-    order.status = next_status(Status(before), action).value
-    order.updated_at = now
+    _move(session, order=order, action=action, actor=actor, now=now, reason=reason, data=data)
     if release:
         order.assignee_id = None
         order.assigned_at = order.accepted_at = None
         session.flush()
         session.expire(order, ["assignee"])
-    record_event(
-        session,
-        order=order,
-        action=action,
-        from_status=before,
-        actor=actor,
-        now=now,
-        reason=reason,
-        data=data,
-    )
     return order
 
 
@@ -550,16 +555,13 @@ def auto_close_completed(session: Session, *, now: datetime, batch: int = 500) -
         .with_for_update(of=Order, skip_locked=True)
     ).all()
     for order in due:
-        before = order.status
-        order.status = next_status(Status(before), Action.AUTO_CLOSE).value
-        order.closed_at = order.updated_at = now
-        record_event(
+        _move(
             session,
             order=order,
             action=Action.AUTO_CLOSE,
-            from_status=before,
             actor=Actor(user_id=0, org_id=order.org_id, role=SYSTEM),
             now=now,
         )
+        order.closed_at = now
     session.flush()
     return len(due)
