@@ -11,6 +11,7 @@ from typing import Any
 import flask_smorest
 from flask import g, jsonify, make_response, request
 
+from schemas.common import ErrorSchema
 from server.domain.errors import Forbidden, Unauthorized, ValidationFailed
 from server.domain.roles import Role
 from server.services import idempotency
@@ -20,6 +21,17 @@ BEARER = "bearerAuth"
 
 
 class Blueprint(flask_smorest.Blueprint):
+    def alt_response(self, status_code: int, *args: Any, **kwargs: Any) -> Any:
+        """Error answers are documented with the one error shape unless told otherwise."""
+        if (
+            int(status_code) >= 400
+            and not args
+            and kwargs.get("schema") is None
+            and kwargs.get("response") is None
+        ):
+            kwargs["schema"] = ErrorSchema
+        return super().alt_response(status_code, *args, **kwargs)
+
     def auth(self, *roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Require a valid access token carrying one of `roles` (any login when none given)."""
         allowed = frozenset(r.value for r in roles)

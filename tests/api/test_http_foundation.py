@@ -148,3 +148,19 @@ def test_catalogue_is_scoped_and_hides_inactive(client, make):
     assert [s["name"] for s in r.json["items"][1]["subtypes"]] == ["水管漏水"]
     lock = r.json["items"][0]["subtypes"][0]
     assert lock["fee_mode"] == "charge_on_order" and lock["fee_fen"] == 5000
+
+
+def test_error_responses_document_the_error_shape(client):
+    spec = client.get("/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            for status, response in operation["responses"].items():
+                if status == "default" or int(status) < 400 or path.endswith("/readyz"):
+                    continue
+                ref = (
+                    response.get("$ref")
+                    or response["content"]["application/json"]["schema"]["$ref"]
+                )
+                assert ref.endswith(("/Error", "/UNPROCESSABLE_ENTITY")), (method, path, status)
