@@ -11,11 +11,13 @@ from schemas.auth import (
     WeChatLoginSchema,
     WeChatPhoneSchema,
 )
+from server.domain.errors import InvalidCredentials
 from server.domain.roles import Role
 from server.services import auth as auth_service
 from server.services.profile import profile
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
+from server.web.throttle import LoginThrottle
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
 
@@ -34,16 +36,24 @@ def login_body(login: auth_service.Login) -> dict[str, Any]:
 @blp.arguments(PasswordLoginSchema)
 @blp.response(200, LoginSchema)
 @blp.alt_response(401, description="手机号或密码错误")
+@blp.alt_response(429, description="rate_limited：密码错误次数过多，稍后再试")
 def password_login(args: dict[str, Any]) -> dict[str, Any]:
     """手机号 + 密码登录（员工；设置过密码的住户也可）"""
-    login = auth_service.login_with_password(
-        session(),
-        issuer=container().tokens,
-        phone=args["phone"],
-        password=args["password"],
-        org_code=args.get("org"),
-        now=now(),
-    )
+    throttle = LoginThrottle(container().redis)
+    throttle.check(args["phone"])
+    try:
+        login = auth_service.login_with_password(
+            session(),
+            issuer=container().tokens,
+            phone=args["phone"],
+            password=args["password"],
+            org_code=args.get("org"),
+            now=now(),
+        )
+    except InvalidCredentials:
+        throttle.failed(args["phone"])
+        raise
+    throttle.succeeded(args["phone"])
     return login_body(login)
 
 

@@ -159,4 +159,9 @@ def make(db_session: Session, app: Flask) -> Factory:
 
 @pytest.fixture
 def client(app: Flask, connection: Connection) -> FlaskClient:
+    # Failed-login counters live in Redis, outside the test's transaction: start clean, so
+    # that runs repeated within the throttle window do not lock the test phones out.
+    redis_client = app.extensions["baoxiu"].redis
+    for key in redis_client.scan_iter(match="baoxiu:login-failures:*", count=500):
+        redis_client.delete(key)
     return app.test_client()

@@ -402,3 +402,43 @@ def test_staff_cannot_use_tenant_endpoints(client, make, org):
     staff = make.staff(org, roles=(Role.DISPATCHER,))
     r = client.get(ROOMS, headers=make.headers(staff.user))
     assert r.status_code == 403 and r.json["error"] == "forbidden"
+
+
+def test_password_guessing_is_throttled(client, app, make, org):
+    from server.web.throttle import MAX_FAILURES, LoginThrottle
+
+    make.staff(org, phone="13900000077")
+    throttle = LoginThrottle(app.extensions["baoxiu"].redis)
+    throttle.succeeded("13900000077")  # a clean slate on a shared Redis
+    try:
+        for _ in range(MAX_FAILURES):
+            r = client.post(LOGIN, json={"phone": "13900000077", "password": "guess"})
+            assert r.status_code == 401
+        r = client.post(LOGIN, json={"phone": "13900000077", "password": PASSWORD})
+        assert r.status_code == 429 and r.json["error"] == "rate_limited"
+        # Another phone is not affected.
+        make.staff(org, phone="13900000078")
+        r = client.post(LOGIN, json={"phone": "13900000078", "password": PASSWORD})
+        assert r.status_code == 200
+    finally:
+        throttle.succeeded("13900000077")
+        throttle.succeeded("13900000078")
+
+
+def test_a_success_clears_earlier_failures(client, app, make, org):
+    from server.web.throttle import MAX_FAILURES, LoginThrottle
+
+    make.staff(org, phone="13900000079")
+    throttle = LoginThrottle(app.extensions["baoxiu"].redis)
+    throttle.succeeded("13900000079")
+    for _ in range(MAX_FAILURES - 1):
+        client.post(LOGIN, json={"phone": "13900000079", "password": "guess"})
+    assert (
+        client.post(LOGIN, json={"phone": "13900000079", "password": PASSWORD}).status_code == 200
+    )
+    for _ in range(MAX_FAILURES - 1):
+        client.post(LOGIN, json={"phone": "13900000079", "password": "guess"})
+    assert (
+        client.post(LOGIN, json={"phone": "13900000079", "password": PASSWORD}).status_code == 200
+    )
+    throttle.succeeded("13900000079")
