@@ -131,3 +131,34 @@ def test_a_storm_of_grabs_keeps_every_cap_and_every_order_single(race_org):
         )
         == 0
     )
+
+
+def test_parallel_filings_with_one_idempotency_key_create_one_order(race_org):
+    org = race_org(technicians=1, cap=3)
+    tech = org.techs[0]
+    body = {
+        "subtype_id": org.subtype_id,
+        "room_id": org.room_id,
+        "description": "门锁坏了",
+        "contact_phone": "13800000001",
+    }
+    headers = {**tech.headers, "Idempotency-Key": "parallel-key-1"}
+
+    def file(http):
+        return http.post(
+            org.base_url + "/api/v1/tech/orders", json=body, headers=headers, timeout=30
+        )
+
+    with_bodies = []
+
+    def remember(http):
+        response = file(http)
+        with_bodies.append(response.json())
+        return response
+
+    answers = race([remember] * 8)
+
+    assert {a.status for a in answers} == {201}
+    assert len({b["id"] for b in with_bodies}) == 1
+    assert org.scalar("SELECT count(*) FROM orders WHERE org_id = :org_id") == 1
+    assert org.events("file") == 1
