@@ -134,6 +134,28 @@ def held_counts(session: Session, *, staff_ids: list[int]) -> dict[int, int]:
     return counts
 
 
+def held_column() -> Any:
+    """SQL: what the staff row in the surrounding query holds (correlated on `staff.id`)."""
+    return (
+        select(func.count())
+        .select_from(Order)
+        .where(Order.assignee_id == Staff.id, Order.status.in_(_HELD_VALUES))
+        .scalar_subquery()
+    )
+
+
+def cap_column(*, organisation_default: int) -> Any:
+    """SQL: domain.grab_cap.effective_grab_cap for the staff row in the surrounding query.
+
+    Lists that filter by capacity are paged in SQL, so the rule has an SQL spelling too; it
+    lives here, next to its Python use, and a test checks that both agree.
+    """
+    department_cap = (
+        select(Department.grab_cap).where(Department.id == Staff.department_id).scalar_subquery()
+    )
+    return func.coalesce(Staff.grab_cap, department_cap, organisation_default)
+
+
 def reserve_capacity(session: Session, *, org_id: int, staff_id: int, field: str) -> Technician:
     """Lock the technician and make sure one more order fits under their cap.
 

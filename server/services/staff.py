@@ -7,20 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.eligibility import is_eligible
 from server.domain.errors import Conflict, InUse
-from server.domain.order_states import HELD
 from server.domain.roles import STAFF_ROLES, Role
 from server.models.catalog import OrderType
-from server.models.order import Order
 from server.models.organisation import Organisation
 from server.models.staff import Department, Post, Staff
 from server.models.user import User
 from server.services.auth import revoke_refresh_tokens
-from server.services.capacity import held_counts
+from server.services.capacity import cap_column, held_column, held_counts
 from server.services.pagination import Page, paginate
 from server.services.passwords import hash_password
 from server.services.profile import grab_cap_of
@@ -391,21 +389,10 @@ def technicians_reached_by(
 def _filter_capacity(
     session: Session, stmt: Select[Staff], *, org_id: int, has_capacity: bool
 ) -> Select[Staff]:
-    # The list is paged in SQL, so "may take one more order" (StaffView.available > 0) is
-    # spelled in SQL too: the count is capacity.held_count's and the cap is
-    # domain.grab_cap.effective_grab_cap's (technician, then department, then organisation).
     org = session.get(Organisation, org_id)
     assert org is not None
-    held = (
-        select(func.count())
-        .select_from(Order)
-        .where(Order.assignee_id == Staff.id, Order.status.in_([s.value for s in HELD]))
-        .scalar_subquery()
-    )
-    department_cap = (
-        select(Department.grab_cap).where(Department.id == Staff.department_id).scalar_subquery()
-    )
-    cap = func.coalesce(Staff.grab_cap, department_cap, org.default_grab_cap)
+    held = held_column()
+    cap = cap_column(organisation_default=org.default_grab_cap)
     can_take = and_(
         User.is_active.is_(True), User.roles.contains([Role.TECHNICIAN.value]), held < cap
     )
