@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 5000
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format check bench clean
@@ -19,8 +20,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
 
-run: $(STAMP) ## install, then start API + worker + cron with demo data on the embedded default
-	$(BIN)/baoxiu dev
+run: $(STAMP) ## install, then start API + worker + cron with demo data (another port: make run PORT=5001)
+	$(BIN)/baoxiu dev --port $(PORT)
 
 test: $(STAMP) ## install, then run the whole test suite (embedded default unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m pytest -q

@@ -52,10 +52,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from server import runtime
+from server.accounts.tokens import TokenIssuer
 from server.config import Settings
 from server.db import migrate
 from server.db.session import Database
-from server.domain.roles import Role
+from server.kernel.roles import Role
 from server.models import (
     Building,
     Community,
@@ -68,14 +69,13 @@ from server.models import (
     Staff,
     User,
 )
-from server.services.capacity import technician
-from server.services.order_queries import grab_pool
-from server.services.tokens import TokenIssuer
+from server.orders.capacity import technician
+from server.orders.pool import grab_pool
 
 BENCH_DB = "baoxiu_bench"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HELD = ("assigned", "in_progress", "on_hold")
-MAX_CAP = 100  # server.domain.grab_cap.MAX_GRAB_CAP: clients move to their next technician
+MAX_CAP = 100  # server.orders.rules.grab_cap.MAX_GRAB_CAP: clients move to their next technician
 
 ORDER_COLUMNS = (
     "org_id",

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.auth import (
+from schemas.accounts import (
     LoginSchema,
     PasswordLoginSchema,
     RefreshSchema,
     WeChatLoginSchema,
     WeChatPhoneSchema,
 )
-from server.domain.errors import InvalidCredentials
-from server.domain.roles import Role
-from server.services import auth as auth_service
-from server.services.profile import profile
+from server.accounts import auth as auth_service
+from server.accounts.profile import profile
+from server.kernel.errors import InvalidCredentials
+from server.kernel.roles import Role
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
 from server.web.throttle import LoginThrottle

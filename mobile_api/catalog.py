@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.catalog import CatalogSchema
-from server.services.catalog import active_catalog
+from server.catalog.browse import active_catalog
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.auth import UserSchema
-from server.services.auth import active_user
-from server.services.profile import profile
+from schemas.accounts import UserSchema
+from server.accounts.auth import active_user
+from server.accounts.profile import profile
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 

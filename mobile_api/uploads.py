@@ -8,8 +8,8 @@ from flask import Response, send_file
 from flask.views import MethodView
 
 from schemas.uploads import UploadFormSchema, UploadSchema
-from server.domain.errors import NotFound
-from server.services import uploads as upload_service
+from server.kernel.errors import NotFound
+from server.uploads import files as upload_service
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
 

@@ -1,8 +1,15 @@
-"""The repair catalogue as the apps see it."""
+"""Schemas of the repair catalogue.
+
+As the apps see it, and the console's order types (一级) and subtypes (二级).
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from schemas.common import LocalDateTime, PageArgsSchema, TrimmedString, name_field
+from schemas.staff import DepartmentBriefSchema, PostBriefSchema
+from server.catalog.rules import FEE_MODES
 
 
 class CatalogSubtypeSchema(Schema):
@@ -28,3 +35,59 @@ class CatalogOrderTypeSchema(Schema):
 
 class CatalogSchema(Schema):
     items = fields.List(fields.Nested(CatalogOrderTypeSchema))
+
+
+MAX_FEE_FEN = 100_000_000
+
+
+class OrderSubtypeSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    order_type_id = fields.Integer(dump_only=True)
+    name = name_field(50, metadata={"example": "水管漏水"})
+    description = TrimmedString(validate=validate.Length(max=200))
+    sort_order = fields.Integer(strict=True, validate=validate.Range(min=0, max=9999))
+    is_active = fields.Boolean()
+    fee_mode = fields.String(
+        validate=validate.OneOf(FEE_MODES),
+        metadata={
+            "description": "none 免费 | charge_on_order 下单即收费 | "
+            "charge_after_completion 完成后收费"
+        },
+    )
+    fee_fen = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_FEE_FEN),
+        metadata={"description": "金额（分）；下单即收费时须大于 0"},
+    )
+    booking_enabled = fields.Boolean(metadata={"description": "是否需要预约时段"})
+    created_at = LocalDateTime(dump_only=True)
+    updated_at = LocalDateTime(dump_only=True)
+
+
+class OrderTypeSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = name_field(50, metadata={"example": "水电维修"})
+    description = TrimmedString(validate=validate.Length(max=200))
+    department_id = fields.Integer(
+        allow_none=True, metadata={"description": "绑定部门：只有该部门的维修工能看到并抢单"}
+    )
+    department = fields.Nested(DepartmentBriefSchema, dump_only=True, allow_none=True)
+    post_id = fields.Integer(
+        allow_none=True, metadata={"description": "绑定岗位：只有该岗位的维修工能看到并抢单"}
+    )
+    post = fields.Nested(PostBriefSchema, dump_only=True, allow_none=True)
+    sort_order = fields.Integer(strict=True, validate=validate.Range(min=0, max=9999))
+    is_active = fields.Boolean()
+    sla_hours = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=8760),
+        metadata={"description": "承诺完成时限（小时）；超过即为超时工单（督办）。默认 24"},
+    )
+    subtypes = fields.List(fields.Nested(OrderSubtypeSchema), dump_only=True)
+    created_at = LocalDateTime(dump_only=True)
+    updated_at = LocalDateTime(dump_only=True)
+
+
+class OrderTypeQueryArgsSchema(PageArgsSchema):
+    q = fields.String(validate=validate.Length(max=50), metadata={"description": "按名称搜索"})
+    is_active = fields.Boolean()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server.domain.personal_data import normalise_phone
+from server.kernel.personal_data import normalise_phone
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_PAGE_SIZE = 100
@@ -49,7 +49,7 @@ class Phone(fields.String):
 
 class MaskedPhone(fields.String):
     def _serialize(self, value: str | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        from server.domain.personal_data import mask_phone
+        from server.kernel.personal_data import mask_phone
 
         return mask_phone(value)
 

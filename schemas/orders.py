@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -15,8 +14,10 @@ from schemas.common import (
     TrimmedString,
     page_of,
 )
-from schemas.property import RoomBriefSchema
-from server.domain.order_states import LABELS, OPEN, Status
+from schemas.directory import RoomBriefSchema
+from server.kernel.clock import instant
+from server.orders.rules.overdue import is_overdue
+from server.orders.rules.states import LABELS, Status
 
 STATUS = fields.String(validate=validate.OneOf([s.value for s in Status]))
 MAX_IMAGES = 9
@@ -138,7 +139,7 @@ class ImageSchema(Schema):
 
 
 def _overdue(order: Any) -> bool:
-    return order.status in {s.value for s in OPEN} and order.due_at < datetime.now(UTC)
+    return is_overdue(status=order.status, due_at=order.due_at, now=instant())
 
 
 class OrderSchema(Schema):

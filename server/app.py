@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import flask_smorest
 import redis
@@ -13,13 +14,15 @@ from swagger_ui_bundle import swagger_ui_path
 
 from schemas.common import ErrorSchema
 from server import runtime
+from server.accounts.tokens import TokenIssuer
 from server.config import Settings
 from server.db.session import Database
 from server.integrations.wechat import WeChatMiniClient
-from server.services.tokens import TokenIssuer
+from server.kernel.clock import use_instant
 from server.web.blueprint import BEARER
 from server.web.context import Container
 from server.web.errors import register_error_handlers, render_error
+from server.web.guards import BigintConverter, reject_unsafe_input
 from server.web.logging import configure_logging
 
 API_DESCRIPTION = """报修（Baoxiu）v1 接口：住户小程序、维修工 App 与管理控制台。
@@ -42,6 +45,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
 
     app = Flask(__name__)
+    # Before any blueprint: every `<int:...>` id in a path is then bounded to a bigint.
+    app.url_map.converters["int"] = BigintConverter
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(
@@ -115,6 +120,11 @@ def _register_request_hooks(app: Flask) -> None:
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        # One instant per request, also for what schemas compute while dumping ("overdue").
+        g.now = datetime.now(UTC)
+        use_instant(g.now)
+
+    app.before_request(reject_unsafe_input)
 
     @app.after_request
     def commit_unit_of_work(response: Response) -> Response:

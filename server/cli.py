@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +19,17 @@ from server.config import ConfigError, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GUNICORN_CONF = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+DEFAULT_PORT = 5000
+# `--port` falls back to $PORT (`make run PORT=5001` passes it on), then to 5000.
+port_option = click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    envvar="PORT",
+    show_default=True,
+    show_envvar=True,
+    help="TCP port for the API",
+)
 
 
 def _settings() -> Settings:
@@ -24,6 +37,70 @@ def _settings() -> Settings:
         return runtime.resolve(Settings.from_env())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _bind_problem(host: str, port: int) -> OSError | None:
+    """Try to bind `host:port` the way gunicorn will; the error if that fails."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
+def _free_port_near(host: str, port: int) -> int | None:
+    for candidate in range(port + 1, min(port + 50, 65535) + 1):
+        if _bind_problem(host, candidate) is None:
+            return candidate
+    return None
+
+
+def _holder(port: int) -> str:
+    """Which process listens on `port`, when the system lets us see it."""
+    try:
+        import psutil
+
+        for conn in psutil.net_connections(kind="inet"):
+            listening = conn.status == psutil.CONN_LISTEN
+            if listening and conn.pid and conn.laddr and conn.laddr.port == port:
+                name = " ".join(psutil.Process(conn.pid).cmdline())
+                return f"pid {conn.pid}: {name[:120]}"
+    except Exception:
+        return ""
+    return ""
+
+
+def ensure_port_free(host: str, port: int, *, command: str) -> None:
+    """Fail before starting anything when the API could not listen on `host:port`."""
+    problem = _bind_problem(host, port)
+    if problem is None:
+        return
+    other = _free_port_near(host, port) or port + 1
+    again = {
+        "dev": [f"make run PORT={other}", f".venv/bin/baoxiu dev --port {other}"],
+        "serve": [f".venv/bin/baoxiu serve --host {host} --port {other}"],
+    }[command]
+    if problem.errno == errno.EADDRINUSE:
+        holder = _holder(port)
+        held_by = f"\n  占用者 / held by: {holder}" if holder else ""
+        headline = (
+            f"端口 {port} 已被占用（{host}:{port}），Baoxiu 无法启动。"
+            f"是不是另一个 `make run` / `baoxiu {command}` 还在运行？{held_by}\n"
+            f"Port {port} on {host} is already in use: is another `make run` or "
+            f"`baoxiu {command}` still running? Stop it (Ctrl-C in its terminal), "
+            "or choose another port:"
+        )
+    else:
+        headline = (
+            f"无法监听 {host}:{port}（{problem.strerror}）。\n"
+            f"Cannot listen on {host}:{port} ({problem.strerror}). Choose another port:"
+        )
+    lines = [headline, *(f"  {cmd}" for cmd in again)]
+    lines.append(f"  (或设置环境变量 / or set the environment variable: PORT={other})")
+    raise click.ClickException("\n".join(lines))
 
 
 @click.group()
@@ -46,7 +123,7 @@ def migrate() -> None:
 def seed_demo() -> None:
     """Create the demo organisation, its people and catalogue (idempotent)."""
     from server.db.session import Database
-    from server.services.demo_data import seed_demo as seed
+    from server.demo_data import seed_demo as seed
 
     settings = _settings()
     assert settings.database_url
@@ -59,12 +136,13 @@ def seed_demo() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@port_option
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: config)")
 def serve(host: str, port: int, workers: int | None) -> None:
     """Serve the API with gunicorn (config: deploy/gunicorn.conf.py or BAOXIU_GUNICORN_CONF)."""
     from gunicorn.app.base import BaseApplication
 
+    ensure_port_free(host, port, command="serve")
     _settings()  # fail fast, and start the embedded services before forking workers
     conf_path = Path(os.environ.get("BAOXIU_GUNICORN_CONF", DEFAULT_GUNICORN_CONF))
     if not conf_path.is_file():
@@ -111,9 +189,22 @@ def cron() -> None:
 
 
 @main.command()
-@click.option("--port", default=5000, show_default=True, type=int)
+@port_option
 def dev(port: int) -> None:
-    """Everything for a first look: embedded services, migrate, seed, API, worker and cron."""
+    """Everything for a first look: embedded services, migrate, seed, API, worker and cron.
+
+    Ctrl-C (or SIGTERM) stops all of it, embedded PostgreSQL and Redis included (those that
+    this command started; servers that were already running are left running).
+    """
+    ensure_port_free("127.0.0.1", port, command="dev")
+    try:
+        _dev(port)
+    finally:
+        for line in runtime.stop_embedded():
+            click.echo(f"embedded {line}")
+
+
+def _dev(port: int) -> None:
     settings = _settings()
     click.get_current_context().invoke(migrate)
     click.get_current_context().invoke(seed_demo)

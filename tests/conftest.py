@@ -1,8 +1,10 @@
 """Test wiring: a real PostgreSQL database per run, real Redis, one SAVEPOINT per test.
 
 With DATABASE_URL/REDIS_URL unset the suite uses the embedded servers under `instance/`
-(the same code path as `baoxiu dev`); with them set, the servers they name. Either way the
-run gets its own database, migrated with Alembic, and drops it at the end.
+(or `BAOXIU_INSTANCE_DIR`; the same code path as `baoxiu dev`); with them set, the servers
+they name. Either way the run gets its own database, migrated with Alembic, and drops it at
+the end. Embedded servers the run started are stopped when it ends (ones it found already
+running are left running); the summary says which.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,11 +30,20 @@ from tests.factories import Factory
 from tests.fakes.server import serve
 from tests.fakes.wechat import FakeWeChat
 
+# Fixtures of an organisation set up for orders, shared by every area's tests.
+pytest_plugins = ("tests.world",)
+
 TEST_DB = f"baoxiu_test_{os.getpid()}"
 
 
+def _base_settings() -> Settings:
+    """Only what decides which servers the suite uses: the URLs and the instance dir."""
+    wanted = ("DATABASE_URL", "REDIS_URL", "BAOXIU_INSTANCE_DIR")
+    return Settings.from_env({k: v for k, v in os.environ.items() if k in wanted})
+
+
 def _server_url() -> str:
-    base = Settings.from_env({k: v for k, v in os.environ.items() if k == "DATABASE_URL"})
+    base = _base_settings()
     if base.database_url:
         return base.database_url
     return runtime.embedded_postgres_url(base.instance_dir)
@@ -69,10 +81,26 @@ def database_url(database_server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    configured = os.environ.get("REDIS_URL")
-    if configured:
-        return configured
-    return runtime.embedded_redis_url(Settings.from_env({}).instance_dir)
+    base = _base_settings()
+    if base.redis_url:
+        return base.redis_url
+    return runtime.embedded_redis_url(base.instance_dir)
+
+
+_EMBEDDED_REPORT_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After every fixture is torn down: stop the embedded servers this run started."""
+    session.config.stash[_EMBEDDED_REPORT_KEY] = runtime.stop_embedded()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    report = config.stash.get(_EMBEDDED_REPORT_KEY, [])
+    if report:
+        terminalreporter.write_sep("-", "embedded servers")
+        for line in report:
+            terminalreporter.write_line(line)
 
 
 WECHAT_APPID = "wx0000000000test01"

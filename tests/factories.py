@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from server.domain.roles import Role
+from server.accounts.passwords import hash_password
+from server.accounts.tokens import TokenIssuer
+from server.kernel.roles import Role
 from server.models import (
     Building,
     Community,
@@ -26,8 +28,6 @@ from server.models import (
     Unit,
     User,
 )
-from server.services.passwords import hash_password
-from server.services.tokens import TokenIssuer
 
 _seq = itertools.count(1)
 PASSWORD = "secret-pass-1"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from server.services import idempotency, maintenance, order_workflow
+from server.accounts import maintenance
+from server.idempotency import keys as idempotency
+from server.orders import steps
 from workers.runtime import database
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ def auto_close_orders() -> int:
     closed = 0
     while True:  # in batches, each its own short transaction
         with database().transaction() as uow:
-            batch = order_workflow.auto_close_completed(uow.session, now=datetime.now(UTC))
+            batch = steps.auto_close_completed(uow.session, now=datetime.now(UTC))
         closed += batch
         if batch < 500:
             break

@@ -14,7 +14,7 @@ from typing import Any
 import redis
 import requests
 
-from server.domain.errors import (
+from server.kernel.errors import (
     RateLimited,
     UpstreamError,
     UpstreamUnavailable,

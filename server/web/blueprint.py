@@ -10,17 +10,36 @@ from typing import Any
 
 import flask_smorest
 from flask import g, jsonify, make_response, request
+from webargs.flaskparser import FlaskParser
 
 from schemas.common import ErrorSchema
-from server.domain.errors import Forbidden, Unauthorized, ValidationFailed
-from server.domain.roles import Role
-from server.services import idempotency
+from server.idempotency import keys as idempotency
+from server.kernel.errors import Forbidden, Unauthorized, ValidationFailed
+from server.kernel.roles import Role
 from server.web.context import container, now, session
+from server.web.guards import BIGINT_MAX, out_of_range_ints
 
 BEARER = "bearerAuth"
 
 
+class ArgumentsParser(FlaskParser):
+    """webargs' parser; also refuses integers beyond PostgreSQL's bigint, wherever loaded.
+
+    Schemas declare plain `fields.Integer`, unbounded in Python: a page number or a filter id
+    of 10**20 would otherwise reach the database and fail there.
+    """
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        data = super().parse(*args, **kwargs)
+        errors = out_of_range_ints(data)
+        if errors:
+            raise ValidationFailed(errors=errors)
+        return data
+
+
 class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = ArgumentsParser()
+
     def alt_response(self, status_code: int, *args: Any, **kwargs: Any) -> Any:
         """Error answers are documented with the one error shape unless told otherwise."""
         if (
@@ -121,6 +140,14 @@ def authenticate() -> Any:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized()
-    principal = container().tokens.principal(token.strip(), now=now())
+    try:
+        principal = container().tokens.principal(token.strip(), now=now())
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        # Signed with our key but not shaped like our tokens (a claim missing or of the wrong
+        # type): as unusable as a forged one.
+        raise Unauthorized("登录凭证无效") from exc
+    ids = (principal.user_id, principal.org_id, principal.staff_id)
+    if not all(i is None or 0 < i <= BIGINT_MAX for i in ids):
+        raise Unauthorized("登录凭证无效")
     g.principal = principal
     return principal

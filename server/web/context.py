@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import redis
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
+from server.accounts.tokens import Principal, TokenIssuer
 from server.config import Settings
 from server.db.session import Database, UnitOfWork
 from server.integrations.wechat import WeChatMiniClient
-from server.services.tokens import Principal, TokenIssuer
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from server.kernel.clock import LOCAL_TZ, use_instant
 
 
 @dataclass
@@ -46,6 +44,7 @@ def now() -> datetime:
     """The request's clock: one instant for everything a request does."""
     if "now" not in g:
         g.now = datetime.now(UTC)
+        use_instant(g.now)
     return g.now  # type: ignore[no-any-return]
 
 

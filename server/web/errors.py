@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, g, jsonify
+import psycopg
+from flask import Flask, Response, g, jsonify, request
 from psycopg import errors as pg_errors
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from server.domain.errors import DomainError
+from server.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,36 @@ def handle_integrity_error(exc: IntegrityError) -> Response:
     return error_response(500, *HTTP_ERRORS[500])
 
 
+# Values only the database refused. The request guard and the schemas should stop them first;
+# reaching here means a validation is missing, but it is still the caller's bad input: 422, and
+# nothing of the SQL or its parameters in the answer.
+REFUSED_VALUES: tuple[tuple[type[Exception], str], ...] = (
+    (pg_errors.NumericValueOutOfRange, "数值超出范围"),
+    (pg_errors.StringDataRightTruncation, "内容过长"),
+    (pg_errors.CharacterNotInRepertoire, "包含不允许的字符"),
+    (pg_errors.UntranslatableCharacter, "包含不允许的字符"),
+)
+BAD_CHARACTER_TEXT = "包含不允许的字符"
+
+
+def handle_data_error(exc: DataError) -> Response | None:
+    """A value PostgreSQL (or psycopg, before sending it) would not take; None if not one."""
+    orig = exc.orig
+    text = next((t for cls, t in REFUSED_VALUES if isinstance(orig, cls)), None)
+    if text is None and type(orig) is psycopg.DataError:
+        # psycopg refuses NUL in text client-side, with the bare DataError class.
+        text = BAD_CHARACTER_TEXT
+    if text is None:
+        return None
+    return _refused_value(type(orig).__name__, text)
+
+
+def _refused_value(kind: str, text: str) -> Response:
+    rule = request.url_rule.rule if request.url_rule is not None else "-"
+    log.warning("value refused by the database (%s) on %s %s", kind, request.method, rule)
+    return error_response(422, "validation_error", HTTP_ERRORS[422][1], {"_schema": [text]})
+
+
 def render_error(exc: Exception) -> Response:
     """Every failure of a request ends here, raised in a view or at commit."""
     if isinstance(exc, DomainError):
@@ -129,6 +160,11 @@ def render_error(exc: Exception) -> Response:
         return handle_http_exception(exc)
     if isinstance(exc, IntegrityError):
         return handle_integrity_error(exc)
+    if isinstance(exc, DataError) and (refused := handle_data_error(exc)) is not None:
+        return refused
+    if isinstance(exc, UnicodeEncodeError) and "surrogates" in exc.reason:
+        # A lone surrogate from a JSON escape met the UTF-8 encoder of the driver.
+        return _refused_value(type(exc).__name__, BAD_CHARACTER_TEXT)
     log.exception("unhandled error (request %s)", g.get("request_id", "-"))
     return error_response(500, *HTTP_ERRORS[500])
 

@@ -7,7 +7,7 @@ import sys
 
 from flask import g, has_request_context
 
-from server.domain.personal_data import mask_text
+from server.kernel.personal_data import mask_text
 
 
 class RequestContextFilter(logging.Filter):

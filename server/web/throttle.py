@@ -6,7 +6,7 @@ import hashlib
 
 import redis
 
-from server.domain.errors import RateLimited
+from server.kernel.errors import RateLimited
 
 MAX_FAILURES = 10
 WINDOW_SECONDS = 15 * 60

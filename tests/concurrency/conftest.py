@@ -24,10 +24,10 @@ from flask import Flask
 from sqlalchemy import text
 
 from server.db.session import Database
-from server.domain.roles import Role
-from server.services.actors import Actor
-from server.services.order_filing import NewOrder, file_order
-from server.services.order_workflow import grab_order
+from server.kernel.roles import Role
+from server.orders.actors import Actor
+from server.orders.filing import NewOrder, file_order
+from server.orders.handout import grab_order
 from tests.factories import Factory
 from tests.fakes.server import serve
 

@@ -8,9 +8,9 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
+from server.accounts import maintenance
 from server.jobs import PERIODIC, QUEUES
 from server.models import Organisation, RefreshToken, User
-from server.services import maintenance
 from workers import main as worker_main
 
 
@@ -84,8 +84,8 @@ def test_job_runs_in_a_real_worker(redis_url, database_url, monkeypatch):
 
 
 def test_purge_idempotency_keys_drops_old_keeps_fresh(db_session):
+    from server.idempotency import keys as idempotency
     from server.models import IdempotencyKey
-    from server.services import idempotency
 
     org = Organisation(code="purge-idem", name="x")
     db_session.add(org)

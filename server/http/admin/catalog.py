@@ -6,11 +6,11 @@ from typing import Any
 
 from flask.views import MethodView
 
-from schemas.admin_catalog import OrderSubtypeSchema, OrderTypeQueryArgsSchema, OrderTypeSchema
-from schemas.admin_staff import StaffListItemSchema
+from schemas.catalog import OrderSubtypeSchema, OrderTypeQueryArgsSchema, OrderTypeSchema
 from schemas.common import PageArgsSchema, page_of
-from server.domain.roles import Role
-from server.services import catalog_admin
+from schemas.staff import StaffListItemSchema
+from server.catalog import admin as catalog_admin
+from server.kernel.roles import Role
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 

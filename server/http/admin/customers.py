@@ -6,7 +6,8 @@ from typing import Any
 
 from flask.views import MethodView
 
-from schemas.admin_customers import (
+from schemas.common import page_of
+from schemas.directory import (
     ContactSchema,
     CustomerListItemSchema,
     CustomerQueryArgsSchema,
@@ -14,9 +15,8 @@ from schemas.admin_customers import (
     CustomerSchema,
     CustomerUpdateSchema,
 )
-from schemas.common import page_of
-from server.domain.roles import Role
-from server.services import customers as customer_service
+from server.directory import customers as customer_service
+from server.kernel.roles import Role
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 

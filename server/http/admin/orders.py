@@ -19,12 +19,14 @@ from schemas.orders import (
     ReasonSchema,
 )
 from server.db.session import Database
-from server.domain.roles import Role
-from server.services import order_export, order_queries, order_workflow
-from server.services.actors import Actor
-from server.services.order_messages import post_message
+from server.kernel.clock import LOCAL_TZ
+from server.kernel.roles import Role
+from server.orders import detail, handout, lists, steps
+from server.orders import export as order_export
+from server.orders.actors import Actor
+from server.orders.messages import post_message
 from server.web.blueprint import Blueprint
-from server.web.context import LOCAL_TZ, container, now, principal, session
+from server.web.context import container, now, principal, session
 
 blp = Blueprint(
     "admin_orders", __name__, url_prefix="/api/v1/admin", description="控制台：工单调度"
@@ -56,17 +58,15 @@ def _actor() -> Actor:
 
 
 def _order(order_id: int) -> Any:
-    return order_queries.desk_order(session(), org_id=principal().org_id, order_id=order_id)
+    return lists.desk_order(session(), org_id=principal().org_id, order_id=order_id)
 
 
 def _detail(order: Any) -> Any:
-    return order_queries.order_detail(session(), order=order)
+    return detail.order_detail(session(), order=order)
 
 
-def filters_from(args: dict[str, Any]) -> order_queries.DeskFilters:
-    return order_queries.DeskFilters(
-        statuses=args.get("status"), **{k: args.get(k) for k in _FILTER_KEYS}
-    )
+def filters_from(args: dict[str, Any]) -> lists.DeskFilters:
+    return lists.DeskFilters(statuses=args.get("status"), **{k: args.get(k) for k in _FILTER_KEYS})
 
 
 _ROWS_CAP = f"{order_export.MAX_EXPORT_ROWS:,}"
@@ -119,7 +119,7 @@ def orders(args: dict[str, Any]) -> Any:
     filters = filters_from(args)
     if args["format"] != "json":
         return _export(args["format"], filters)
-    return order_queries.desk_orders(
+    return lists.desk_orders(
         session(),
         org_id=principal().org_id,
         filters=filters,
@@ -130,7 +130,7 @@ def orders(args: dict[str, Any]) -> Any:
     )
 
 
-def _export(fmt: str, filters: order_queries.DeskFilters) -> Response:
+def _export(fmt: str, filters: lists.DeskFilters) -> Response:
     org_id, instant = principal().org_id, now()
     total = order_export.count_export(
         session(), org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
@@ -157,7 +157,7 @@ def _export(fmt: str, filters: order_queries.DeskFilters) -> Response:
 
 
 def _csv_stream(
-    db: Database, org_id: int, filters: order_queries.DeskFilters, instant: datetime
+    db: Database, org_id: int, filters: lists.DeskFilters, instant: datetime
 ) -> Iterator[bytes]:
     uow = db.unit_of_work()
     try:
@@ -186,7 +186,7 @@ def order(order_id: int) -> Any:
 def assign(data: dict[str, Any], order_id: int) -> Any:
     """派单给师傅（受其抢单数上限约束）"""
     return _detail(
-        order_workflow.assign_order(
+        handout.assign_order(
             session(),
             actor=_actor(),
             order_id=_order(order_id).id,
@@ -204,7 +204,7 @@ def assign(data: dict[str, Any], order_id: int) -> Any:
 def cancel(data: dict[str, Any], order_id: int) -> Any:
     """取消工单（办结前，须填原因）"""
     return _detail(
-        order_workflow.cancel_order(
+        steps.cancel_order(
             session(),
             actor=_actor(),
             order_id=_order(order_id).id,
@@ -222,7 +222,7 @@ def cancel(data: dict[str, Any], order_id: int) -> Any:
 def reopen(data: dict[str, Any], order_id: int) -> Any:
     """重新打开：回到抢单池，或直接派回原处理师傅"""
     return _detail(
-        order_workflow.reopen_order(
+        handout.reopen_order(
             session(),
             actor=_actor(),
             order_id=_order(order_id).id,

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask.views import MethodView
 
-from schemas.admin_property import (
+from schemas.common import page_of
+from schemas.directory import (
     BuildingQueryArgsSchema,
     BuildingSchema,
     BuildingUpdateSchema,
@@ -18,9 +19,8 @@ from schemas.admin_property import (
     UnitSchema,
     UnitUpdateSchema,
 )
-from schemas.common import page_of
-from server.domain.roles import Role
-from server.services import property as property_service
+from server.directory import property as property_service
+from server.kernel.roles import Role
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
-from schemas.admin_settings import GrabCapsSchema, OrganisationSettingsSchema
-from server.domain.roles import Role
-from server.services import settings as settings_service
+from schemas.organisation import GrabCapsSchema, OrganisationSettingsSchema
+from server.kernel.roles import Role
+from server.organisation import settings as settings_service
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask.views import MethodView
 
-from schemas.admin_staff import (
+from schemas.common import page_of
+from schemas.staff import (
     DepartmentSchema,
     NameQueryArgsSchema,
     PostSchema,
@@ -14,9 +15,8 @@ from schemas.admin_staff import (
     StaffQueryArgsSchema,
     StaffSchema,
 )
-from schemas.common import page_of
-from server.domain.roles import Role
-from server.services import staff as staff_service
+from server.kernel.roles import Role
+from server.staff import members, structure
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
 
@@ -35,7 +35,7 @@ class Departments(MethodView):
     @blp.response(200, page_of(DepartmentSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """部门列表"""
-        return staff_service.list_departments(
+        return structure.list_departments(
             session(),
             org_id=principal().org_id,
             q=args.get("q"),
@@ -49,7 +49,7 @@ class Departments(MethodView):
     @blp.alt_response(409, description="部门名称已存在")
     def post(self, data: dict[str, Any]) -> Any:
         """新建部门"""
-        return staff_service.create_department(session(), org_id=principal().org_id, data=data)
+        return structure.create_department(session(), org_id=principal().org_id, data=data)
 
 
 @blp.route("/departments/<int:department_id>")
@@ -59,7 +59,7 @@ class DepartmentById(MethodView):
     @blp.alt_response(404, description="部门不存在")
     def get(self, department_id: int) -> Any:
         """部门详情"""
-        return staff_service.get_department(
+        return structure.get_department(
             session(), org_id=principal().org_id, department_id=department_id
         )
 
@@ -70,7 +70,7 @@ class DepartmentById(MethodView):
     @blp.alt_response(409, description="部门名称已存在")
     def patch(self, changes: dict[str, Any], department_id: int) -> Any:
         """修改部门（grab_cap 置空则使用机构默认值）"""
-        return staff_service.update_department(
+        return structure.update_department(
             session(), org_id=principal().org_id, department_id=department_id, changes=changes
         )
 
@@ -80,7 +80,7 @@ class DepartmentById(MethodView):
     @blp.alt_response(409, description="in_use：部门下仍有员工或绑定的工单类型")
     def delete(self, department_id: int) -> None:
         """删除部门（须先移走员工并解除工单类型绑定）"""
-        staff_service.delete_department(
+        structure.delete_department(
             session(), org_id=principal().org_id, department_id=department_id
         )
 
@@ -92,7 +92,7 @@ class Posts(MethodView):
     @blp.response(200, page_of(PostSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """岗位列表"""
-        return staff_service.list_posts(
+        return structure.list_posts(
             session(),
             org_id=principal().org_id,
             q=args.get("q"),
@@ -106,7 +106,7 @@ class Posts(MethodView):
     @blp.alt_response(409, description="岗位名称已存在")
     def post(self, data: dict[str, Any]) -> Any:
         """新建岗位"""
-        return staff_service.create_post(session(), org_id=principal().org_id, data=data)
+        return structure.create_post(session(), org_id=principal().org_id, data=data)
 
 
 @blp.route("/posts/<int:post_id>")
@@ -116,7 +116,7 @@ class PostById(MethodView):
     @blp.alt_response(404, description="岗位不存在")
     def get(self, post_id: int) -> Any:
         """岗位详情"""
-        return staff_service.get_post(session(), org_id=principal().org_id, post_id=post_id)
+        return structure.get_post(session(), org_id=principal().org_id, post_id=post_id)
 
     @blp.auth(*WRITE)
     @blp.arguments(PostSchema(partial=True))
@@ -125,7 +125,7 @@ class PostById(MethodView):
     @blp.alt_response(409, description="岗位名称已存在")
     def patch(self, changes: dict[str, Any], post_id: int) -> Any:
         """修改岗位"""
-        return staff_service.update_post(
+        return structure.update_post(
             session(), org_id=principal().org_id, post_id=post_id, changes=changes
         )
 
@@ -135,7 +135,7 @@ class PostById(MethodView):
     @blp.alt_response(409, description="in_use：岗位下仍有员工或绑定的工单类型")
     def delete(self, post_id: int) -> None:
         """删除岗位（须先移走员工并解除工单类型绑定）"""
-        staff_service.delete_post(session(), org_id=principal().org_id, post_id=post_id)
+        structure.delete_post(session(), org_id=principal().org_id, post_id=post_id)
 
 
 @blp.route("/staff")
@@ -145,7 +145,7 @@ class StaffList(MethodView):
     @blp.response(200, page_of(StaffListItemSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """员工列表（手机号脱敏；含生效的抢单数上限、手上工单数与可接工单类型）"""
-        return staff_service.list_staff(session(), org_id=principal().org_id, **args)
+        return members.list_staff(session(), org_id=principal().org_id, **args)
 
     @blp.auth(*WRITE)
     @blp.arguments(StaffSchema)
@@ -153,7 +153,7 @@ class StaffList(MethodView):
     @blp.alt_response(409, description="手机号已被使用")
     def post(self, data: dict[str, Any]) -> Any:
         """新建员工（同时创建登录账号）"""
-        return staff_service.create_staff(session(), org_id=principal().org_id, data=data)
+        return members.create_staff(session(), org_id=principal().org_id, data=data)
 
 
 @blp.route("/staff/<int:staff_id>")
@@ -163,7 +163,7 @@ class StaffById(MethodView):
     @blp.alt_response(404, description="员工不存在")
     def get(self, staff_id: int) -> Any:
         """员工详情"""
-        return staff_service.get_staff(session(), org_id=principal().org_id, staff_id=staff_id)
+        return members.get_staff(session(), org_id=principal().org_id, staff_id=staff_id)
 
     @blp.auth(*WRITE)
     @blp.arguments(StaffSchema(partial=True))
@@ -173,7 +173,7 @@ class StaffById(MethodView):
     def patch(self, changes: dict[str, Any], staff_id: int) -> Any:
         """修改员工（可重置密码；grab_cap 置空则取消个人上限）"""
         caller = principal()
-        return staff_service.update_staff(
+        return members.update_staff(
             session(),
             org_id=caller.org_id,
             staff_id=staff_id,
@@ -189,7 +189,7 @@ class StaffById(MethodView):
     def delete(self, staff_id: int) -> None:
         """停用员工（保留记录，账号不能再登录）"""
         caller = principal()
-        staff_service.deactivate_staff(
+        members.deactivate_staff(
             session(),
             org_id=caller.org_id,
             staff_id=staff_id,

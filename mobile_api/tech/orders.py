@@ -1,0 +1,252 @@
+"""Technician app: the grab pool, my orders, and every step of working a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from schemas.common import page_of
+from schemas.orders import (
+    CompleteSchema,
+    MessageCreateSchema,
+    OrderDetailSchema,
+    OrderSchema,
+    PoolQueryArgsSchema,
+    PoolSchema,
+    ReasonSchema,
+    StaffOrderCreateSchema,
+    TechOrderQueryArgsSchema,
+    TransferSchema,
+)
+from server.kernel.errors import Forbidden
+from server.kernel.roles import Role
+from server.orders import detail, handout, steps, summaries
+from server.orders import pool as order_pool
+from server.orders.actors import Actor, staff_actor
+from server.orders.capacity import Technician, technician, technician_with_held
+from server.orders.filing import NewOrder, file_order
+from server.orders.messages import post_message
+from server.web.blueprint import Blueprint
+from server.web.context import now, principal, session, today
+
+blp = Blueprint("tech", __name__, url_prefix="/api/v1/tech", description="维修工 App")
+
+TECH = (Role.TECHNICIAN,)
+STAFF = (Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN)
+
+
+def _actor(role: str = Role.TECHNICIAN.value) -> Actor:
+    caller = principal()
+    return staff_actor(
+        session(), user_id=caller.user_id, org_id=caller.org_id, role=role, staff_id=caller.staff_id
+    )
+
+
+def _me() -> Technician:
+    actor = _actor()
+    assert actor.staff_id is not None
+    tech = technician(session(), org_id=actor.org_id, staff_id=actor.staff_id)
+    if tech is None:
+        raise Forbidden("您没有员工档案，请联系管理员")
+    return tech
+
+
+def _detail(order: Any) -> Any:
+    return detail.order_detail(session(), order=order)
+
+
+@blp.get("/pool")
+@blp.auth(*TECH)
+@blp.arguments(PoolQueryArgsSchema, location="query")
+@blp.response(200, PoolSchema)
+def pool(args: dict[str, Any]) -> Any:
+    """抢单池：我可以抢的待接单工单，附我手上的单数与上限"""
+    actor = _actor()
+    assert actor.staff_id is not None
+    found = technician_with_held(session(), org_id=actor.org_id, staff_id=actor.staff_id)
+    if found is None:
+        raise Forbidden("您没有员工档案，请联系管理员")
+    tech, held = found
+    result = order_pool.grab_pool(
+        session(),
+        tech=tech,
+        held=held,
+        page=args["page"],
+        page_size=args["page_size"],
+        sort=args["sort"],
+    )
+    return {
+        "items": result.page.items,
+        "total": result.page.total,
+        "page": result.page.page,
+        "page_size": result.page.page_size,
+        "held": result.held,
+        "cap": result.cap,
+    }
+
+
+@blp.post("/orders/<int:order_id>/grab")
+@blp.auth(*TECH)
+@blp.response(200, OrderSchema)
+@blp.alt_response(409, description="order_taken：已被抢走；grab_limit_reached：已达上限")
+def grab(order_id: int) -> Any:
+    """抢单：成功返回工单（列表形式）；详情见 GET /tech/orders/{id}"""
+    actor = _actor()
+    handout.grab_order(session(), actor=actor, order_id=order_id, now=now())
+    return summaries.order_summary(session(), org_id=actor.org_id, order_id=order_id)
+
+
+@blp.route("/orders")
+class TechOrders(MethodView):
+    @blp.auth(*TECH)
+    @blp.arguments(TechOrderQueryArgsSchema, location="query")
+    @blp.response(200, page_of(OrderSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """我的工单"""
+        return order_pool.technician_orders(
+            session(),
+            tech=_me(),
+            statuses=args.get("status"),
+            page=args["page"],
+            page_size=args["page_size"],
+        )
+
+    @blp.auth(*STAFF)
+    @blp.idempotent()
+    @blp.arguments(StaffOrderCreateSchema)
+    @blp.response(201, OrderDetailSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """员工代住户报修（可选公司代付）"""
+        roles = principal().roles
+        actor = _actor(
+            role=Role.TECHNICIAN.value if Role.TECHNICIAN.value in roles else Role.DISPATCHER.value
+        )
+        order = file_order(
+            session(),
+            actor=actor,
+            new=NewOrder(
+                subtype_id=data["subtype_id"],
+                room_id=data["room_id"],
+                description=data["description"],
+                image_ids=tuple(data["image_ids"]),
+                contact_phone=data["contact_phone"],
+                contact_name=data.get("contact_name"),
+                priority=data["priority"],
+                payer=data["payer"],
+            ),
+            now=now(),
+            today=today(),
+        )
+        return _detail(order)
+
+
+@blp.get("/orders/<int:order_id>")
+@blp.auth(*TECH)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(404, description="不在我名下也不在我的抢单池")
+def order(order_id: int) -> Any:
+    """工单详情（我名下的，或我抢单池中的）"""
+    return _detail(order_pool.technician_order(session(), tech=_me(), order_id=order_id))
+
+
+@blp.post("/orders/<int:order_id>/accept")
+@blp.auth(*TECH)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition")
+def accept(order_id: int) -> Any:
+    """跟进（接受指派）"""
+    return _detail(steps.accept_order(session(), actor=_actor(), order_id=order_id, now=now()))
+
+
+@blp.post("/orders/<int:order_id>/reject")
+@blp.auth(*TECH)
+@blp.arguments(ReasonSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition")
+def reject(data: dict[str, Any], order_id: int) -> Any:
+    """拒绝指派（退回抢单池，须填原因）"""
+    return _detail(
+        steps.reject_order(
+            session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
+        )
+    )
+
+
+@blp.post("/orders/<int:order_id>/transfer")
+@blp.auth(*TECH)
+@blp.arguments(TransferSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="grab_limit_reached：对方已达上限；invalid_transition")
+def transfer(data: dict[str, Any], order_id: int) -> Any:
+    """转单给其他可接此类工单的师傅"""
+    return _detail(
+        handout.transfer_order(
+            session(),
+            actor=_actor(),
+            order_id=order_id,
+            staff_id=data["staff_id"],
+            reason=data["reason"],
+            now=now(),
+        )
+    )
+
+
+@blp.post("/orders/<int:order_id>/hold")
+@blp.auth(*TECH)
+@blp.arguments(ReasonSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition")
+def hold(data: dict[str, Any], order_id: int) -> Any:
+    """挂起（待备件）"""
+    return _detail(
+        steps.hold_order(
+            session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
+        )
+    )
+
+
+@blp.post("/orders/<int:order_id>/resume")
+@blp.auth(*TECH)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition")
+def resume(order_id: int) -> Any:
+    """恢复处理"""
+    return _detail(steps.resume_order(session(), actor=_actor(), order_id=order_id, now=now()))
+
+
+@blp.post("/orders/<int:order_id>/complete")
+@blp.auth(*TECH)
+@blp.arguments(CompleteSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition")
+def complete(data: dict[str, Any], order_id: int) -> Any:
+    """办结（填写处理结果，可附照片）"""
+    return _detail(
+        steps.complete_order(
+            session(),
+            actor=_actor(),
+            order_id=order_id,
+            result=data["result"],
+            image_ids=data["image_ids"],
+            now=now(),
+        )
+    )
+
+
+@blp.post("/orders/<int:order_id>/messages")
+@blp.auth(*TECH)
+@blp.arguments(MessageCreateSchema)
+@blp.response(201, OrderDetailSchema)
+def message(data: dict[str, Any], order_id: int) -> Any:
+    """给住户留言"""
+    order = order_pool.technician_order(session(), tech=_me(), order_id=order_id)
+    post_message(
+        session(),
+        actor=_actor(),
+        order=order,
+        text=data["text"],
+        image_ids=data["image_ids"],
+        now=now(),
+    )
+    return _detail(order)

@@ -1,0 +1,177 @@
+"""Tenant endpoints: the rooms a resident or tenant employee may file for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from schemas.common import page_of
+from schemas.directory import TenantRoomListSchema
+from schemas.orders import (
+    MessageCreateSchema,
+    OrderCreateSchema,
+    OrderDetailSchema,
+    OrderSchema,
+    RatingSchema,
+    ReasonSchema,
+    TenantOrderQueryArgsSchema,
+)
+from server.accounts.auth import active_user
+from server.directory.tenancy import rooms_for_tenant
+from server.kernel.roles import Role
+from server.orders import detail, handout, lists, steps
+from server.orders.actors import Actor
+from server.orders.filing import NewOrder, file_order
+from server.orders.messages import post_message
+from server.web.blueprint import Blueprint
+from server.web.context import now, principal, session, today
+
+blp = Blueprint("tenant", __name__, url_prefix="/api/v1/tenant", description="住户 / 租户")
+
+
+@blp.get("/rooms")
+@blp.auth(Role.TENANT)
+@blp.response(200, TenantRoomListSchema)
+def rooms() -> dict[str, Any]:
+    """我可以报修的房间（通过我的联系人记录关联，且在有效期内）"""
+    caller = principal()
+    user = active_user(session(), user_id=caller.user_id, org_id=caller.org_id)
+    return {"items": rooms_for_tenant(session(), user=user, today=today())}
+
+
+def _tenant() -> Any:
+    caller = principal()
+    return active_user(session(), user_id=caller.user_id, org_id=caller.org_id)
+
+
+def _actor() -> Actor:
+    caller = principal()
+    return Actor(user_id=caller.user_id, org_id=caller.org_id, role=Role.TENANT.value)
+
+
+def _visible(order_id: int) -> Any:
+    return lists.tenant_order(session(), user=_tenant(), order_id=order_id, today=today())
+
+
+def _detail(order: Any) -> Any:
+    return detail.order_detail(session(), order=order)
+
+
+@blp.route("/orders")
+class TenantOrders(MethodView):
+    @blp.auth(Role.TENANT)
+    @blp.arguments(TenantOrderQueryArgsSchema, location="query")
+    @blp.response(200, page_of(OrderSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """我的报修（box=todo：待我支付或评价）"""
+        return lists.tenant_orders(
+            session(),
+            user=_tenant(),
+            box=args["box"],
+            statuses=args.get("status"),
+            today=today(),
+            page=args["page"],
+            page_size=args["page_size"],
+        )
+
+    @blp.auth(Role.TENANT)
+    @blp.idempotent()
+    @blp.arguments(OrderCreateSchema)
+    @blp.response(201, OrderDetailSchema)
+    @blp.alt_response(409, description="idempotency_conflict")
+    def post(self, data: dict[str, Any]) -> Any:
+        """报修：选择房间与子类，描述问题，可附最多 9 张照片"""
+        order = file_order(
+            session(),
+            actor=_actor(),
+            new=NewOrder(
+                subtype_id=data["subtype_id"],
+                room_id=data["room_id"],
+                description=data["description"],
+                image_ids=tuple(data["image_ids"]),
+                contact_phone=data.get("contact_phone"),
+                contact_name=data.get("contact_name"),
+                priority=data["priority"],
+            ),
+            now=now(),
+            today=today(),
+        )
+        return _detail(order)
+
+
+@blp.get("/orders/<int:order_id>")
+@blp.auth(Role.TENANT)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
+def order(order_id: int) -> Any:
+    """报修详情：进度时间线、费用、留言"""
+    return _detail(_visible(order_id))
+
+
+@blp.post("/orders/<int:order_id>/messages")
+@blp.auth(Role.TENANT)
+@blp.arguments(MessageCreateSchema)
+@blp.response(201, OrderDetailSchema)
+def message(data: dict[str, Any], order_id: int) -> Any:
+    """给物业留言"""
+    order = _visible(order_id)
+    post_message(
+        session(),
+        actor=_actor(),
+        order=order,
+        text=data["text"],
+        image_ids=data["image_ids"],
+        now=now(),
+    )
+    return _detail(order)
+
+
+@blp.post("/orders/<int:order_id>/cancel")
+@blp.auth(Role.TENANT)
+@blp.arguments(ReasonSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition：已开始处理的工单不能取消")
+def cancel(data: dict[str, Any], order_id: int) -> Any:
+    """取消报修（开始处理前）"""
+    order = _visible(order_id)
+    return _detail(
+        steps.cancel_order(
+            session(), actor=_actor(), order_id=order.id, reason=data["reason"], now=now()
+        )
+    )
+
+
+@blp.post("/orders/<int:order_id>/rating")
+@blp.auth(Role.TENANT)
+@blp.arguments(RatingSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition：未办结或已评价")
+def rate(data: dict[str, Any], order_id: int) -> Any:
+    """评价（1–5 分），评价后工单关闭；2 分及以下物业将回访"""
+    order = _visible(order_id)
+    return _detail(
+        steps.rate_order(
+            session(),
+            actor=_actor(),
+            order_id=order.id,
+            score=data["score"],
+            comment=data["comment"],
+            now=now(),
+        )
+    )
+
+
+@blp.post("/orders/<int:order_id>/reopen")
+@blp.auth(Role.TENANT)
+@blp.arguments(ReasonSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(409, description="invalid_transition / reopen_window_passed")
+def reopen(data: dict[str, Any], order_id: int) -> Any:
+    """没修好：重新打开（办结后限定天数内）"""
+    order = _visible(order_id)
+    return _detail(
+        handout.reopen_order(
+            session(), actor=_actor(), order_id=order.id, reason=data["reason"], now=now()
+        )
+    )

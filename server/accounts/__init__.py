@@ -1,0 +1,1 @@
+"""Logins: users, passwords, tokens, WeChat sign-in and the caller's profile."""

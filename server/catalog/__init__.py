@@ -1,0 +1,1 @@
+"""The repair catalogue: order types (一级) and subtypes (二级) with their fees and booking."""

@@ -1,0 +1,299 @@
+"""The demo organisation of API.md, seeded once by `baoxiu seed-demo` and `baoxiu dev`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts.passwords import hash_password
+from server.kernel.roles import Role
+from server.models import (
+    Building,
+    Community,
+    Contact,
+    Customer,
+    CustomerRoom,
+    Department,
+    OrderSubtype,
+    OrderType,
+    Organisation,
+    Post,
+    Room,
+    Staff,
+    Unit,
+    User,
+)
+from server.orders.actors import Actor
+from server.orders.filing import NewOrder, file_order
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+DEMO_ORG_CODE = "demo"
+DEMO_PASSWORD = "demo1234"
+DISPATCHER_PHONE = "13900000000"
+TECHNICIANS = (
+    ("13900000001", "王师傅"),
+    ("13900000002", "李师傅"),
+    ("13900000003", "张师傅"),
+    ("13900000004", "刘师傅"),
+    ("13900000005", "陈师傅"),
+)
+RESIDENTS = (  # phone, name, room code, relation
+    ("13800000001", "张三", "1-1-101", "owner"),
+    ("13800000002", "李四", "1-1-102", "tenant"),
+    ("13800000004", "赵六", "1-1-201", "owner"),
+    ("13800000005", "钱七", "2-1-101", "owner"),
+)
+FAMILY_MEMBER = ("13800000003", "王芳", "13800000001")  # lives in 13800000001's room
+COMPANY = "星辰科技有限公司"
+COMPANY_ROOMS = ("3-1001", "3-1002")
+EMPLOYEES = (
+    ("13800000010", "陈一"),
+    ("13800000011", "林二"),
+    ("13800000012", "黄三"),
+    ("13800000013", "吴四"),
+    ("13800000014", "郑五"),
+)
+CATALOGUE = (  # type name, bound to post?, [(subtype, fee mode, fee fen, booking)]
+    (
+        "水电维修",
+        False,
+        [
+            ("水管漏水", "none", 0, False),
+            ("电路故障", "none", 0, False),
+            ("灯具更换", "charge_after_completion", 0, False),
+        ],
+    ),
+    (
+        "门窗维修",
+        True,
+        [("门锁更换", "charge_on_order", 5000, False), ("窗户维修", "none", 0, True)],
+    ),
+    (
+        "空调维修",
+        False,
+        [
+            ("空调不制冷", "charge_after_completion", 0, True),
+            ("空调清洗", "charge_on_order", 8000, True),
+        ],
+    ),
+    ("公共区域", False, [("电梯故障", "none", 0, False), ("公共照明", "none", 0, False)]),
+)
+
+
+DEMO_ORDERS = (  # resident phone, room code, subtype, description, priority
+    ("13800000001", "1-1-101", "水管漏水", "厨房水槽下方水管漏水，地面有积水", "urgent"),
+    ("13800000002", "1-1-102", "电路故障", "卧室插座没电，空开没有跳闸", "normal"),
+    ("13800000010", "3-1001", "公共照明", "10 楼走廊灯不亮", "normal"),
+)
+
+
+def seed_demo(session: Session, *, now: datetime | None = None) -> bool:
+    """Create the demo organisation unless it exists; return whether anything was created."""
+    if session.scalar(select(Organisation.id).where(Organisation.code == DEMO_ORG_CODE)):
+        return False
+    password_hash = hash_password(DEMO_PASSWORD)
+    org = Organisation(code=DEMO_ORG_CODE, name="演示物业服务有限公司", default_grab_cap=5)
+    session.add(org)
+    session.flush()
+    rooms = _property(session, org)
+    _customers(session, org, rooms, password_hash)
+    department, post = _staff(session, org, password_hash)
+    _catalogue(session, org, department, post)
+    session.flush()
+    _orders(session, org, now or datetime.now(UTC))
+    return True
+
+
+def _property(session: Session, org: Organisation) -> dict[str, Room]:
+    community = Community(
+        org_id=org.id, code="SUN", name="阳光花园", address="上海市浦东新区阳光路 88 号"
+    )
+    session.add(community)
+    session.flush()
+    rooms: dict[str, Room] = {}
+
+    def add_building(name: str, floors: int) -> Building:
+        building = Building(org_id=org.id, community_id=community.id, name=name, floors=floors)
+        session.add(building)
+        session.flush()
+        return building
+
+    def add_room(
+        building: Building, unit: Unit | None, code: str, floor: int, area: str, layout: str
+    ) -> None:
+        room = Room(
+            org_id=org.id,
+            community_id=community.id,
+            building_id=building.id,
+            unit_id=unit.id if unit else None,
+            code=code,
+            floor=floor,
+            building_area=Decimal(area),
+            charge_area=Decimal(area),
+            layout=layout,
+            orientation="south",
+        )
+        session.add(room)
+        rooms[code] = room
+
+    for number, unit_count, room_floors in ((1, 2, 3), (2, 1, 4)):
+        building = add_building(f"{number}栋", 18)
+        for unit_no in range(1, unit_count + 1):
+            unit = Unit(org_id=org.id, building_id=building.id, name=f"{unit_no}单元")
+            session.add(unit)
+            session.flush()
+            for floor in range(1, room_floors + 1):
+                for door in (1, 2):
+                    add_room(
+                        building,
+                        unit,
+                        f"{number}-{unit_no}-{floor}0{door}",
+                        floor,
+                        "89.50" if door == 1 else "120.35",
+                        "三室两厅" if door == 2 else "两室一厅",
+                    )
+    tower = add_building("3栋（写字楼）", 20)
+    for floor in (10, 11):
+        for door in (1, 2):
+            add_room(tower, None, f"3-{floor}0{door}", floor, "356.00", "办公")
+    session.flush()
+    return rooms
+
+
+def _customers(
+    session: Session, org: Organisation, rooms: dict[str, Room], password_hash: str
+) -> None:
+    start = date(2024, 1, 1)
+    households: dict[str, Customer] = {}
+    for phone, name, room_code, relation in RESIDENTS:
+        customer = Customer(org_id=org.id, kind="person", name=name, phone=phone)
+        customer.contacts.append(Contact(org_id=org.id, name=name, phone=phone, relation="self"))
+        customer.rooms.append(
+            CustomerRoom(
+                org_id=org.id, room_id=rooms[room_code].id, relation=relation, start_date=start
+            )
+        )
+        session.add(customer)
+        households[phone] = customer
+    phone, name, of = FAMILY_MEMBER
+    households[of].contacts.append(
+        Contact(org_id=org.id, name=name, phone=phone, relation="family")
+    )
+    company = Customer(
+        org_id=org.id,
+        kind="company",
+        name=COMPANY,
+        phone=EMPLOYEES[0][0],
+        id_number="91310115MA1H7XXX0Q",
+    )
+    for phone, name in EMPLOYEES:
+        company.contacts.append(Contact(org_id=org.id, name=name, phone=phone, relation="employee"))
+    for code in COMPANY_ROOMS:
+        company.rooms.append(
+            CustomerRoom(org_id=org.id, room_id=rooms[code].id, relation="tenant", start_date=start)
+        )
+    session.add(company)
+    logins = [(p, n) for p, n, _, _ in RESIDENTS] + [FAMILY_MEMBER[:2]] + list(EMPLOYEES)
+    for phone, name in logins:
+        session.add(
+            User(
+                org_id=org.id,
+                phone=phone,
+                name=name,
+                password_hash=password_hash,
+                roles=[Role.TENANT.value],
+            )
+        )
+    session.flush()
+
+
+def _staff(session: Session, org: Organisation, password_hash: str) -> tuple[Department, Post]:
+    department = Department(org_id=org.id, name="工程部", grab_cap=3)
+    post = Post(org_id=org.id, name="维修工")
+    desk = Department(org_id=org.id, name="客服中心")
+    session.add_all([department, post, desk, Post(org_id=org.id, name="调度员")])
+    session.flush()
+    dispatcher = User(
+        org_id=org.id,
+        phone=DISPATCHER_PHONE,
+        name="周敏",
+        password_hash=password_hash,
+        roles=[Role.DISPATCHER.value, Role.ADMIN.value],
+    )
+    session.add(dispatcher)
+    session.flush()
+    session.add(
+        Staff(org_id=org.id, user_id=dispatcher.id, department_id=desk.id, employee_no="D001")
+    )
+    for index, (phone, name) in enumerate(TECHNICIANS, start=1):
+        user = User(
+            org_id=org.id,
+            phone=phone,
+            name=name,
+            password_hash=password_hash,
+            roles=[Role.TECHNICIAN.value],
+        )
+        session.add(user)
+        session.flush()
+        session.add(
+            Staff(
+                org_id=org.id,
+                user_id=user.id,
+                department_id=department.id,
+                post_id=post.id,
+                employee_no=f"T{index:03d}",
+            )
+        )
+    return department, post
+
+
+def _catalogue(session: Session, org: Organisation, department: Department, post: Post) -> None:
+    for sort, (type_name, by_post, subtypes) in enumerate(CATALOGUE):
+        order_type = OrderType(
+            org_id=org.id,
+            name=type_name,
+            department_id=department.id,
+            post_id=post.id if by_post else None,
+            sort_order=sort,
+        )
+        session.add(order_type)
+        session.flush()
+        for sub_sort, (name, fee_mode, fee_fen, booking) in enumerate(subtypes):
+            session.add(
+                OrderSubtype(
+                    org_id=org.id,
+                    order_type_id=order_type.id,
+                    name=name,
+                    sort_order=sub_sort,
+                    fee_mode=fee_mode,
+                    fee_fen=fee_fen,
+                    booking_enabled=booking,
+                )
+            )
+
+
+def _orders(session: Session, org: Organisation, now: datetime) -> None:
+    """A few pending repairs so that the grab pool has something on a first look."""
+    local_today = now.astimezone(LOCAL_TZ).date()
+    for phone, room_code, subtype_name, description, priority in DEMO_ORDERS:
+        user = session.scalar(select(User).where(User.org_id == org.id, User.phone == phone))
+        room = session.scalar(select(Room).where(Room.org_id == org.id, Room.code == room_code))
+        subtype = session.scalar(
+            select(OrderSubtype).where(
+                OrderSubtype.org_id == org.id, OrderSubtype.name == subtype_name
+            )
+        )
+        assert user is not None and room is not None and subtype is not None
+        file_order(
+            session,
+            actor=Actor(user_id=user.id, org_id=org.id, role=Role.TENANT.value),
+            new=NewOrder(
+                subtype_id=subtype.id, room_id=room.id, description=description, priority=priority
+            ),
+            now=now,
+            today=local_today,
+        )

@@ -1,0 +1,1 @@
+"""The property tree, customers and who holds which room (tenancy)."""

@@ -1,0 +1,180 @@
+"""The directory's tables.
+
+The property tree (communities → buildings → units → rooms), customers (a person or a
+company), their contacts, and which rooms they hold.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
+
+ORIENTATIONS = (
+    "east",
+    "south",
+    "west",
+    "north",
+    "southeast",
+    "southwest",
+    "northeast",
+    "northwest",
+    "north_south",
+    "east_west",
+)
+
+
+class Community(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "communities"
+    __table_args__ = (UniqueConstraint("org_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Building(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "buildings"
+    __table_args__ = (
+        UniqueConstraint("community_id", "name"),
+        CheckConstraint("floors IS NULL OR floors BETWEEN 1 AND 300", name="floors_range"),
+    )
+
+    community_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("communities.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(50))
+    floors: Mapped[int | None]
+
+    community: Mapped[Community] = relationship(lazy="joined", innerjoin=True)
+
+
+class Unit(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("building_id", "name"),)
+
+    building_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("buildings.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "rooms"
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        CheckConstraint(
+            "building_area IS NULL OR building_area > 0", name="building_area_positive"
+        ),
+        CheckConstraint("charge_area IS NULL OR charge_area > 0", name="charge_area_positive"),
+        CheckConstraint(
+            "orientation IS NULL OR orientation IN ("
+            + ", ".join(f"'{o}'" for o in ORIENTATIONS)
+            + ")",
+            name="orientation_known",
+        ),
+    )
+
+    community_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("communities.id", ondelete="RESTRICT"), index=True
+    )
+    building_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("buildings.id", ondelete="RESTRICT"), index=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("units.id", ondelete="RESTRICT"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(50))
+    floor: Mapped[int]
+    # Areas to 0.01 m² exactly: NUMERIC, never float.
+    building_area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    charge_area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    layout: Mapped[str] = mapped_column(String(50), default="")
+    orientation: Mapped[str | None] = mapped_column(String(20))
+
+    community: Mapped[Community] = relationship(lazy="joined", innerjoin=True)
+    building: Mapped[Building] = relationship(lazy="joined", innerjoin=True)
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+CUSTOMER_KINDS = ("person", "company")
+CONTACT_RELATIONS = ("self", "family", "employee", "other")
+ROOM_RELATIONS = ("owner", "tenant", "resident")
+
+
+class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "customers"
+    __table_args__ = (CheckConstraint("kind IN ('person', 'company')", name="kind_known"),)
+
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # 身份证号 for a person, 统一社会信用代码 for a company; masked in every list.
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    remark: Mapped[str] = mapped_column(String(500), default="")
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="customer", order_by="Contact.id", cascade="all, delete-orphan"
+    )
+    rooms: Mapped[list[CustomerRoom]] = relationship(
+        back_populates="customer", order_by="CustomerRoom.id", cascade="all, delete-orphan"
+    )
+
+
+class Contact(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    """A person who may act for a customer: the owner, a family member, a company employee."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "phone"),
+        CheckConstraint(
+            "relation IN ('self', 'family', 'employee', 'other')", name="relation_known"
+        ),
+        # Phone binding and tenant access look contacts up by (org, phone).
+        Index("ix_contacts_org_id_phone", "org_id", "phone"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20))
+    relation: Mapped[str] = mapped_column(String(20))
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class CustomerRoom(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    """A customer's relation to a room (owner / tenant / resident) over a period of time."""
+
+    __tablename__ = "customer_rooms"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "room_id", "relation", "start_date"),
+        CheckConstraint("relation IN ('owner', 'tenant', 'resident')", name="relation_known"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period_ordered"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    room_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("rooms.id", ondelete="RESTRICT"), index=True
+    )
+    relation: Mapped[str] = mapped_column(String(20))
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+
+    customer: Mapped[Customer] = relationship(back_populates="rooms")
+    room: Mapped[Room] = relationship(lazy="joined", innerjoin=True)

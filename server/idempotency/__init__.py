@@ -1,0 +1,1 @@
+"""Idempotency-Key: one answer per key and body, replayed for 24 hours."""

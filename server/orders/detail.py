@@ -1,0 +1,79 @@
+"""One order with its timeline, conversation and photos."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import User
+from server.orders.models import Order, OrderEvent, OrderMessage
+from server.uploads.models import Upload
+
+
+@dataclass
+class OrderDetail:
+    """An order with its history, conversation and photos; reads through to the order."""
+
+    order: Order
+    timeline: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    images: list[Upload]
+    completion_images: list[Upload]
+    charges: list[dict[str, Any]]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.order, name)
+
+
+def order_detail(session: Session, *, order: Order) -> OrderDetail:
+    """The order with its timeline, conversation and photos, in time order."""
+    events = list(
+        session.scalars(
+            select(OrderEvent)
+            .where(OrderEvent.order_id == order.id)
+            .order_by(OrderEvent.created_at, OrderEvent.id)
+        )
+    )
+    messages = list(
+        session.scalars(
+            select(OrderMessage)
+            .where(OrderMessage.order_id == order.id)
+            .order_by(OrderMessage.created_at, OrderMessage.id)
+        )
+    )
+    uploads = list(
+        session.scalars(
+            select(Upload).where(Upload.order_id == order.id).order_by(Upload.created_at)
+        )
+    )
+    message_images: dict[int, list[Upload]] = {}
+    if messages:
+        for upload in session.scalars(
+            select(Upload)
+            .where(Upload.message_id.in_([m.id for m in messages]))
+            .order_by(Upload.created_at)
+        ):
+            assert upload.message_id is not None
+            message_images.setdefault(upload.message_id, []).append(upload)
+    actor_ids = {e.actor_user_id for e in events if e.actor_user_id} | {
+        m.author_user_id for m in messages
+    }
+    names: dict[int, str] = {}
+    if actor_ids:
+        for user_id, name in session.execute(
+            select(User.id, User.name).where(User.id.in_(actor_ids))
+        ):
+            names[user_id] = name
+    return OrderDetail(
+        order=order,
+        timeline=[
+            {"event": e, "actor_name": names.get(e.actor_user_id or 0, "系统")} for e in events
+        ],
+        messages=[{"message": m, "images": message_images.get(m.id, [])} for m in messages],
+        images=[u for u in uploads if u.purpose == "report"],
+        completion_images=[u for u in uploads if u.purpose == "completion"],
+        charges=[],
+    )

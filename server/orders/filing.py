@@ -1,0 +1,119 @@
+"""Filing a repair: by the tenant on the mini-program, or by staff on a tenant's behalf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from server.accounts.models import User
+from server.catalog.models import OrderSubtype, OrderType
+from server.directory.models import Room
+from server.directory.tenancy import tenant_may_use_room
+from server.kernel.errors import ValidationFailed
+from server.orders.actors import Actor
+from server.orders.models import Order, OrderNumberCounter
+from server.orders.moves import record_event
+from server.orders.rules.states import Action, next_status
+from server.uploads.files import attachable_uploads
+
+NUMBER_PREFIX = "BX"
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    subtype_id: int
+    room_id: int
+    description: str
+    image_ids: tuple[str, ...] = ()
+    contact_phone: str | None = None
+    contact_name: str | None = None
+    priority: str = "normal"
+    payer: str = "tenant"
+
+
+def next_order_number(session: Session, *, org_id: int, day: date) -> str:
+    """BX20261122-0001: per organisation and local day, gap-free within committed filings."""
+    last = session.scalar(
+        insert(OrderNumberCounter)
+        .values(org_id=org_id, day=day, last=1)
+        .on_conflict_do_update(
+            index_elements=["org_id", "day"], set_={"last": OrderNumberCounter.last + 1}
+        )
+        .returning(OrderNumberCounter.last)
+    )
+    return f"{NUMBER_PREFIX}{day:%Y%m%d}-{int(last or 0):04d}"
+
+
+def file_order(
+    session: Session, *, actor: Actor, new: NewOrder, now: datetime, today: date
+) -> Order:
+    """Validate and file a repair order; it lands in the pool (or awaits payment)."""
+    reporter = session.get(User, actor.user_id)
+    assert reporter is not None
+    subtype = session.get(OrderSubtype, new.subtype_id)
+    if subtype is None or subtype.org_id != actor.org_id or not subtype.is_active:
+        raise ValidationFailed.field("subtype_id", "报修类型不存在或已停用")
+    order_type = session.get(OrderType, subtype.order_type_id)
+    assert order_type is not None
+    if not order_type.is_active:
+        raise ValidationFailed.field("subtype_id", "报修类型不存在或已停用")
+    room = session.get(Room, new.room_id)
+    if room is None or room.org_id != actor.org_id:
+        raise ValidationFailed.field("room_id", "房间不存在")
+    if actor.role == "tenant" and not tenant_may_use_room(
+        session, user=reporter, room_id=room.id, today=today
+    ):
+        raise ValidationFailed.field("room_id", "您不能为该房间报修")
+    contact_phone = new.contact_phone or (reporter.phone if actor.role == "tenant" else None)
+    if not contact_phone:
+        raise ValidationFailed.field("contact_phone", "请填写联系电话")
+    images = attachable_uploads(
+        session, org_id=actor.org_id, user_id=actor.user_id, upload_ids=list(new.image_ids)
+    )
+
+    # A fee charged on order must be paid before the order reaches the pool, unless the
+    # tenant's company pays (it is invoiced afterwards).
+    pay_first = subtype.fee_mode == "charge_on_order" and new.payer == "tenant"
+    action = Action.FILE_UNPAID if pay_first else Action.FILE
+    status = next_status(None, action)
+    payable = subtype.fee_fen if subtype.fee_mode == "charge_on_order" else 0
+    order = Order(
+        org_id=actor.org_id,
+        number=next_order_number(session, org_id=actor.org_id, day=today),
+        status=status.value,
+        priority=new.priority,
+        community_id=room.community_id,
+        building_id=room.building_id,
+        room_id=room.id,
+        order_type_id=order_type.id,
+        subtype_id=subtype.id,
+        description=new.description,
+        contact_name=new.contact_name or reporter.name,
+        contact_phone=contact_phone,
+        reporter_user_id=reporter.id,
+        channel="tenant" if actor.role == "tenant" else "staff",
+        payer=new.payer,
+        due_at=now + timedelta(hours=order_type.sla_hours),
+        payable_fen=payable,
+        payment_status="unpaid" if payable and new.payer == "tenant" else "none",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    for upload in images:
+        upload.order_id, upload.purpose = order.id, "report"
+    record_event(
+        session,
+        order=order,
+        action=action,
+        from_status=None,
+        actor=actor,
+        now=now,
+        data={"image_count": len(images)} if images else None,
+    )
+    session.flush()
+    return order

@@ -1,0 +1,158 @@
+"""Each role's order lists: the tenant's (by tenancy period), and the console's with its filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import User
+from server.db.pagination import Page, paginate
+from server.directory.tenancy import rooms_for_tenant
+from server.kernel.errors import NotFound
+from server.orders.models import Order
+from server.orders.overdue import overdue_clause
+from server.orders.rules.states import Status
+
+
+def _tenant_visibility(session: Session, user: User, today: date) -> Any:
+    room_ids = [r.room.id for r in rooms_for_tenant(session, user=user, today=today)]
+    return and_(
+        Order.org_id == user.org_id,
+        or_(
+            Order.reporter_user_id == user.id, Order.room_id.in_(room_ids) if room_ids else false()
+        ),
+    )
+
+
+def tenant_orders(
+    session: Session,
+    *,
+    user: User,
+    box: str,
+    statuses: list[str] | None,
+    today: date,
+    page: int,
+    page_size: int,
+) -> Page[Order]:
+    """Orders of my rooms (and those I filed); `todo` = waiting for my payment or rating."""
+    stmt: Select[Order] = select(Order).where(_tenant_visibility(session, user, today))
+    if box == "todo":
+        stmt = stmt.where(
+            or_(
+                Order.status == Status.AWAITING_PAYMENT.value,
+                and_(Order.status == Status.COMPLETED.value, Order.rated_at.is_(None)),
+                and_(
+                    Order.payment_status.in_(["unpaid", "partially_paid"]),
+                    Order.status.in_([Status.COMPLETED.value, Status.CLOSED.value]),
+                ),
+            )
+        )
+    if statuses:
+        stmt = stmt.where(Order.status.in_(statuses))
+    return paginate(
+        session,
+        stmt.order_by(Order.created_at.desc(), Order.id.desc()),
+        page=page,
+        page_size=page_size,
+    )
+
+
+def tenant_order(session: Session, *, user: User, order_id: int, today: date) -> Order:
+    """One order the tenant may see."""
+    order = session.scalar(
+        select(Order).where(Order.id == order_id, _tenant_visibility(session, user, today))
+    )
+    if order is None:
+        raise NotFound("工单不存在")
+    return order
+
+
+def desk_order(session: Session, *, org_id: int, order_id: int) -> Order:
+    """Any order of the organisation, for the console."""
+    order = session.get(Order, order_id)
+    if order is None or order.org_id != org_id:
+        raise NotFound("工单不存在")
+    return order
+
+
+@dataclass(frozen=True)
+class DeskFilters:
+    statuses: list[str] | None = None
+    order_type_id: int | None = None
+    subtype_id: int | None = None
+    community_id: int | None = None
+    building_id: int | None = None
+    room_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool | None = None
+    created_from: date | None = None  # local dates, inclusive
+    created_to: date | None = None
+    overdue: bool | None = None
+    follow_up: bool | None = None
+    priority: str | None = None
+    q: str | None = None  # order number, contact phone or name
+
+
+def desk_orders_query(
+    *, org_id: int, filters: DeskFilters, now: datetime, tz: Any
+) -> Select[Order]:
+    """The console's order list as one query (paged for the screen, streamed for export)."""
+    stmt = select(Order).where(Order.org_id == org_id)
+    f = filters
+    if f.statuses:
+        stmt = stmt.where(Order.status.in_(f.statuses))
+    for column, value in (
+        (Order.order_type_id, f.order_type_id),
+        (Order.subtype_id, f.subtype_id),
+        (Order.community_id, f.community_id),
+        (Order.building_id, f.building_id),
+        (Order.room_id, f.room_id),
+        (Order.assignee_id, f.assignee_id),
+        (Order.priority, f.priority),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if f.unassigned is not None:
+        stmt = stmt.where(
+            Order.assignee_id.is_(None) if f.unassigned else Order.assignee_id.is_not(None)
+        )
+    if f.created_from is not None:
+        start = datetime.combine(f.created_from, datetime.min.time(), tzinfo=tz)
+        stmt = stmt.where(Order.created_at >= start)
+    if f.created_to is not None:
+        end = datetime.combine(f.created_to, datetime.min.time(), tzinfo=tz)
+        stmt = stmt.where(Order.created_at < end + timedelta(days=1))
+    if f.overdue is not None:
+        overdue = overdue_clause(now)
+        stmt = stmt.where(overdue if f.overdue else ~overdue)
+    if f.follow_up is not None:
+        stmt = stmt.where(Order.follow_up_required.is_(f.follow_up))
+    if f.q:
+        like = f"%{f.q}%"
+        stmt = stmt.where(
+            or_(
+                Order.number.ilike(like),
+                Order.contact_phone.like(like),
+                Order.contact_name.ilike(like),
+            )
+        )
+    return stmt.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def desk_orders(
+    session: Session,
+    *,
+    org_id: int,
+    filters: DeskFilters,
+    now: datetime,
+    tz: Any,
+    page: int,
+    page_size: int,
+) -> Page[Order]:
+    """One page of the console's order list."""
+    stmt = desk_orders_query(org_id=org_id, filters=filters, now=now, tz=tz)
+    return paginate(session, stmt, page=page, page_size=page_size)

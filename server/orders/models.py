@@ -1,0 +1,165 @@
+"""Work orders (工单), their immutable timeline, and their conversation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.catalog.models import OrderSubtype, OrderType
+from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin, utcnow
+from server.directory.models import Room
+from server.orders.rules.states import HELD, Status
+from server.staff.models import Staff
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in Status)
+_HELD = ", ".join(f"'{s.value}'" for s in sorted(HELD))
+PRIORITIES = ("normal", "urgent")
+PAYERS = ("tenant", "company")
+PAYMENT_STATUSES = ("none", "unpaid", "partially_paid", "paid", "refunded")
+
+
+class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("org_id", "number"),
+        CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
+        CheckConstraint("priority IN ('normal', 'urgent')", name="priority_known"),
+        CheckConstraint("payer IN ('tenant', 'company')", name="payer_known"),
+        CheckConstraint(
+            "payment_status IN ('none', 'unpaid', 'partially_paid', 'paid', 'refunded')",
+            name="payment_status_known",
+        ),
+        CheckConstraint("payable_fen >= 0", name="payable_not_negative"),
+        CheckConstraint("rating_score IS NULL OR rating_score BETWEEN 1 AND 5", name="score_range"),
+        # Whoever holds the order must be named: the grab cap counts these rows.
+        CheckConstraint(
+            f"status NOT IN ({_HELD}) OR assignee_id IS NOT NULL", name="held_has_assignee"
+        ),
+        # The grab pool: pending orders of an organisation, most urgent and newest first.
+        Index(
+            "ix_orders_pool",
+            "org_id",
+            text("priority DESC"),
+            text("created_at DESC"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # What a technician holds (the grab cap count).
+        Index("ix_orders_held", "assignee_id", postgresql_where=text(f"status IN ({_HELD})")),
+        Index("ix_orders_org_id_created_at", "org_id", "created_at"),
+        Index("ix_orders_org_id_status_due_at", "org_id", "status", "due_at"),
+        Index("ix_orders_reporter_user_id_created_at", "reporter_user_id", "created_at"),
+    )
+
+    number: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    community_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("communities.id", ondelete="RESTRICT"), index=True
+    )
+    building_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("buildings.id", ondelete="RESTRICT"), index=True
+    )
+    room_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("rooms.id", ondelete="RESTRICT"), index=True
+    )
+    order_type_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("order_types.id", ondelete="RESTRICT"), index=True
+    )
+    subtype_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("order_subtypes.id", ondelete="RESTRICT")
+    )
+    description: Mapped[str] = mapped_column(Text)
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    # Who filed it: the tenant themself, or a staff member on their behalf.
+    reporter_user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    channel: Mapped[str] = mapped_column(String(10), default="tenant")
+    payer: Mapped[str] = mapped_column(String(10), default="tenant")
+    assignee_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("staff.id", ondelete="RESTRICT")
+    )
+    assigned_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+    slot_date: Mapped[date | None]
+    slot_start: Mapped[datetime | None]
+    result: Mapped[str] = mapped_column(Text, default="")
+    payable_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_status: Mapped[str] = mapped_column(String(20), default="none")
+    rating_score: Mapped[int | None]
+    rating_comment: Mapped[str] = mapped_column(String(500), default="")
+    rated_at: Mapped[datetime | None]
+    # A low score asks the desk for a follow-up visit (回访).
+    follow_up_required: Mapped[bool] = mapped_column(default=False)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+
+    room: Mapped[Room] = relationship(lazy="joined", innerjoin=True)
+    order_type: Mapped[OrderType] = relationship(lazy="joined", innerjoin=True)
+    subtype: Mapped[OrderSubtype] = relationship(lazy="joined", innerjoin=True)
+    assignee: Mapped[Staff | None] = relationship(lazy="joined")
+
+
+class OrderEvent(IdMixin, OrgOwnedMixin, Base):
+    """One step of an order's history. Rows are never changed (a trigger refuses it)."""
+
+    __tablename__ = "order_events"
+
+    order_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    actor_user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    actor_role: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderMessage(IdMixin, OrgOwnedMixin, Base):
+    __tablename__ = "order_messages"
+
+    order_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    author_user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    author_role: Mapped[str] = mapped_column(String(20))
+    author_name: Mapped[str] = mapped_column(String(50), default="")
+    text: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderNumberCounter(Base):
+    """Per organisation and local day: the last order number handed out."""
+
+    __tablename__ = "order_number_counters"
+    __table_args__ = (CheckConstraint("last > 0", name="last_positive"),)
+
+    org_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last: Mapped[int]

@@ -1,0 +1,1 @@
+"""The pure rules of orders: states, eligibility, the grab cap. No I/O, no frameworks."""

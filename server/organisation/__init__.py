@@ -1,0 +1,1 @@
+"""The organisation (物业公司) and its settings."""

@@ -1,0 +1,1 @@
+"""Departments, posts and staff members."""

@@ -1,0 +1,54 @@
+"""Staff: departments (部门), posts (岗位) and the people who work orders."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.accounts.models import User
+from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
+from server.kernel.values import MAX_GRAB_CAP
+
+_CAP_RANGE = f"grab_cap IS NULL OR grab_cap BETWEEN 0 AND {MAX_GRAB_CAP}"
+
+
+class Department(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "departments"
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        CheckConstraint(_CAP_RANGE, name="grab_cap_range"),
+    )
+
+    name: Mapped[str] = mapped_column(String(50))
+    # The department's default grab cap; NULL falls back to the organisation default.
+    grab_cap: Mapped[int | None]
+
+
+class Post(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class Staff(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint(_CAP_RANGE, name="grab_cap_range"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    department_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("departments.id", ondelete="RESTRICT"), index=True
+    )
+    post_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("posts.id", ondelete="RESTRICT"), index=True
+    )
+    employee_no: Mapped[str] = mapped_column(String(32), default="")
+    # Per-technician override of the grab cap; NULL falls back to the department's.
+    grab_cap: Mapped[int | None]
+    on_duty: Mapped[bool] = mapped_column(default=True)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    post: Mapped[Post | None] = relationship(lazy="joined")

@@ -1,0 +1,16 @@
+"""Active technicians: the rule in Python (`rules.py`) and its SQL spelling side by side."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_
+
+from server.accounts.models import User
+from server.kernel.roles import Role
+from server.staff.rules import is_active_technician
+
+__all__ = ["active_technician", "is_active_technician"]
+
+
+def active_technician() -> ColumnElement[bool]:
+    """`rules.is_active_technician` on `users` rows (join the staff member's user)."""
+    return and_(User.is_active.is_(True), User.roles.contains([Role.TECHNICIAN.value]))

@@ -1,0 +1,1 @@
+"""Photos: checked, stripped of metadata, stored under unguessable names, shown to who may see them."""
