@@ -48,21 +48,33 @@ class Database:
         self.engine.dispose()
 
 
+_AFTER_COMMIT = "baoxiu_after_commit"
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the unit of work owning `session` has committed; never on rollback.
+
+    Use cases hold a session, not the unit of work: this is how they ask for local work that
+    must follow the commit (moving a staged file into place, enqueueing an outbox delivery).
+    Anything whose loss matters is also written to the outbox in the same transaction.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
 class UnitOfWork:
     """One session, one transaction, and the side effects that wait for its commit."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._after_commit: list[Callable[[], None]] = []
         self.committed = False
 
     def on_commit(self, callback: Callable[[], None]) -> None:
-        self._after_commit.append(callback)
+        on_commit(self.session, callback)
 
     def commit(self) -> None:
         self.session.commit()
         self.committed = True
-        callbacks, self._after_commit = self._after_commit, []
+        callbacks = self.session.info.pop(_AFTER_COMMIT, [])
         for callback in callbacks:
             try:
                 callback()
@@ -71,10 +83,10 @@ class UnitOfWork:
                 log.exception("after-commit callback failed")
 
     def rollback(self) -> None:
-        self._after_commit.clear()
+        self.session.info.pop(_AFTER_COMMIT, None)
         self.session.rollback()
 
     def close(self) -> None:
         if not self.committed:
-            self._after_commit.clear()
+            self.session.info.pop(_AFTER_COMMIT, None)
         self.session.close()
