@@ -254,7 +254,7 @@ def technicians_reached_by(
     """Active technicians the order type's department/post binding reaches."""
     candidates = session.scalars(
         _staff_query(org_id)
-        .where(User.is_active.is_(True), User.roles.contains([Role.TECHNICIAN.value]))
+        .where(active_technician())
         .order_by(Staff.id)
     ).unique()
     reached = [member for member in candidates if _reaches(order_type, member)]
