@@ -17,4 +17,7 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+# Query values (phones and ID numbers typed into search boxes) never reach the access log, and
+# every gunicorn log line is masked like the app's own (server/web/logging.py).
+logger_class = "server.web.logging.GunicornLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

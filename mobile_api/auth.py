@@ -1,4 +1,4 @@
-"""Logins: password, WeChat mini-program, phone binding, token refresh."""
+"""Logins: password, WeChat mini-program, phone binding, token refresh, logging out everywhere."""
 
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from schemas.accounts import (
 )
 from server.accounts import auth as auth_service
 from server.accounts.profile import profile
-from server.kernel.errors import InvalidCredentials
+from server.kernel.errors import InvalidCredentials, ValidationFailed, WeChatCodeInvalid
+from server.kernel.personal_data import normalise_phone
 from server.kernel.roles import Role
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
-from server.web.throttle import LoginThrottle
+from server.web.throttle import Throttled, login_throttle, render_throttled, wechat_login_throttle
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
+# 429 answers of the login limits carry Retry-After, wherever they are raised.
+blp.app_errorhandler(Throttled)(render_throttled)
+
+RETRY_AFTER = {"Retry-After": {"description": "需等待的秒数", "schema": {"type": "integer"}}}
 
 
 def login_body(login: auth_service.Login) -> dict[str, Any]:
@@ -35,25 +40,35 @@ def login_body(login: auth_service.Login) -> dict[str, Any]:
 @blp.post("/login")
 @blp.arguments(PasswordLoginSchema)
 @blp.response(200, LoginSchema)
-@blp.alt_response(401, description="手机号或密码错误")
-@blp.alt_response(429, description="rate_limited：密码错误次数过多，稍后再试")
+@blp.alt_response(401, description="unauthorized：手机号或密码错误")
+@blp.alt_response(403, description="forbidden：账号已停用")
+@blp.alt_response(422, description="validation_error；密码正确但该手机号属于多个机构时 errors.org")
+@blp.alt_response(
+    429,
+    description="rate_limited：本地址或本账号密码错误次数过多，Retry-After 秒后再试",
+    headers=RETRY_AFTER,
+)
 def password_login(args: dict[str, Any]) -> dict[str, Any]:
-    """手机号 + 密码登录（员工；设置过密码的住户也可）"""
-    throttle = LoginThrottle(container().redis)
-    throttle.check(args["phone"])
+    """手机号 + 密码登录（员工；设置过密码的住户也可）
+
+    同一手机号属于多个机构时，密码正确后才要求 `org`（机构编码）。
+    """
+    phone = normalise_phone(args["phone"]) or args["phone"]
+    throttle = login_throttle(org_code=args.get("org"), phone=phone)
+    throttle.check()
     try:
         login = auth_service.login_with_password(
             session(),
             issuer=container().tokens,
-            phone=args["phone"],
+            phone=phone,
             password=args["password"],
             org_code=args.get("org"),
             now=now(),
         )
     except InvalidCredentials:
-        throttle.failed(args["phone"])
+        throttle.failed()
         raise
-    throttle.succeeded(args["phone"])
+    throttle.succeeded()
     return login_body(login)
 
 
@@ -61,18 +76,31 @@ def password_login(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(WeChatLoginSchema)
 @blp.response(200, LoginSchema)
 @blp.alt_response(400, description="wechat_code_invalid：code 无效或已使用")
+@blp.alt_response(
+    429,
+    description="rate_limited：本地址失败次数过多（未调用微信），Retry-After 秒后再试；"
+    "或微信接口调用过于频繁",
+    headers=RETRY_AFTER,
+)
 @blp.alt_response(502, description="微信接口错误")
 @blp.alt_response(503, description="微信服务不可用")
 def wechat_login(args: dict[str, Any]) -> dict[str, Any]:
     """微信小程序登录（code2Session；首次登录创建住户账号）"""
-    login = auth_service.login_with_wechat(
-        session(),
-        issuer=container().tokens,
-        wechat=container().wechat,
-        code=args["code"],
-        org_code=args.get("org"),
-        now=now(),
-    )
+    throttle = wechat_login_throttle()
+    throttle.check()
+    try:
+        # WeChat first: no network call while a database transaction is open.
+        identity = container().wechat.code2session(args["code"])
+        login = auth_service.login_with_wechat(
+            session(),
+            issuer=container().tokens,
+            identity=identity,
+            org_code=args.get("org"),
+            now=now(),
+        )
+    except (WeChatCodeInvalid, ValidationFailed):
+        throttle.failed()
+        raise
     return login_body(login)
 
 
@@ -85,13 +113,22 @@ def wechat_login(args: dict[str, Any]) -> dict[str, Any]:
 def wechat_phone(args: dict[str, Any]) -> dict[str, Any]:
     """绑定微信手机号；手机号须为已登记的住户或租户公司员工。返回新的令牌。"""
     caller = principal()
+    wiring = container()
+    # The openid is read in a transaction of its own that ends before WeChat is called; the
+    # binding then re-checks it under a row lock.
+    with wiring.db.transaction() as read:
+        openid = auth_service.wechat_openid_of(
+            read.session, user_id=caller.user_id, org_id=caller.org_id
+        )
+    wx_phone = wiring.wechat.phone_number(args["code"], openid=openid)
     login = auth_service.bind_wechat_phone(
         session(),
-        issuer=container().tokens,
-        wechat=container().wechat,
+        issuer=wiring.tokens,
+        access=wiring.access,
         user_id=caller.user_id,
         org_id=caller.org_id,
-        code=args["code"],
+        openid=openid,
+        wx_phone=wx_phone,
         now=now(),
     )
     return login_body(login)
@@ -107,3 +144,14 @@ def refresh(args: dict[str, Any]) -> dict[str, Any]:
         session(), issuer=container().tokens, refresh_token=args["refresh_token"], now=now()
     )
     return login_body(login)
+
+
+@blp.post("/logout-all")
+@blp.auth()
+@blp.response(204)
+def logout_all() -> None:
+    """退出所有设备：吊销全部刷新令牌，已签发的访问令牌立即失效（含本次所用的）"""
+    caller = principal()
+    auth_service.log_out_everywhere(
+        session(), access=container().access, user_id=caller.user_id, now=now()
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from schemas.common import LocalDateTime, Phone
+from server.kernel.roles import Role
+from server.kernel.values import values_of
 
 ORG_CODE = fields.String(
     validate=validate.Length(min=1, max=32),
@@ -61,7 +63,7 @@ class UserSchema(Schema):
     org_name = fields.String()
     name = fields.String()
     phone = fields.String(allow_none=True)
-    roles = fields.List(fields.String())
+    roles = fields.List(fields.String(validate=validate.OneOf(values_of(Role))))
     wechat_bound = fields.Boolean()
     staff = fields.Nested(StaffProfileSchema, allow_none=True)
     last_login_at = LocalDateTime(allow_none=True)

@@ -17,10 +17,11 @@ class CatalogSubtypeSchema(Schema):
     name = fields.String()
     description = fields.String()
     fee_mode = fields.String(
+        validate=validate.OneOf(FEE_MODES),
         metadata={
             "description": "none 免费 | charge_on_order 下单即收费 | "
             "charge_after_completion 完成后收费"
-        }
+        },
     )
     fee_fen = fields.Integer(metadata={"description": "下单时应付金额（分）"})
     booking_enabled = fields.Boolean(metadata={"description": "是否需要预约时段"})

@@ -48,6 +48,13 @@ class Phone(fields.String):
 
 
 class MaskedPhone(fields.String):
+    """A phone shown as `138****0001`; absent phones (no contact, WeChat-only users) are null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # allow_none documents the null in the OpenAPI schema (`nullable: true`).
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+
     def _serialize(self, value: str | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         from server.kernel.personal_data import mask_phone
 

@@ -19,7 +19,7 @@ from schemas.common import (
     TrimmedString,
     name_field,
 )
-from server.directory.models import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
+from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
 from server.kernel.personal_data import mask_id_number
 
 
@@ -49,7 +49,10 @@ class TenantRoomSchema(Schema):
     room = fields.Nested(RoomBriefSchema)
     customer_id = fields.Integer()
     customer_name = fields.String()
-    relation = fields.String(metadata={"description": "owner 业主 | tenant 租户 | resident 住户"})
+    relation = fields.String(
+        validate=validate.OneOf(ROOM_RELATIONS),
+        metadata={"description": "owner 业主 | tenant 租户 | resident 住户"},
+    )
 
 
 class TenantRoomListSchema(Schema):
@@ -201,7 +204,7 @@ class ContactMaskedSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     phone = MaskedPhone(metadata={"example": "138****0001"})
-    relation = fields.String()
+    relation = fields.String(validate=validate.OneOf(CONTACT_RELATIONS))
 
 
 class CustomerRoomSchema(Schema):
@@ -247,7 +250,7 @@ class CustomerSchema(CustomerUpdateSchema):
 
 class CustomerListItemSchema(Schema):
     id = fields.Integer()
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf(CUSTOMER_KINDS))
     name = fields.String()
     phone = MaskedPhone(metadata={"example": "138****0001"})
     id_number = fields.Function(

@@ -18,8 +18,22 @@ from schemas.directory import RoomBriefSchema
 from server.kernel.clock import instant
 from server.orders.rules.overdue import is_overdue
 from server.orders.rules.states import LABELS, Status
+from server.orders.rules.values import (
+    ACTIONS,
+    ACTOR_ROLES,
+    AUTHOR_ROLES,
+    CHANNELS,
+    DESK_LIST_FORMATS,
+    PAYERS,
+    PAYMENT_STATUSES,
+    POOL_SORTS,
+    PRIORITIES,
+    PRIORITY_NORMAL,
+    STATUSES,
+    TENANT_BOXES,
+)
 
-STATUS = fields.String(validate=validate.OneOf([s.value for s in Status]))
+STATUS = fields.String(validate=validate.OneOf(STATUSES))
 MAX_IMAGES = 9
 IMAGE_IDS = fields.List(
     fields.String(validate=validate.Length(min=1, max=64)),
@@ -48,15 +62,18 @@ class OrderCreateSchema(Schema):
     image_ids = IMAGE_IDS
     contact_phone = Phone(metadata={"description": "默认为报修人手机号"})
     contact_name = TrimmedString(validate=validate.Length(max=50))
-    priority = fields.String(load_default="normal", validate=validate.OneOf(["normal", "urgent"]))
+    priority = fields.String(load_default=PRIORITY_NORMAL, validate=validate.OneOf(PRIORITIES))
 
 
 class StaffOrderCreateSchema(OrderCreateSchema):
     contact_phone = Phone(required=True, metadata={"description": "住户联系电话"})
     payer = fields.String(
         load_default="tenant",
-        validate=validate.OneOf(["tenant", "company"]),
-        metadata={"description": "tenant 住户付费 | company 公司代付"},
+        validate=validate.OneOf(PAYERS),
+        metadata={
+            "description": "tenant 住户付费 | company 公司代付"
+            "（收费子类的公司代付仅限调度员或管理员决定，维修工提交返回 403）"
+        },
     )
 
 
@@ -102,7 +119,7 @@ class MessageCreateSchema(Schema):
 class TenantOrderQueryArgsSchema(PageArgsSchema):
     box = fields.String(
         load_default="submitted",
-        validate=validate.OneOf(["submitted", "todo"]),
+        validate=validate.OneOf(TENANT_BOXES),
         metadata={"description": "submitted 我的报修 | todo 待我支付或评价"},
     )
     status = fields.List(STATUS, metadata={"description": "可重复：?status=a&status=b"})
@@ -115,7 +132,7 @@ class TechOrderQueryArgsSchema(PageArgsSchema):
 class PoolQueryArgsSchema(PageArgsSchema):
     sort = fields.String(
         load_default="urgent",
-        validate=validate.OneOf(["urgent", "newest"]),
+        validate=validate.OneOf(POOL_SORTS),
         metadata={"description": "urgent 紧急优先 | newest 最新优先"},
     )
 
@@ -147,20 +164,23 @@ class OrderSchema(Schema):
 
     id = fields.Integer()
     number = fields.String(metadata={"example": "BX20261122-0001"})
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
     status_label = fields.Function(lambda order: LABELS[Status(order.status)])
-    priority = fields.String()
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
     order_type = fields.Nested(NamedRefSchema)
     subtype = fields.Nested(NamedRefSchema)
     room = fields.Nested(RoomBriefSchema)
     description = fields.String()
     contact_name = fields.String()
     contact_phone = MaskedPhone()
-    channel = fields.String()
-    payer = fields.String()
+    channel = fields.String(
+        validate=validate.OneOf(CHANNELS),
+        metadata={"description": "tenant 住户报修 | staff 代客报修"},
+    )
+    payer = fields.String(validate=validate.OneOf(PAYERS))
     assignee = fields.Nested(AssigneeSchema, allow_none=True)
     payable_fen = fields.Integer()
-    payment_status = fields.String()
+    payment_status = fields.String(validate=validate.OneOf(PAYMENT_STATUSES))
     rating_score = fields.Integer(allow_none=True)
     follow_up_required = fields.Boolean()
     reopen_count = fields.Integer()
@@ -176,10 +196,14 @@ class PoolSchema(page_of(OrderSchema)):  # type: ignore[misc]
 
 
 class TimelineEventSchema(Schema):
-    action = fields.String(attribute="event.action")
-    from_status = fields.String(attribute="event.from_status", allow_none=True)
-    to_status = fields.String(attribute="event.to_status", allow_none=True)
-    actor_role = fields.String(attribute="event.actor_role")
+    action = fields.String(attribute="event.action", validate=validate.OneOf(ACTIONS))
+    from_status = fields.String(
+        attribute="event.from_status", allow_none=True, validate=validate.OneOf(STATUSES)
+    )
+    to_status = fields.String(
+        attribute="event.to_status", allow_none=True, validate=validate.OneOf(STATUSES)
+    )
+    actor_role = fields.String(attribute="event.actor_role", validate=validate.OneOf(ACTOR_ROLES))
     actor_name = fields.String()
     reason = fields.String(attribute="event.reason")
     data = fields.Dict(attribute="event.data")
@@ -188,7 +212,9 @@ class TimelineEventSchema(Schema):
 
 class MessageSchema(Schema):
     id = fields.Integer(attribute="message.id")
-    author_role = fields.String(attribute="message.author_role")
+    author_role = fields.String(
+        attribute="message.author_role", validate=validate.OneOf(AUTHOR_ROLES)
+    )
     author_name = fields.String(attribute="message.author_name")
     text = fields.String(attribute="message.text")
     images = fields.List(fields.Nested(ImageSchema))
@@ -238,12 +264,12 @@ class DeskOrderQueryArgsSchema(PageArgsSchema):
     created_to = fields.Date(metadata={"description": "创建日期止（含，北京时间）"})
     overdue = fields.Boolean(metadata={"description": "超时未办结（督办）"})
     follow_up = fields.Boolean(metadata={"description": "需回访（评分 ≤ 2）"})
-    priority = fields.String(validate=validate.OneOf(["normal", "urgent"]))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
     q = fields.String(
         validate=validate.Length(max=50), metadata={"description": "工单号、联系人或电话"}
     )
     format = fields.String(
-        validate=validate.OneOf(["json", "csv", "xlsx"]),
+        validate=validate.OneOf(DESK_LIST_FORMATS),
         load_default="json",
         metadata={"description": "csv / xlsx 导出全部匹配"},
     )

@@ -91,7 +91,8 @@ class StaffSchema(Schema):
         metadata={"description": "8–64 位，须同时包含字母和数字", "example": "demo1234"},
     )
     roles = fields.List(
-        fields.String(),
+        # The list is checked as a whole (errors on `roles`); the enum documents each item.
+        fields.String(metadata={"enum": STAFF_ROLE_VALUES}),
         required=True,
         validate=_validate_roles,
         metadata={"description": "technician 维修工 | dispatcher 调度 | admin 管理员"},

@@ -19,6 +19,7 @@ from server.config import Settings
 from server.db.session import Database
 from server.integrations.wechat import WeChatMiniClient
 from server.kernel.clock import use_instant
+from server.outbox.dispatch import attach_dispatcher
 from server.web.blueprint import BEARER
 from server.web.context import Container
 from server.web.errors import register_error_handlers, render_error
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Flask:
             timeout=settings.wechat_timeout_seconds,
         ),
     )
+    # Outbox deliveries are enqueued after each request's commit.
+    attach_dispatcher(app.extensions["baoxiu"].db, redis_client)
 
     api = Api(
         app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}

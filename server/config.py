@@ -6,6 +6,7 @@ Names are the ones fixed in API.md. `DATABASE_URL`/`REDIS_URL` may be unset: the
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -29,9 +30,18 @@ class Settings:
     instance_dir: Path = Path("instance")
     upload_dir: Path = Path("instance/uploads")
     upload_max_bytes: int = 10 * 1024 * 1024
+    # Bytes one decode may allocate for its bitmap (width × height × bytes per pixel), and how
+    # many decodes one process runs at once: together they bound an upload's memory.
+    upload_decode_budget_bytes: int = 96 * 1024 * 1024
+    upload_max_concurrent_decodes: int = 2
+    upload_quota_per_hour: int = 60
+    upload_quota_bytes_per_day: int = 200 * 1024 * 1024
     jwt_access_minutes: int = 30
     jwt_refresh_days: int = 30
     log_level: str = "INFO"
+    # Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed when they
+    # are the peer; empty: the peer address is the client (login limits count per client).
+    trusted_proxies: tuple[str, ...] = ()
 
     wechat_appid: str = ""
     wechat_secret: str = ""
@@ -84,6 +94,15 @@ class Settings:
                 problems.append(f"{name} must be between {minimum} and {maximum}, got {value}")
             return value
 
+        def networks(name: str) -> tuple[str, ...]:
+            found: list[str] = []
+            for item in text(name).replace(",", " ").split():
+                try:
+                    found.append(str(ipaddress.ip_network(item, strict=False)))
+                except ValueError:
+                    problems.append(f"{name}: {item!r} is not an IP address or CIDR block")
+            return tuple(found)
+
         app_env = text("BAOXIU_ENV", "dev").lower()
         if app_env not in ENVIRONMENTS:
             problems.append(f"BAOXIU_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
@@ -123,9 +142,26 @@ class Settings:
             upload_max_bytes=integer(
                 "UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
             ),
+            upload_decode_budget_bytes=integer(
+                "UPLOAD_DECODE_BUDGET_BYTES",
+                96 * 1024 * 1024,
+                minimum=1024 * 1024,
+                maximum=1024 * 1024 * 1024,
+            ),
+            upload_max_concurrent_decodes=integer(
+                "UPLOAD_MAX_CONCURRENT_DECODES", 2, minimum=1, maximum=64
+            ),
+            upload_quota_per_hour=integer("UPLOAD_QUOTA_PER_HOUR", 60, minimum=1, maximum=100_000),
+            upload_quota_bytes_per_day=integer(
+                "UPLOAD_QUOTA_BYTES_PER_DAY",
+                200 * 1024 * 1024,
+                minimum=1024 * 1024,
+                maximum=1024 * 1024 * 1024 * 1024,
+            ),
             jwt_access_minutes=integer("JWT_ACCESS_MINUTES", 30, minimum=1, maximum=24 * 60),
             jwt_refresh_days=integer("JWT_REFRESH_DAYS", 30, minimum=1, maximum=365),
             log_level=text("LOG_LEVEL", "INFO").upper(),
+            trusted_proxies=networks("TRUSTED_PROXIES"),
             wechat_appid=text("WECHAT_APPID"),
             wechat_secret=text("WECHAT_SECRET"),
             wechat_api_base=text("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),

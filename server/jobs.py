@@ -1,6 +1,15 @@
 """The catalogue of background jobs: what runs where, for how long, how often.
 
 Services name jobs from here by dotted path, so `server` never imports `workers`.
+
+Two kinds of job:
+- plain jobs: a thin function in `workers.tasks`, enqueued as is (the periodic maintenance);
+  a periodic job that fails simply runs again at its next time.
+- outbox jobs (`outbox_job`): side effects whose loss matters. A use case writes them with
+  `server.outbox.outbox.enqueue_on_commit` in its own transaction; after the commit one RQ
+  job (`deliver_outbox`) delivers the row to the handler registered under the job's name in
+  `server.outbox.registry`, `retries` more times on failure with an exponential backoff from
+  `retry_delay`, and the sweeper re-delivers what a crashed worker or a lost enqueue left.
 """
 
 from __future__ import annotations
@@ -15,7 +24,9 @@ class JobSpec:
     func: str  # dotted path of the thin job function in `workers.tasks`
     queue: str = "default"
     timeout: int = 300  # seconds
-    retries: int = 3
+    retries: int = 3  # outbox jobs: attempts after the first before the item is `failed`
+    retry_delay: int = 30  # outbox jobs: seconds before the first retry, doubling each time
+    name: str = ""  # outbox jobs: the handler's name (stored on the outbox row)
 
 
 @dataclass(frozen=True)
@@ -25,10 +36,30 @@ class PeriodicJob:
     cron: str  # crontab in UTC
 
 
+DELIVER_OUTBOX = "workers.tasks.deliver_outbox"
+
+
+def outbox_job(
+    name: str,
+    *,
+    queue: str = "default",
+    timeout: int = 300,
+    retries: int = 3,
+    retry_delay: int = 30,
+) -> JobSpec:
+    """An outbox job: delivered by `deliver_outbox` to the handler registered as `name`."""
+    return JobSpec(DELIVER_OUTBOX, queue, timeout, retries, retry_delay, name)
+
+
 PURGE_REFRESH_TOKENS = JobSpec("workers.tasks.purge_refresh_tokens", queue="low", timeout=600)
 PURGE_IDEMPOTENCY_KEYS = JobSpec("workers.tasks.purge_idempotency_keys", queue="low", timeout=600)
 
 AUTO_CLOSE_ORDERS = JobSpec("workers.tasks.auto_close_orders", queue="default", timeout=600)
+
+SWEEP_OUTBOX = JobSpec("workers.tasks.sweep_outbox", queue="high", timeout=120)
+PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
+
+SWEEP_UPLOADS = JobSpec("workers.tasks.sweep_uploads", queue="low", timeout=1800)
 
 PERIODIC: tuple[PeriodicJob, ...] = (
     # Completed orders nobody rated close once the rating window has passed.
@@ -37,4 +68,10 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("purge-refresh-tokens", PURGE_REFRESH_TOKENS, cron="17 19 * * *"),
     # Keys live 24 h; hourly keeps the table small without racing the requests that use them.
     PeriodicJob("purge-idempotency-keys", PURGE_IDEMPOTENCY_KEYS, cron="41 * * * *"),
+    # Re-deliver outbox items whose enqueue was lost or whose worker died mid-delivery.
+    PeriodicJob("sweep-outbox", SWEEP_OUTBOX, cron="* * * * *"),
+    # 03:53 Asia/Shanghai: delivered items are kept a week for operators, then dropped.
+    PeriodicJob("purge-outbox", PURGE_OUTBOX, cron="53 19 * * *"),
+    # 04:23 Asia/Shanghai: upload files without rows, rows without files, uploads never attached.
+    PeriodicJob("sweep-uploads", SWEEP_UPLOADS, cron="23 20 * * *"),
 )

@@ -6,6 +6,7 @@ from server.directory.models import Building, Community, Contact, Customer, Cust
 from server.idempotency.models import IdempotencyKey
 from server.orders.models import Order, OrderEvent, OrderMessage, OrderNumberCounter
 from server.organisation.models import Organisation
+from server.outbox.models import OutboxItem
 from server.staff.models import Department, Post, Staff
 from server.uploads.models import Upload
 
@@ -24,6 +25,7 @@ __all__ = [
     "OrderSubtype",
     "OrderType",
     "Organisation",
+    "OutboxItem",
     "Post",
     "RefreshToken",
     "Room",

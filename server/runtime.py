@@ -175,7 +175,6 @@ def embedded_redis_url(instance_dir: Path) -> str:
 
 
 def _stop_redis(entry: Embedded) -> None:
-    import psutil
     import redis
 
     server = entry.handle
@@ -183,24 +182,28 @@ def _stop_redis(entry: Embedded) -> None:
         server.connection_pool.disconnect()
         return
     pid = server.pid
+    server.connection_pool.disconnect()
+    # SHUTDOWN on a connection of its own: the client's retries would take the server's
+    # hanging up (which is what SHUTDOWN does) for a failure and back off for seconds.
+    conn = server.connection_pool.make_connection()
     try:
-        server.shutdown(save=True)  # the data stays in instance/redis.db
+        conn.send_command("SHUTDOWN", "SAVE")  # the data stays in instance/redis.db
+        conn.read_response()
+    except (redis.ConnectionError, OSError):
+        pass  # it hung up: it is going
     except redis.RedisError as exc:
         log.warning("redis-server %s did not shut down (%s): terminating it", pid, exc)
-    server.connection_pool.disconnect()
-    if pid:
-        try:
-            process = psutil.Process(pid)
+    finally:
+        conn.disconnect()
+    # Not our child (redis-server daemonizes): poll, and count a zombie as gone.
+    if _alive(pid, wait_seconds=STOP_TIMEOUT_SECONDS):
+        for stop in (signal.SIGTERM, signal.SIGKILL):
             try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except psutil.TimeoutExpired:
-                process.terminate()
-                try:
-                    process.wait(STOP_TIMEOUT_SECONDS)
-                except psutil.TimeoutExpired:
-                    process.kill()
-        except psutil.NoSuchProcess:
-            pass
+                os.kill(pid, stop)
+            except ProcessLookupError:
+                break
+            if not _alive(pid, wait_seconds=STOP_TIMEOUT_SECONDS):
+                break
     registry = server.settingregistryfile
     if registry and os.path.exists(registry):
         os.remove(registry)
@@ -252,7 +255,7 @@ def stop_embedded() -> list[str]:
             else:
                 outcome = "left running" if _alive(entry.pid) else "gone"
             report.append(f"{entry.describe()} — {outcome}")
-            log.info("embedded %s — %s", entry.describe(), outcome)
+            log.debug("embedded %s — %s", entry.describe(), outcome)
     return report
 
 

@@ -26,6 +26,7 @@ from server import runtime
 from server.app import create_app
 from server.config import Settings
 from server.db import migrate
+from server.web.throttle import throttle_prefix
 from tests.factories import Factory
 from tests.fakes.server import serve
 from tests.fakes.wechat import FakeWeChat
@@ -187,9 +188,10 @@ def make(db_session: Session, app: Flask) -> Factory:
 
 @pytest.fixture
 def client(app: Flask, connection: Connection) -> FlaskClient:
-    # Failed-login counters live in Redis, outside the test's transaction: start clean, so
-    # that runs repeated within the throttle window do not lock the test phones out.
-    redis_client = app.extensions["baoxiu"].redis
-    for key in redis_client.scan_iter(match="baoxiu:login-failures:*", count=500):
-        redis_client.delete(key)
+    # Failed-login counters live in Redis (under this run's namespace), outside the test's
+    # transaction: each test starts clean, so earlier tests' guesses lock nobody out.
+    wiring = app.extensions["baoxiu"]
+    prefix = throttle_prefix(wiring.redis_namespace)
+    for key in wiring.redis.scan_iter(match=f"{prefix}*", count=500):
+        wiring.redis.delete(key)
     return app.test_client()

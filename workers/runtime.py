@@ -9,6 +9,7 @@ import redis
 from server import runtime
 from server.config import Settings
 from server.db.session import Database
+from server.outbox.dispatch import attach_dispatcher
 
 
 @cache
@@ -20,7 +21,10 @@ def settings() -> Settings:
 def database() -> Database:
     url = settings().database_url
     assert url
-    return Database(url, pool_size=2, max_overflow=2)
+    db = Database(url, pool_size=2, max_overflow=2)
+    # Deliveries, retries and the sweeper enqueue outbox jobs after their commits.
+    attach_dispatcher(db, redis_connection())
+    return db
 
 
 def redis_connection() -> redis.Redis:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from server.accounts import maintenance
 from server.idempotency import keys as idempotency
 from server.orders import steps
-from workers.runtime import database
+from server.outbox import delivery
+from server.uploads import sweeper
+from workers.runtime import database, settings
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +39,29 @@ def auto_close_orders() -> int:
             break
     log.info("auto-closed %d orders", closed)
     return closed
+
+
+def deliver_outbox(outbox_id: int, job: str) -> str:
+    """Deliver one outbox item (enqueued after the commit that wrote it, or by the sweeper)."""
+    return delivery.deliver(database(), outbox_id=outbox_id, job=job).value
+
+
+def sweep_outbox() -> dict[str, int]:
+    with database().transaction() as uow:
+        report = delivery.sweep(uow.session, now=datetime.now(UTC))
+    return {"lost": report.lost, "requeued": report.requeued}
+
+
+def purge_outbox() -> int:
+    with database().transaction() as uow:
+        removed = delivery.purge_delivered(uow.session, now=datetime.now(UTC))
+    log.info("purged %d delivered outbox items", removed)
+    return removed
+
+
+def sweep_uploads() -> dict[str, int]:
+    with database().transaction() as uow:
+        report = sweeper.sweep_uploads(
+            uow.session, upload_dir=settings().upload_dir, now=datetime.now(UTC)
+        )
+    return report.counts()

@@ -24,6 +24,7 @@ from server.orders import detail, handout, lists, steps
 from server.orders.actors import Actor
 from server.orders.filing import NewOrder, file_order
 from server.orders.messages import post_message
+from server.orders.moves import load_order
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session, today
 
@@ -64,7 +65,11 @@ class TenantOrders(MethodView):
     @blp.arguments(TenantOrderQueryArgsSchema, location="query")
     @blp.response(200, page_of(OrderSchema))
     def get(self, args: dict[str, Any]) -> Any:
-        """我的报修（box=todo：待我支付或评价）"""
+        """我的报修（box=todo：待我支付或评价）
+
+        包括：我提交的报修（始终可见）；以及我（或同一客户的家庭成员、同事）当前关联的房间在
+        关联有效期内（按北京时间日期，含起止日）提交的报修。关联结束后只保留我本人提交的。
+        """
         return lists.tenant_orders(
             session(),
             user=_tenant(),
@@ -113,12 +118,16 @@ def order(order_id: int) -> Any:
 @blp.auth(Role.TENANT)
 @blp.arguments(MessageCreateSchema)
 @blp.response(201, OrderDetailSchema)
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
 def message(data: dict[str, Any], order_id: int) -> Any:
     """给物业留言"""
-    order = _visible(order_id)
+    # No access check here: like every step below, the use case refuses (404) an order the
+    # tenant may not see, whoever calls it.
+    actor = _actor()
+    order = load_order(session(), org_id=actor.org_id, order_id=order_id)
     post_message(
         session(),
-        actor=_actor(),
+        actor=actor,
         order=order,
         text=data["text"],
         image_ids=data["image_ids"],
@@ -132,12 +141,12 @@ def message(data: dict[str, Any], order_id: int) -> Any:
 @blp.arguments(ReasonSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition：已开始处理的工单不能取消")
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
 def cancel(data: dict[str, Any], order_id: int) -> Any:
     """取消报修（开始处理前）"""
-    order = _visible(order_id)
     return _detail(
         steps.cancel_order(
-            session(), actor=_actor(), order_id=order.id, reason=data["reason"], now=now()
+            session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
         )
     )
 
@@ -147,14 +156,14 @@ def cancel(data: dict[str, Any], order_id: int) -> Any:
 @blp.arguments(RatingSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition：未办结或已评价")
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
 def rate(data: dict[str, Any], order_id: int) -> Any:
     """评价（1–5 分），评价后工单关闭；2 分及以下物业将回访"""
-    order = _visible(order_id)
     return _detail(
         steps.rate_order(
             session(),
             actor=_actor(),
-            order_id=order.id,
+            order_id=order_id,
             score=data["score"],
             comment=data["comment"],
             now=now(),
@@ -167,11 +176,11 @@ def rate(data: dict[str, Any], order_id: int) -> Any:
 @blp.arguments(ReasonSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition / reopen_window_passed")
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
 def reopen(data: dict[str, Any], order_id: int) -> Any:
     """没修好：重新打开（办结后限定天数内）"""
-    order = _visible(order_id)
     return _detail(
         handout.reopen_order(
-            session(), actor=_actor(), order_id=order.id, reason=data["reason"], now=now()
+            session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
         )
     )

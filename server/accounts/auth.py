@@ -8,16 +8,17 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from server.accounts.access import AccessCache, forget_user, revoke_access
 from server.accounts.models import RefreshToken, User
 from server.accounts.passwords import verify_password
 from server.accounts.tokens import TokenIssuer, TokenPair
+from server.db.scoping import find_owned, get_owned
 from server.directory.models import Contact
-from server.integrations.wechat import WeChatMiniClient
+from server.integrations.wechat import WeChatPhone, WeChatSession
 from server.kernel.errors import (
     Conflict,
     Forbidden,
     InvalidCredentials,
-    NotFound,
     PhoneNotRegistered,
     Unauthorized,
     ValidationFailed,
@@ -46,6 +47,11 @@ def organisation_for_login(session: Session, org_code: str | None) -> Organisati
     return orgs[0]
 
 
+# More accounts than this sharing one phone is not a real case; the query stays bounded.
+MAX_ACCOUNTS_PER_PHONE = 10
+MANY_ORGANISATIONS = "该手机号属于多个机构，请指定机构编码"
+
+
 def login_with_password(
     session: Session,
     *,
@@ -55,42 +61,52 @@ def login_with_password(
     org_code: str | None,
     now: datetime,
 ) -> Login:
-    """Check a phone and password and issue tokens."""
+    """Check a phone and password and issue tokens.
+
+    The password is checked first, against every account with that phone (or a dummy hash when
+    there is none): a wrong password answers the same whether the phone exists in no, one or
+    several organisations. Only a right password that opens several accounts asks for `org`.
+    """
     normalised = normalise_phone(phone) or phone
     stmt = select(User).where(User.phone == normalised, User.password_hash.is_not(None))
     if org_code:
         stmt = stmt.join(Organisation, Organisation.id == User.org_id).where(
             Organisation.code == org_code
         )
-    users = session.scalars(stmt.limit(2)).all()
-    if len(users) > 1:
-        raise ValidationFailed.field("org", "该手机号属于多个机构，请指定机构编码")
-    user = users[0] if users else None
-    if not verify_password(user.password_hash if user else None, password) or user is None:
+    candidates = session.scalars(stmt.order_by(User.id).limit(MAX_ACCOUNTS_PER_PHONE)).all()
+    if not candidates:
+        verify_password(None, password)
         raise InvalidCredentials()
-    return _issue(session, issuer=issuer, user=user, now=now)
+    opened = [user for user in candidates if verify_password(user.password_hash, password)]
+    active = [user for user in opened if user.is_active]
+    if len(active) > 1:
+        raise ValidationFailed.field("org", MANY_ORGANISATIONS)
+    if active:
+        return _issue(session, issuer=issuer, user=active[0], now=now)
+    if opened:
+        raise Forbidden("账号已停用")
+    raise InvalidCredentials()
 
 
 def login_with_wechat(
     session: Session,
     *,
     issuer: TokenIssuer,
-    wechat: WeChatMiniClient,
-    code: str,
+    identity: WeChatSession,
     org_code: str | None,
     now: datetime,
 ) -> Login:
-    """code2Session, then log in the tenant with that openid, creating them on first login."""
+    """Log in the tenant WeChat vouched for (code2Session, called before this), creating them
+    on first login."""
     org = organisation_for_login(session, org_code)
-    wx = wechat.code2session(code)
     user = session.scalar(
-        select(User).where(User.org_id == org.id, User.wechat_openid == wx.openid)
+        select(User).where(User.org_id == org.id, User.wechat_openid == identity.openid)
     )
     if user is None:
         user = User(
             org_id=org.id,
-            wechat_openid=wx.openid,
-            wechat_unionid=wx.unionid,
+            wechat_openid=identity.openid,
+            wechat_unionid=identity.unionid,
             roles=[Role.TENANT.value],
             name="微信用户",
         )
@@ -99,28 +115,37 @@ def login_with_wechat(
     return _issue(session, issuer=issuer, user=user, now=now)
 
 
+def wechat_openid_of(session: Session, *, user_id: int, org_id: int) -> str:
+    """The openid of a login made through WeChat (asked before calling WeChat for its phone)."""
+    user = get_owned(session, User, user_id, org_id=org_id, message="用户不存在")
+    if not user.wechat_openid:
+        raise Forbidden("请使用微信登录后再绑定手机号")
+    return user.wechat_openid
+
+
 def bind_wechat_phone(
     session: Session,
     *,
     issuer: TokenIssuer,
-    wechat: WeChatMiniClient,
+    access: AccessCache,
     user_id: int,
     org_id: int,
-    code: str,
+    openid: str,
+    wx_phone: WeChatPhone,
     now: datetime,
 ) -> Login:
-    """Bind the phone WeChat vouches for; it must belong to a registered contact.
+    """Bind the phone WeChat vouched for (asked before this); it must belong to a registered
+    contact.
 
     When the organisation already has a login with that phone (a resident who set a password),
     the WeChat identity joins that login and the placeholder created at WeChat login goes away,
     so one person has one account.
     """
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None or user.org_id != org_id:
-        raise NotFound("用户不存在")
+    user = get_owned(session, User, user_id, org_id=org_id, message="用户不存在", for_update=True)
     if not user.wechat_openid:
         raise Forbidden("请使用微信登录后再绑定手机号")
-    wx_phone = wechat.phone_number(code, openid=user.wechat_openid)
+    if user.wechat_openid != openid:
+        raise Conflict("微信账号已变更，请重新登录后再绑定")
     # Contacts are registered with mainland numbers; any other country cannot match one.
     phone = normalise_phone(wx_phone.pure_number) if wx_phone.country_code == "86" else None
     registered = phone is not None and session.scalar(
@@ -135,19 +160,20 @@ def bind_wechat_phone(
     )
     if owner is None:
         user.phone = phone
-        _grant_tenant(user)
+        _grant_tenant(session, access=access, user=user)
         return _issue(session, issuer=issuer, user=user, now=now)
     if owner.wechat_openid and owner.wechat_openid != user.wechat_openid:
         raise Conflict("该手机号已绑定其他微信账号")
-    openid, unionid = user.wechat_openid, user.wechat_unionid
+    unionid = user.wechat_unionid
     if user.phone is None:
+        forget_user(session, cache=access, user=user)
         session.delete(user)
     else:
         user.wechat_openid = None
         user.wechat_unionid = None
     session.flush()
     owner.wechat_openid, owner.wechat_unionid = openid, unionid
-    _grant_tenant(owner)
+    _grant_tenant(session, access=access, user=owner)
     return _issue(session, issuer=issuer, user=owner, now=now)
 
 
@@ -160,7 +186,7 @@ def refresh_login(
 
 
 def revoke_refresh_tokens(session: Session, *, user_id: int, now: datetime) -> None:
-    """Log a user out everywhere."""
+    """End every refresh token of a user (access tokens: see `log_out_everywhere`)."""
     for token in session.scalars(
         select(RefreshToken).where(
             RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
@@ -169,17 +195,27 @@ def revoke_refresh_tokens(session: Session, *, user_id: int, now: datetime) -> N
         token.revoked_at = now
 
 
+def log_out_everywhere(
+    session: Session, *, access: AccessCache, user_id: int, now: datetime
+) -> None:
+    """End every session of a user: refresh tokens revoked, access tokens refused at once."""
+    revoke_refresh_tokens(session, user_id=user_id, now=now)
+    revoke_access(session, cache=access, user_id=user_id)
+
+
 def active_user(session: Session, *, user_id: int, org_id: int) -> User:
     """The caller's user row; a deactivated or deleted login is no longer authorised."""
-    user = session.get(User, user_id)
-    if user is None or user.org_id != org_id or not user.is_active:
+    user = find_owned(session, User, user_id, org_id=org_id)
+    if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用")
     return user
 
 
-def _grant_tenant(user: User) -> None:
+def _grant_tenant(session: Session, *, access: AccessCache, user: User) -> None:
     if Role.TENANT.value not in user.roles:
         user.roles = [*user.roles, Role.TENANT.value]
+        # The cached roles change with the version: tokens issued before are ended too.
+        revoke_access(session, cache=access, user_id=user.id)
 
 
 def _issue(session: Session, *, issuer: TokenIssuer, user: User, now: datetime) -> Login:

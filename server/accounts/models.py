@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
+from server.kernel.roles import Role
+from server.kernel.values import sql_subset, values_of
 
 
 class User(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
@@ -29,6 +31,7 @@ class User(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
             postgresql_where=text("wechat_openid IS NOT NULL"),
         ),
         Index("ix_users_phone", "phone"),
+        CheckConstraint(sql_subset("roles", values_of(Role)), name="roles_known"),
     )
 
     name: Mapped[str] = mapped_column(String(50), default="")
@@ -39,6 +42,9 @@ class User(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Carried in every access token; raised whenever what the user may do changes (deactivation,
+    # roles, password, logging out everywhere), which ends every access token issued before.
+    token_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class RefreshToken(OrgOwnedMixin, Base):

@@ -1,12 +1,19 @@
 """JWT access and refresh tokens.
 
-Access tokens are short-lived and stateless. Refresh tokens are JWTs whose `jti` has a row in
+Access tokens are short-lived; they carry the user's `token_version` (`ver`), which every
+request checks against the user's current one (`server.accounts.access`), and the roles the
+user had when it was issued, for the apps' information only: authorisation takes the roles
+from the user's current state. Refresh tokens are JWTs whose `jti` has a row in
 `refresh_tokens`: refreshing rotates the token, and presenting a revoked one (a stolen copy
 being replayed) revokes every refresh token of that user.
+
+A token signed with our key but with a claim missing or of the wrong type is as unusable as a
+forged one: 401, never an error further down.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +29,9 @@ from server.staff.models import Staff
 
 ALGORITHM = "HS256"
 ISSUER = "baoxiu"
+# Ids are PostgreSQL bigints.
+_ID_MAX = 2**63 - 1
+_INVALID = "登录凭证无效"
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,16 @@ class Principal:
 
     def has_any(self, roles: frozenset[str]) -> bool:
         return bool(self.roles & roles)
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a well-formed access token says; who it grants what is decided by the caller."""
+
+    user_id: int
+    org_id: int
+    staff_id: int | None
+    version: int
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,7 @@ class TokenIssuer:
                 "roles": list(user.roles),
                 "typ": "access",
                 "stf": staff_id,
+                "ver": user.token_version,
             },
             now=now,
             lifetime=timedelta(minutes=self.access_minutes),
@@ -79,18 +100,22 @@ class TokenIssuer:
         )
         return TokenPair(access, refresh, self.access_minutes * 60)
 
-    def principal(self, token: str, *, now: datetime) -> Principal:
-        """Decode an access token into the caller, or raise Unauthorized."""
+    def access_claims(self, token: str, *, now: datetime) -> AccessClaims:
+        """Decode an access token, or raise Unauthorized (TokenExpired when only too old)."""
         claims = self._decode(token, "access", now=now)
         roles = claims.get("roles")
-        if not isinstance(roles, list):
-            raise Unauthorized("登录凭证无效")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise Unauthorized(_INVALID)
         staff_id = claims.get("stf")
-        return Principal(
-            int(claims["sub"]),
-            int(claims["org"]),
-            frozenset(map(str, roles)),
-            int(staff_id) if staff_id is not None else None,
+        # Tokens issued before versions existed carry none: they are version 0.
+        version = claims.get("ver", 0)
+        if not _is_int(version) or version < 0:
+            raise Unauthorized(_INVALID)
+        return AccessClaims(
+            user_id=_subject(claims),
+            org_id=_id(claims.get("org")),
+            staff_id=None if staff_id is None else _id(staff_id),
+            version=version,
         )
 
     def rotate(
@@ -98,9 +123,12 @@ class TokenIssuer:
     ) -> tuple[User, TokenPair]:
         """Exchange a refresh token for a new pair; the old refresh token stops working."""
         claims = self._decode(refresh_token, "refresh", now=now)
-        row = session.get(RefreshToken, str(claims.get("jti")), with_for_update=True)
-        if row is None or row.user_id != int(claims["sub"]):
-            raise Unauthorized("登录凭证无效")
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or len(jti) > 36:
+            raise Unauthorized(_INVALID)
+        row = session.get(RefreshToken, jti, with_for_update=True)
+        if row is None or row.user_id != _subject(claims):
+            raise Unauthorized(_INVALID)
         if row.revoked_at is not None:
             # Replay of a rotated token: assume theft, end every session of this user.
             session.execute(
@@ -134,10 +162,34 @@ class TokenIssuer:
                 },
             )
         except jwt.PyJWTError as exc:
-            raise Unauthorized("登录凭证无效") from exc
+            raise Unauthorized(_INVALID) from exc
         # Expiry is checked against the injected clock, not the wall clock.
-        if int(claims["exp"]) <= int(now.timestamp()):
+        expires = claims.get("exp")
+        if isinstance(expires, bool) or not isinstance(expires, int | float):
+            raise Unauthorized(_INVALID)
+        if not math.isfinite(expires):
+            raise Unauthorized(_INVALID)
+        if expires <= now.timestamp():
             raise TokenExpired()
         if claims.get("typ") != expected_type:
             raise Unauthorized("登录凭证类型不正确")
         return claims
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _id(value: Any) -> int:
+    """A row id claim: a positive integer that fits a bigint."""
+    if not _is_int(value) or not 0 < value <= _ID_MAX:
+        raise Unauthorized(_INVALID)
+    return int(value)
+
+
+def _subject(claims: dict[str, Any]) -> int:
+    """`sub`: the user id as decimal digits (JWT wants a string)."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub.isascii() or not sub.isdigit() or len(sub) > 19:
+        raise Unauthorized(_INVALID)
+    return _id(int(sub))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.catalog.rules import CHARGE_ON_ORDER, FEE_MODES, NO_FEE
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
+from server.kernel.values import sql_in
 from server.staff.models import Department, Post
-
-FEE_MODES = ("none", "charge_on_order", "charge_after_completion")
 
 
 class OrderType(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
@@ -43,12 +43,9 @@ class OrderSubtype(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "order_subtypes"
     __table_args__ = (
         UniqueConstraint("order_type_id", "name"),
-        CheckConstraint(
-            "fee_mode IN ('none', 'charge_on_order', 'charge_after_completion')",
-            name="fee_mode_known",
-        ),
+        CheckConstraint(sql_in("fee_mode", FEE_MODES), name="fee_mode_known"),
         CheckConstraint("fee_fen >= 0", name="fee_not_negative"),
-        CheckConstraint("fee_mode <> 'charge_on_order' OR fee_fen > 0", name="on_order_fee_set"),
+        CheckConstraint(f"fee_mode <> '{CHARGE_ON_ORDER}' OR fee_fen > 0", name="on_order_fee_set"),
     )
 
     order_type_id: Mapped[int] = mapped_column(
@@ -59,7 +56,7 @@ class OrderSubtype(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     sort_order: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
     # Fees and booking: the switches live here; their rules arrive with payments and slots.
-    fee_mode: Mapped[str] = mapped_column(String(30), default="none")
+    fee_mode: Mapped[str] = mapped_column(String(30), default=NO_FEE)
     fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     booking_enabled: Mapped[bool] = mapped_column(default=False)
 

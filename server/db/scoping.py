@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, inspect, select
 from sqlalchemy.orm import Session
 
 from server.db.base import OrgOwnedMixin
@@ -14,36 +14,98 @@ from server.kernel.errors import Conflict, NotFound, ValidationFailed
 T = TypeVar("T", bound=OrgOwnedMixin)
 
 
+def find_owned(
+    session: Session,
+    model: type[T],
+    object_id: int | str,
+    *,
+    org_id: int,
+    for_update: bool = False,
+    populate_existing: bool = False,
+) -> T | None:
+    """The row with this id if it belongs to the organisation, else None.
+
+    The one place where a row's organisation is compared with the caller's: every lookup by id
+    goes through here. `for_update` locks the row itself (`FOR UPDATE OF` its table, so that
+    eager outer joins do not take part); `populate_existing` reads it afresh over what the
+    session holds (needed after a conditional UPDATE, or to lock a row already loaded).
+    """
+    obj = session.get(
+        model,
+        object_id,
+        with_for_update={"of": inspect(model).local_table} if for_update else None,
+        populate_existing=populate_existing,
+    )
+    if obj is None or obj.org_id != org_id:
+        return None
+    return obj
+
+
 def get_owned(
     session: Session,
     model: type[T],
-    object_id: int,
+    object_id: int | str,
     *,
     org_id: int,
     message: str = "资源不存在",
     for_update: bool = False,
+    populate_existing: bool = False,
 ) -> T:
     """The row with this id in the caller's organisation, else 404 (never 403: no leaks)."""
-    obj = session.get(model, object_id, with_for_update=for_update)
-    if obj is None or obj.org_id != org_id:
+    obj = find_owned(
+        session,
+        model,
+        object_id,
+        org_id=org_id,
+        for_update=for_update,
+        populate_existing=populate_existing,
+    )
+    if obj is None:
         raise NotFound(message)
     return obj
+
+
+@overload
+def reference_owned(
+    session: Session,
+    model: type[T],
+    object_id: int | str,
+    *,
+    org_id: int,
+    field: str,
+    message: str,
+) -> T: ...
+
+
+@overload
+def reference_owned(
+    session: Session,
+    model: type[T],
+    object_id: int | str | None,
+    *,
+    org_id: int,
+    field: str,
+    message: str,
+) -> T | None: ...
 
 
 def reference_owned(
     session: Session,
     model: type[T],
-    object_id: int | None,
+    object_id: int | str | None,
     *,
     org_id: int,
     field: str,
     message: str,
 ) -> T | None:
-    """A referenced row from the request body: it must exist in the caller's organisation."""
+    """A referenced row from the request body: it must exist in the caller's organisation.
+
+    Absent (None) stays None; anything else that is not the organisation's is a 422 on `field`.
+    """
     if object_id is None:
         return None
-    obj = session.get(model, object_id)
-    if obj is None or obj.org_id != org_id:
+    obj = find_owned(session, model, object_id, org_id=org_id)
+    if obj is None:
         raise ValidationFailed.field(field, message)
     return obj
 

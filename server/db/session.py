@@ -24,15 +24,27 @@ class Database:
     """The engine and session factory of one process."""
 
     def __init__(self, database_url: str, **engine_options: Any) -> None:
-        options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        options: dict[str, Any] = {
+            "pool_pre_ping": True,
+            "pool_size": 10,
+            "max_overflow": 20,
+            # Statement errors otherwise quote their parameters (phones, ID numbers, password
+            # hashes) into the exception text, and from there into logs and tracebacks.
+            "hide_parameters": True,
+        }
         options.update(engine_options)
         self.engine: Engine = create_engine(sqlalchemy_url(database_url), **options)
         self.session_factory: Callable[[], Session] = sessionmaker(
             self.engine, expire_on_commit=False, autoflush=True
         )
+        # Per-process services that work after a commit needs (the outbox's job queue), handed
+        # to every unit of work in its `session.info`: use cases hold only a session.
+        self.session_info: dict[str, Any] = {}
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory())
+        session = self.session_factory()
+        session.info.update(self.session_info)
+        return UnitOfWork(session)
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:

@@ -21,19 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
-
-ORIENTATIONS = (
-    "east",
-    "south",
-    "west",
-    "north",
-    "southeast",
-    "southwest",
-    "northeast",
-    "northwest",
-    "north_south",
-    "east_west",
-)
+from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
+from server.kernel.values import sql_in
 
 
 class Community(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
@@ -80,10 +69,7 @@ class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
         ),
         CheckConstraint("charge_area IS NULL OR charge_area > 0", name="charge_area_positive"),
         CheckConstraint(
-            "orientation IS NULL OR orientation IN ("
-            + ", ".join(f"'{o}'" for o in ORIENTATIONS)
-            + ")",
-            name="orientation_known",
+            sql_in("orientation", ORIENTATIONS, nullable=True), name="orientation_known"
         ),
     )
 
@@ -109,14 +95,9 @@ class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 
 
-CUSTOMER_KINDS = ("person", "company")
-CONTACT_RELATIONS = ("self", "family", "employee", "other")
-ROOM_RELATIONS = ("owner", "tenant", "resident")
-
-
 class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint("kind IN ('person', 'company')", name="kind_known"),)
+    __table_args__ = (CheckConstraint(sql_in("kind", CUSTOMER_KINDS), name="kind_known"),)
 
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(100))
@@ -139,9 +120,7 @@ class Contact(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("customer_id", "phone"),
-        CheckConstraint(
-            "relation IN ('self', 'family', 'employee', 'other')", name="relation_known"
-        ),
+        CheckConstraint(sql_in("relation", CONTACT_RELATIONS), name="relation_known"),
         # Phone binding and tenant access look contacts up by (org, phone).
         Index("ix_contacts_org_id_phone", "org_id", "phone"),
     )
@@ -162,7 +141,7 @@ class CustomerRoom(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "customer_rooms"
     __table_args__ = (
         UniqueConstraint("customer_id", "room_id", "relation", "start_date"),
-        CheckConstraint("relation IN ('owner', 'tenant', 'resident')", name="relation_known"),
+        CheckConstraint(sql_in("relation", ROOM_RELATIONS), name="relation_known"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period_ordered"),
     )
 

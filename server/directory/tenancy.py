@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
@@ -20,23 +21,51 @@ class TenantRoom:
     relation: str
 
 
-def rooms_for_tenant(session: Session, *, user: User, today: date) -> list[TenantRoom]:
-    """Rooms the user may file repairs for: through any contact with their phone in their org."""
-    if not user.phone:
-        return []
-    rows = session.execute(
-        select(Room, Customer.id, Customer.name, CustomerRoom.relation)
-        .join(CustomerRoom, CustomerRoom.room_id == Room.id)
+@dataclass(frozen=True)
+class TenancyPeriod:
+    """A room the user is related to today, and the period of that relation.
+
+    Dates are local (Asia/Shanghai) and inclusive; `end_date` None means open-ended.
+    """
+
+    room_id: int
+    start_date: date
+    end_date: date | None
+
+
+def _in_force(today: date) -> Any:
+    """SQL: the customer_rooms row holds on `today` (its start and end days included)."""
+    return and_(
+        CustomerRoom.start_date <= today,
+        or_(CustomerRoom.end_date.is_(None), CustomerRoom.end_date >= today),
+    )
+
+
+def _relations_of(user: User, today: date, *columns: Any) -> Select[Any]:
+    """The relations in force today of every customer the user is a contact of (by phone)."""
+    return (
+        select(*columns)
+        .select_from(CustomerRoom)
+        .join(Room, Room.id == CustomerRoom.room_id)
         .join(Customer, Customer.id == CustomerRoom.customer_id)
         .join(Contact, Contact.customer_id == Customer.id)
         .where(
             Contact.org_id == user.org_id,
             Contact.phone == user.phone,
             Room.org_id == user.org_id,
-            CustomerRoom.start_date <= today,
-            or_(CustomerRoom.end_date.is_(None), CustomerRoom.end_date >= today),
+            _in_force(today),
         )
-        .order_by(Room.community_id, Room.code, CustomerRoom.id)
+    )
+
+
+def rooms_for_tenant(session: Session, *, user: User, today: date) -> list[TenantRoom]:
+    """Rooms the user may file repairs for: through any contact with their phone in their org."""
+    if not user.phone:
+        return []
+    rows = session.execute(
+        _relations_of(
+            user, today, Room, Customer.id, Customer.name, CustomerRoom.relation
+        ).order_by(Room.community_id, Room.code, CustomerRoom.id)
     ).all()
     seen: set[int] = set()
     result = []
@@ -46,6 +75,24 @@ def rooms_for_tenant(session: Session, *, user: User, today: date) -> list[Tenan
         seen.add(room.id)
         result.append(TenantRoom(room, customer_id, customer_name, relation))
     return result
+
+
+def tenancy_periods(session: Session, *, user: User, today: date) -> list[TenancyPeriod]:
+    """The user's relations to rooms in force today, with their periods (no duplicates).
+
+    A relation that has ended is not here: what happened in a room is shared with the
+    household only while it is related to the room.
+    """
+    if not user.phone:
+        return []
+    rows = session.execute(
+        _relations_of(
+            user, today, CustomerRoom.room_id, CustomerRoom.start_date, CustomerRoom.end_date
+        )
+        .distinct()
+        .order_by(CustomerRoom.room_id, CustomerRoom.start_date, CustomerRoom.end_date)
+    ).all()
+    return [TenancyPeriod(room_id, start, end) for room_id, start, end in rows]
 
 
 def tenant_may_use_room(session: Session, *, user: User, room_id: int, today: date) -> bool:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.catalog.models import OrderSubtype, OrderType
+from server.db.scoping import reference_owned
 from server.directory.models import Room
 from server.directory.tenancy import tenant_may_use_room
-from server.kernel.errors import ValidationFailed
+from server.kernel.errors import Forbidden, ValidationFailed
+from server.kernel.roles import CONSOLE_ROLES
 from server.orders.actors import Actor
-from server.orders.models import Order, OrderNumberCounter
+from server.orders.models import PAYERS, Order, OrderNumberCounter
 from server.orders.moves import record_event
 from server.orders.rules.states import Action, next_status
 from server.uploads.files import attachable_uploads
 
 NUMBER_PREFIX = "BX"
+COMPANY = "company"
+NO_FEE = "none"
+# Who may let the company pay for a repair that has a fee.
+DESK_ROLES = frozenset(role.value for role in CONSOLE_ROLES)
 
 
 @dataclass(frozen=True)
@@ -53,16 +60,24 @@ def file_order(
     """Validate and file a repair order; it lands in the pool (or awaits payment)."""
     reporter = session.get(User, actor.user_id)
     assert reporter is not None
-    subtype = session.get(OrderSubtype, new.subtype_id)
-    if subtype is None or subtype.org_id != actor.org_id or not subtype.is_active:
+    subtype = reference_owned(
+        session,
+        OrderSubtype,
+        new.subtype_id,
+        org_id=actor.org_id,
+        field="subtype_id",
+        message="报修类型不存在或已停用",
+    )
+    if not subtype.is_active:
         raise ValidationFailed.field("subtype_id", "报修类型不存在或已停用")
     order_type = session.get(OrderType, subtype.order_type_id)
     assert order_type is not None
     if not order_type.is_active:
         raise ValidationFailed.field("subtype_id", "报修类型不存在或已停用")
-    room = session.get(Room, new.room_id)
-    if room is None or room.org_id != actor.org_id:
-        raise ValidationFailed.field("room_id", "房间不存在")
+    check_payer(actor, new.payer, fee_mode=subtype.fee_mode)
+    room = reference_owned(
+        session, Room, new.room_id, org_id=actor.org_id, field="room_id", message="房间不存在"
+    )
     if actor.role == "tenant" and not tenant_may_use_room(
         session, user=reporter, room_id=room.id, today=today
     ):
@@ -106,6 +121,10 @@ def file_order(
     session.flush()
     for upload in images:
         upload.order_id, upload.purpose = order.id, "report"
+    data: dict[str, Any] = {"image_count": len(images)} if images else {}
+    if new.payer == COMPANY:
+        # Who let the company pay stays on the record (the timeline is append-only).
+        data.update(payer=COMPANY, payer_decided_by=actor.user_id, payer_decided_by_role=actor.role)
     record_event(
         session,
         order=order,
@@ -113,7 +132,19 @@ def file_order(
         from_status=None,
         actor=actor,
         now=now,
-        data={"image_count": len(images)} if images else None,
+        data=data or None,
     )
     session.flush()
     return order
+
+
+def check_payer(actor: Actor, payer: str, *, fee_mode: str) -> None:
+    """公司代付 on a subtype with a fee is a desk decision: it waives what the tenant would pay.
+
+    A technician (or a tenant) asking for it is refused outright (403), not told to fix a
+    field: the same body is fine from a dispatcher or an admin.
+    """
+    if payer not in PAYERS:
+        raise ValidationFailed.field("payer", "付费方只能是 tenant 或 company")
+    if payer == COMPANY and fee_mode != NO_FEE and actor.role not in DESK_ROLES:
+        raise Forbidden("收费项目由公司代付须由调度员或管理员决定")

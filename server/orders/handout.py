@@ -26,6 +26,7 @@ from server.kernel.errors import (
 from server.orders.actors import Actor
 from server.orders.capacity import Technician, reserve_capacity
 from server.orders.eligibility import order_eligible, type_reaches
+from server.orders.lists import require_tenant_access
 from server.orders.models import Order
 from server.orders.moves import append_event, load_order, move, record_event, require_assignee
 from server.orders.rules.states import HELD, Action, Status, next_status, sources
@@ -240,6 +241,7 @@ def reopen_order(
     to_same_technician: bool = False,
 ) -> Order:
     """Reopen (重新打开) a completed or closed order within the organisation's window."""
+    require_tenant_access(session, actor=actor, order_id=order_id, now=now)
     organisation = session.get(Organisation, actor.org_id)
     assert organisation is not None
     order = load_order(session, org_id=actor.org_id, order_id=order_id)

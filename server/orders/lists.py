@@ -1,31 +1,57 @@
-"""Each role's order lists: the tenant's (by tenancy period), and the console's with its filters."""
+"""Each role's order lists: the tenant's (by tenancy period), and the console's with its filters.
+
+Which orders a tenant may see and act on is decided here only: `tenant_visibility`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.db.pagination import Page, paginate
-from server.directory.tenancy import rooms_for_tenant
+from server.db.scoping import get_owned
+from server.directory.tenancy import tenancy_periods
+from server.kernel.clock import LOCAL_TZ, local_date
 from server.kernel.errors import NotFound
+from server.kernel.roles import Role
+from server.orders.actors import Actor
 from server.orders.models import Order
 from server.orders.overdue import overdue_clause
 from server.orders.rules.states import Status
 
 
-def _tenant_visibility(session: Session, user: User, today: date) -> Any:
-    room_ids = [r.room.id for r in rooms_for_tenant(session, user=user, today=today)]
-    return and_(
-        Order.org_id == user.org_id,
-        or_(
-            Order.reporter_user_id == user.id, Order.room_id.in_(room_ids) if room_ids else false()
-        ),
-    )
+def tenant_visibility(session: Session, *, user: User, today: date) -> Any:
+    """SQL on `orders`: the orders this tenant may see and act on (the one spelling of the rule).
+
+    - the orders they filed, always (even after their relation to the room ended);
+    - the orders of a room they are related to today (through any contact of a customer with
+      their phone: household members share them), filed within that relation's period: from
+      its start day to its end day, local dates (Asia/Shanghai), both included.
+    An ended relation keeps only what the person filed; a new occupant does not see what was
+    filed in the room before their relation began.
+
+    The periods are read first so that the clause is plain comparisons on `orders.room_id`
+    and `orders.created_at`, which the indexes serve.
+    """
+    by_period: dict[tuple[date, date | None], list[int]] = {}
+    for period in tenancy_periods(session, user=user, today=today):
+        by_period.setdefault((period.start_date, period.end_date), []).append(period.room_id)
+    shared = []
+    for (start, end), room_ids in by_period.items():
+        filed_within = [Order.created_at >= _local_midnight(start)]
+        if end is not None:
+            filed_within.append(Order.created_at < _local_midnight(end + timedelta(days=1)))
+        shared.append(and_(Order.room_id.in_(room_ids), *filed_within))
+    return and_(Order.org_id == user.org_id, or_(Order.reporter_user_id == user.id, *shared))
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
 
 
 def tenant_orders(
@@ -39,7 +65,7 @@ def tenant_orders(
     page_size: int,
 ) -> Page[Order]:
     """Orders of my rooms (and those I filed); `todo` = waiting for my payment or rating."""
-    stmt: Select[Order] = select(Order).where(_tenant_visibility(session, user, today))
+    stmt: Select[Order] = select(Order).where(tenant_visibility(session, user=user, today=today))
     if box == "todo":
         stmt = stmt.where(
             or_(
@@ -64,19 +90,30 @@ def tenant_orders(
 def tenant_order(session: Session, *, user: User, order_id: int, today: date) -> Order:
     """One order the tenant may see."""
     order = session.scalar(
-        select(Order).where(Order.id == order_id, _tenant_visibility(session, user, today))
+        select(Order).where(
+            Order.id == order_id, tenant_visibility(session, user=user, today=today)
+        )
     )
     if order is None:
         raise NotFound("工单不存在")
     return order
 
 
+def require_tenant_access(session: Session, *, actor: Actor, order_id: int, now: datetime) -> None:
+    """When a tenant acts on an order, the order must be one they may see (else 404).
+
+    Every use case a tenant can act through calls this, so the rule holds whoever calls
+    them (a view, a job, a new endpoint). Staff and the system are not concerned.
+    """
+    if actor.role != Role.TENANT.value:
+        return
+    user = get_owned(session, User, actor.user_id, org_id=actor.org_id, message="工单不存在")
+    tenant_order(session, user=user, order_id=order_id, today=local_date(now))
+
+
 def desk_order(session: Session, *, org_id: int, order_id: int) -> Order:
     """Any order of the organisation, for the console."""
-    order = session.get(Order, order_id)
-    if order is None or order.org_id != org_id:
-        raise NotFound("工单不存在")
-    return order
+    return get_owned(session, Order, order_id, org_id=org_id, message="工单不存在")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import User
 from server.kernel.errors import InvalidTransition
 from server.orders.actors import Actor
+from server.orders.lists import require_tenant_access
 from server.orders.models import Order, OrderMessage
 from server.orders.rules.states import Status
 from server.uploads.files import attachable_uploads
@@ -26,7 +27,12 @@ def post_message(
     image_ids: list[str],
     now: datetime,
 ) -> OrderMessage:
-    """Add a message (with optional photos) to the order's conversation."""
+    """Add a message (with optional photos) to the order's conversation.
+
+    A tenant may write only on an order they may see (404 otherwise); staff callers check
+    their own reach (the desk: the organisation; a technician: theirs or their pool).
+    """
+    require_tenant_access(session, actor=actor, order_id=order.id, now=now)
     if order.status in _CLOSED_TO_MESSAGES:
         raise InvalidTransition("已取消的工单不能再留言")
     images = attachable_uploads(

@@ -21,27 +21,33 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.catalog.models import OrderSubtype, OrderType
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin, utcnow
 from server.directory.models import Room
+from server.kernel.values import sql_in
 from server.orders.rules.states import HELD, Status
+from server.orders.rules.values import (
+    ACTIONS,
+    ACTOR_ROLES,
+    AUTHOR_ROLES,
+    CHANNELS,
+    PAYMENT_STATUSES,
+    PRIORITIES,
+    PRIORITY_NORMAL,
+    STATUSES,
+)
+from server.orders.rules.values import PAYERS as PAYERS  # re-exported: filing reads it here
 from server.staff.models import Staff
 
-_STATUSES = ", ".join(f"'{s.value}'" for s in Status)
 _HELD = ", ".join(f"'{s.value}'" for s in sorted(HELD))
-PRIORITIES = ("normal", "urgent")
-PAYERS = ("tenant", "company")
-PAYMENT_STATUSES = ("none", "unpaid", "partially_paid", "paid", "refunded")
 
 
 class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("org_id", "number"),
-        CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
-        CheckConstraint("priority IN ('normal', 'urgent')", name="priority_known"),
-        CheckConstraint("payer IN ('tenant', 'company')", name="payer_known"),
-        CheckConstraint(
-            "payment_status IN ('none', 'unpaid', 'partially_paid', 'paid', 'refunded')",
-            name="payment_status_known",
-        ),
+        CheckConstraint(sql_in("status", STATUSES), name="status_known"),
+        CheckConstraint(sql_in("priority", PRIORITIES), name="priority_known"),
+        CheckConstraint(sql_in("payer", PAYERS), name="payer_known"),
+        CheckConstraint(sql_in("channel", CHANNELS), name="channel_known"),
+        CheckConstraint(sql_in("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
         CheckConstraint("payable_fen >= 0", name="payable_not_negative"),
         CheckConstraint("rating_score IS NULL OR rating_score BETWEEN 1 AND 5", name="score_range"),
         # Whoever holds the order must be named: the grab cap counts these rows.
@@ -54,7 +60,7 @@ class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
             "org_id",
             text("priority DESC"),
             text("created_at DESC"),
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text(f"status = '{Status.PENDING.value}'"),
         ),
         # What a technician holds (the grab cap count).
         Index("ix_orders_held", "assignee_id", postgresql_where=text(f"status IN ({_HELD})")),
@@ -65,7 +71,7 @@ class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
 
     number: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
-    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    priority: Mapped[str] = mapped_column(String(10), default=PRIORITY_NORMAL)
     community_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("communities.id", ondelete="RESTRICT"), index=True
     )
@@ -121,6 +127,12 @@ class OrderEvent(IdMixin, OrgOwnedMixin, Base):
     """One step of an order's history. Rows are never changed (a trigger refuses it)."""
 
     __tablename__ = "order_events"
+    __table_args__ = (
+        CheckConstraint(sql_in("action", ACTIONS), name="action_known"),
+        CheckConstraint(sql_in("from_status", STATUSES, nullable=True), name="from_status_known"),
+        CheckConstraint(sql_in("to_status", STATUSES, nullable=True), name="to_status_known"),
+        CheckConstraint(sql_in("actor_role", ACTOR_ROLES), name="actor_role_known"),
+    )
 
     order_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), index=True
@@ -139,6 +151,9 @@ class OrderEvent(IdMixin, OrgOwnedMixin, Base):
 
 class OrderMessage(IdMixin, OrgOwnedMixin, Base):
     __tablename__ = "order_messages"
+    __table_args__ = (
+        CheckConstraint(sql_in("author_role", AUTHOR_ROLES), name="author_role_known"),
+    )
 
     order_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), index=True

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from server.db.scoping import get_owned
 from server.kernel.errors import (
     NotFound,
 )
@@ -82,13 +83,15 @@ def append_event(
 
 def load_order(session: Session, *, org_id: int, order_id: int, lock: bool = False) -> Order:
     """The order with this id in the organisation, read afresh, optionally locked."""
-    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
-    if lock:
-        stmt = stmt.with_for_update(of=Order.__table__)
-    order = session.scalar(stmt)
-    if order is None or order.org_id != org_id:
-        raise NotFound("工单不存在")
-    return order
+    return get_owned(
+        session,
+        Order,
+        order_id,
+        org_id=org_id,
+        message="工单不存在",
+        for_update=lock,
+        populate_existing=True,
+    )
 
 
 def move(

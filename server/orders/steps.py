@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.orders.actors import Actor
+from server.orders.lists import require_tenant_access
 from server.orders.models import Order
 from server.orders.moves import load_order, move, require_assignee
 from server.orders.rules.states import Action, Status
@@ -94,6 +95,7 @@ def rate_order(
     follow_up_at_or_below: int = 2,
 ) -> Order:
     """The tenant rates a completed order, which closes it; a low score asks for 回访."""
+    require_tenant_access(session, actor=actor, order_id=order_id, now=now)
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     move(
         session,
@@ -114,6 +116,7 @@ def cancel_order(
     session: Session, *, actor: Actor, order_id: int, reason: str, now: datetime
 ) -> Order:
     """Withdraw an order: the tenant before work starts, the desk any time before completion."""
+    require_tenant_access(session, actor=actor, order_id=order_id, now=now)
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     action = Action.CANCEL_BY_TENANT if actor.role == "tenant" else Action.CANCEL_BY_DESK
     move(

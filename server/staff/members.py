@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from server.accounts.access import AccessCache, revoke_access
 from server.accounts.auth import revoke_refresh_tokens
 from server.accounts.models import User
 from server.accounts.passwords import hash_password
@@ -182,9 +183,14 @@ def update_staff(
     staff_id: int,
     changes: dict[str, Any],
     actor_user_id: int,
+    access: AccessCache,
     now: datetime,
 ) -> StaffView:
-    """Change a staff member's login, roles, placement or cap; a new password logs them out."""
+    """Change a staff member's login, roles, placement or cap.
+
+    A new password or a deactivation logs them out everywhere; any change of roles or of
+    `is_active` ends their access tokens at once (the next request answers from the new state).
+    """
     staff = _owned_staff(session, org_id, staff_id)
     user = staff.user
     _check_references(session, org_id=org_id, data=changes)
@@ -195,6 +201,7 @@ def update_staff(
             raise Conflict("不能停用自己的账号")
     if "phone" in changes:
         _ensure_phone_free(session, org_id=org_id, phone=changes["phone"], exclude_user_id=user.id)
+    standing = (list(user.roles), user.is_active)
     apply_changes(user, {k: changes[k] for k in _USER_FIELDS if k in changes})
     if "roles" in changes:
         user.roles = _with_staff_roles(user.roles, changes["roles"])
@@ -203,6 +210,8 @@ def update_staff(
     apply_changes(staff, {k: changes[k] for k in _STAFF_FIELDS if k in changes})
     if "password" in changes or changes.get("is_active") is False:
         revoke_refresh_tokens(session, user_id=user.id, now=now)
+    if "password" in changes or (list(user.roles), user.is_active) != standing:
+        revoke_access(session, cache=access, user_id=user.id)
     session.flush()
     # The relationships still hold the old department/post until reloaded.
     session.expire(staff, ["department", "post"])
@@ -210,14 +219,24 @@ def update_staff(
 
 
 def deactivate_staff(
-    session: Session, *, org_id: int, staff_id: int, actor_user_id: int, now: datetime
+    session: Session,
+    *,
+    org_id: int,
+    staff_id: int,
+    actor_user_id: int,
+    access: AccessCache,
+    now: datetime,
 ) -> None:
-    """Stop a staff member's login (the record stays for history); never one's own."""
+    """Stop a staff member's login (the record stays for history); never one's own.
+
+    Their refresh tokens are revoked and their access tokens refused from the commit on.
+    """
     staff = _owned_staff(session, org_id, staff_id)
     if staff.user_id == actor_user_id:
         raise Conflict("不能停用自己的账号")
     staff.user.is_active = False
     revoke_refresh_tokens(session, user_id=staff.user_id, now=now)
+    revoke_access(session, cache=access, user_id=staff.user_id)
     session.flush()
 
 

@@ -1,1 +1,1 @@
-"""Photos: checked, stripped of metadata, stored under unguessable names, shown to who may see them."""
+"""Photos: checked, stripped of metadata, stored unguessably, shown to those who may see them."""

@@ -4,28 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, OrgOwnedMixin, utcnow
-
-PURPOSES = ("report", "completion", "message")
+from server.kernel.values import UPLOAD_PURPOSES, sql_in
 
 
 class Upload(OrgOwnedMixin, Base):
     __tablename__ = "uploads"
     __table_args__ = (
-        CheckConstraint(
-            "purpose IS NULL OR purpose IN ('report', 'completion', 'message')",
-            name="purpose_known",
-        ),
+        CheckConstraint(sql_in("purpose", UPLOAD_PURPOSES, nullable=True), name="purpose_known"),
         CheckConstraint("size_bytes > 0", name="size_positive"),
+        # The per-user quota reads a user's uploads of the last 24 hours.
+        Index("ix_uploads_owner_user_id_created_at", "owner_user_id", "created_at"),
+        # The sweeper finds uploads nobody attached.
+        Index(
+            "ix_uploads_created_at",
+            "created_at",
+            postgresql_where=text("order_id IS NULL AND message_id IS NULL"),
+        ),
     )
 
     # Unguessable: the id is also the file name.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner_user_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("users.id", ondelete="RESTRICT"), index=True
+        BigInteger, ForeignKey("users.id", ondelete="RESTRICT")
     )
     content_type: Mapped[str] = mapped_column(String(20))
     size_bytes: Mapped[int]

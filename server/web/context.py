@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 import redis
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
+from server.accounts.access import AccessCache, redis_namespace
 from server.accounts.tokens import Principal, TokenIssuer
 from server.config import Settings
 from server.db.session import Database, UnitOfWork
@@ -23,6 +25,16 @@ class Container:
     redis: redis.Redis
     tokens: TokenIssuer
     wechat: WeChatMiniClient
+
+    @cached_property
+    def redis_namespace(self) -> str:
+        """Prefix of this deployment's own Redis keys (derived from SECRET_KEY)."""
+        return redis_namespace(self.settings.secret_key)
+
+    @cached_property
+    def access(self) -> AccessCache:
+        """Users' current token versions and roles, cached (see server.accounts.access)."""
+        return AccessCache(self.redis, namespace=self.redis_namespace)
 
 
 def container() -> Container:

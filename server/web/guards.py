@@ -51,7 +51,7 @@ def reject_unsafe_input() -> None:
             for field, text in body_problems(raw):
                 errors.setdefault(field, []).append(text)
     if errors:
-        raise ValidationFailed(errors={field: sorted(set(texts)) for field, texts in errors.items()})
+        raise ValidationFailed(errors={name: sorted(set(texts)) for name, texts in errors.items()})
 
 
 def body_problems(raw: bytes) -> Iterator[tuple[str, str]]:

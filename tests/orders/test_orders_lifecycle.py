@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from server.kernel.roles import Role
 from server.models import Order
 from server.orders.rules.states import TRANSITIONS, Action, Status
 
@@ -326,6 +327,11 @@ def test_staff_files_on_behalf_with_company_paying(client, world):
     assert r.status_code == 403  # a dispatcher without a staff record
     tech = world.techs[0]
     r = client.post(TECH, json=body, headers=world.headers(tech))
+    assert (
+        r.status_code == 403
+    )  # 公司代付 on a fee is the desk's decision (tests/orders/test_payer.py)
+    desk = world.make.staff(world.org, roles=(Role.DISPATCHER,))
+    r = client.post(TECH, json=body, headers=world.headers(desk))
     assert r.status_code == 201, r.json
     assert r.json["status"] == "pending" and r.json["payer"] == "company"
     assert r.json["channel"] == "staff"

@@ -5,26 +5,24 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
+from mobile_api.uploads import upload_limits
 from server.kernel.errors import ValidationFailed
 from server.models import Upload
 from server.orders.models import Order
 from server.uploads import files as upload_service
-
-UPLOADS = "/api/v1/uploads"
-
-
-def image_bytes(fmt: str, size: tuple[int, int] = (64, 48), **save: object) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(out, fmt, **save)
-    return out.getvalue()
+from tests.uploads.helpers import (
+    UPLOADS,
+    files_under,
+    image_bytes,
+    png_header_only,
+    post,
+    stored_path,
+)
 
 
 def gps_exif(orientation: int | None = None) -> bytes:
@@ -40,39 +38,6 @@ def gps_exif(orientation: int | None = None) -> bytes:
     return exif.tobytes()
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims a huge bitmap in a few bytes: what a decompression bomb looks like."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data)
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
-        + chunk(b"IEND", b"")
-    )
-
-
-def post(client, headers, data: bytes, filename: str = "photo.jpg", field: str = "file"):
-    return client.post(
-        UPLOADS,
-        data={field: (io.BytesIO(data), filename, "image/jpeg")},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-
-
-def stored_path(settings, body) -> Path:
-    found = list(settings.upload_dir.glob(f"*/{body['id'][:2]}/{body['id']}.*"))
-    assert len(found) == 1
-    return found[0]
-
-
-def files_under(path: Path) -> list[Path]:
-    return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
 
 
 @pytest.fixture
@@ -112,8 +77,7 @@ def test_each_format_is_accepted_stored_and_served(
     assert row.order_id is None and row.message_id is None and row.purpose is None
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
 
-    colleague = make.staff(org)
-    got = client.get(body["url"], headers=make.headers(colleague.user))
+    got = client.get(body["url"], headers=headers)
     assert got.status_code == 200
     assert got.data == data
     assert got.mimetype == content_type
@@ -310,7 +274,7 @@ def _store(db_session, settings, *, org, user) -> Upload:
     return upload_service.store_upload(
         db_session,
         upload_dir=settings.upload_dir,
-        max_bytes=settings.upload_max_bytes,
+        limits=upload_limits(settings),
         org_id=org.id,
         user_id=user.id,
         stream=io.BytesIO(image_bytes("PNG", (8, 8))),

@@ -6,6 +6,14 @@ from server.web.blueprint import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from server.http.admin import catalog, customers, orders, property, settings, staff
+    from server.http.admin import catalog, customers, jobs, orders, property, settings, staff
 
-    return [property.blp, customers.blp, staff.blp, catalog.blp, settings.blp, orders.blp]
+    return [
+        property.blp,
+        customers.blp,
+        staff.blp,
+        catalog.blp,
+        settings.blp,
+        orders.blp,
+        jobs.blp,
+    ]

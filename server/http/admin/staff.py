@@ -18,7 +18,7 @@ from schemas.staff import (
 from server.kernel.roles import Role
 from server.staff import members, structure
 from server.web.blueprint import Blueprint
-from server.web.context import now, principal, session
+from server.web.context import container, now, principal, session
 
 blp = Blueprint(
     "admin_staff", __name__, url_prefix="/api/v1/admin", description="控制台：部门、岗位、员工"
@@ -179,6 +179,7 @@ class StaffById(MethodView):
             staff_id=staff_id,
             changes=changes,
             actor_user_id=caller.user_id,
+            access=container().access,
             now=now(),
         )
 
@@ -194,5 +195,6 @@ class StaffById(MethodView):
             org_id=caller.org_id,
             staff_id=staff_id,
             actor_user_id=caller.user_id,
+            access=container().access,
             now=now(),
         )

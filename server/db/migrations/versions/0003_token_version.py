@@ -7,6 +7,9 @@ Create Date: 2026-11-30 12:25:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0003_token_version"
 down_revision = "0002_orders"
 branch_labels = None
@@ -14,8 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Existing rows start at 0, the version access tokens issued before this revision imply.
+    op.add_column(
+        "users",
+        sa.Column("token_version", sa.Integer(), server_default=sa.text("0"), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("users", "token_version")

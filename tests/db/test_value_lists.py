@@ -1,0 +1,390 @@
+"""Each value list has one home; the database CHECK and the OpenAPI enum are built from it.
+
+For every list: the CHECK constraint in the live (migrated) database accepts exactly the listed
+values, the model declares the CHECK as the list spells it, and every OpenAPI field that carries
+the value documents exactly the list as its `enum`. A value added to a list without a migration,
+or a validator spelled by hand, fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import CheckConstraint, text
+
+import server.models  # noqa: F401  (every table on the metadata)
+from schemas.staff import STAFF_ROLE_VALUES
+from server.catalog.rules import FEE_MODES
+from server.db.base import Base
+from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
+from server.kernel.roles import Role
+from server.kernel.values import UPLOAD_PURPOSES, sql_in, sql_subset, values_of
+from server.orders.rules.values import (
+    ACTIONS,
+    ACTOR_ROLES,
+    AUTHOR_ROLES,
+    CHANNELS,
+    DESK_LIST_FORMATS,
+    PAYERS,
+    PAYMENT_STATUSES,
+    POOL_SORTS,
+    PRIORITIES,
+    STATUSES,
+    TENANT_BOXES,
+)
+from server.outbox.rules import STATUSES as OUTBOX_STATUSES
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = values_of(Role)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Where one list is enforced: a column's CHECK and the OpenAPI fields that carry it."""
+
+    name: str
+    values: tuple[str, ...]
+    table: str | None = None
+    column: str | None = None
+    check: str | None = None  # the constraint's name, as the naming convention spells it
+    nullable: bool = False
+    array: bool = False
+    # ("Component", "property") or ("/path", "method", "query parameter")
+    openapi: tuple[tuple[str, ...], ...] = ()
+
+
+LISTS = (
+    Listed(
+        "order statuses",
+        STATUSES,
+        "orders",
+        "status",
+        "ck_orders_status_known",
+        openapi=(
+            ("Order", "status"),
+            ("OrderDetail", "status"),
+            ("/api/v1/tenant/orders", "get", "status"),
+            ("/api/v1/tech/orders", "get", "status"),
+            ("/api/v1/admin/orders", "get", "status"),
+        ),
+    ),
+    Listed(
+        "priorities",
+        PRIORITIES,
+        "orders",
+        "priority",
+        "ck_orders_priority_known",
+        openapi=(
+            ("Order", "priority"),
+            ("OrderCreate", "priority"),
+            ("StaffOrderCreate", "priority"),
+            ("/api/v1/admin/orders", "get", "priority"),
+        ),
+    ),
+    Listed(
+        "payers",
+        PAYERS,
+        "orders",
+        "payer",
+        "ck_orders_payer_known",
+        openapi=(("Order", "payer"), ("OrderDetail", "payer"), ("StaffOrderCreate", "payer")),
+    ),
+    Listed(
+        "channels",
+        CHANNELS,
+        "orders",
+        "channel",
+        "ck_orders_channel_known",
+        openapi=(("Order", "channel"), ("OrderDetail", "channel")),
+    ),
+    Listed(
+        "payment statuses",
+        PAYMENT_STATUSES,
+        "orders",
+        "payment_status",
+        "ck_orders_payment_status_known",
+        openapi=(("Order", "payment_status"), ("OrderDetail", "payment_status")),
+    ),
+    Listed(
+        "timeline actions",
+        ACTIONS,
+        "order_events",
+        "action",
+        "ck_order_events_action_known",
+        openapi=(("TimelineEvent", "action"),),
+    ),
+    Listed(
+        "timeline from-statuses",
+        STATUSES,
+        "order_events",
+        "from_status",
+        "ck_order_events_from_status_known",
+        nullable=True,
+        openapi=(("TimelineEvent", "from_status"),),
+    ),
+    Listed(
+        "timeline to-statuses",
+        STATUSES,
+        "order_events",
+        "to_status",
+        "ck_order_events_to_status_known",
+        nullable=True,
+        openapi=(("TimelineEvent", "to_status"),),
+    ),
+    Listed(
+        "actor roles",
+        ACTOR_ROLES,
+        "order_events",
+        "actor_role",
+        "ck_order_events_actor_role_known",
+        openapi=(("TimelineEvent", "actor_role"),),
+    ),
+    Listed(
+        "message author roles",
+        AUTHOR_ROLES,
+        "order_messages",
+        "author_role",
+        "ck_order_messages_author_role_known",
+        openapi=(("Message", "author_role"),),
+    ),
+    Listed(
+        "login roles",
+        ROLES,
+        "users",
+        "roles",
+        "ck_users_roles_known",
+        array=True,
+        openapi=(("User", "roles"),),
+    ),
+    Listed(
+        "staff roles",
+        tuple(STAFF_ROLE_VALUES),
+        openapi=(
+            ("Staff", "roles"),
+            ("StaffListItem", "roles"),
+            ("/api/v1/admin/staff", "get", "role"),
+        ),
+    ),
+    Listed(
+        "fee modes",
+        FEE_MODES,
+        "order_subtypes",
+        "fee_mode",
+        "ck_order_subtypes_fee_mode_known",
+        openapi=(("OrderSubtype", "fee_mode"), ("CatalogSubtype", "fee_mode")),
+    ),
+    Listed(
+        "upload purposes",
+        UPLOAD_PURPOSES,
+        "uploads",
+        "purpose",
+        "ck_uploads_purpose_known",
+        nullable=True,
+    ),
+    Listed(
+        "customer kinds",
+        CUSTOMER_KINDS,
+        "customers",
+        "kind",
+        "ck_customers_kind_known",
+        openapi=(
+            ("Customer", "kind"),
+            ("CustomerListItem", "kind"),
+            ("/api/v1/admin/customers", "get", "kind"),
+        ),
+    ),
+    Listed(
+        "contact relations",
+        CONTACT_RELATIONS,
+        "contacts",
+        "relation",
+        "ck_contacts_relation_known",
+        openapi=(("Contact", "relation"), ("ContactMasked", "relation")),
+    ),
+    Listed(
+        "room relations",
+        ROOM_RELATIONS,
+        "customer_rooms",
+        "relation",
+        "ck_customer_rooms_relation_known",
+        openapi=(("CustomerRoom", "relation"), ("TenantRoom", "relation")),
+    ),
+    Listed(
+        "orientations",
+        ORIENTATIONS,
+        "rooms",
+        "orientation",
+        "ck_rooms_orientation_known",
+        nullable=True,
+        openapi=(("Room", "orientation"),),
+    ),
+    Listed(
+        "outbox statuses",
+        OUTBOX_STATUSES,
+        "outbox",
+        "status",
+        "ck_outbox_status_known",
+        openapi=(("OutboxItem", "status"), ("/api/v1/admin/jobs", "get", "status")),
+    ),
+    Listed("tenant boxes", TENANT_BOXES, openapi=(("/api/v1/tenant/orders", "get", "box"),)),
+    Listed("pool sorts", POOL_SORTS, openapi=(("/api/v1/tech/pool", "get", "sort"),)),
+    Listed(
+        "console list formats",
+        DESK_LIST_FORMATS,
+        openapi=(("/api/v1/admin/orders", "get", "format"),),
+    ),
+)
+IN_DATABASE = [item for item in LISTS if item.check]
+IN_OPENAPI = [(item, where) for item in LISTS for where in item.openapi]
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _definition(db_session: Any, table: str, name: str) -> str:
+    definition = db_session.scalar(
+        text(
+            "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " JOIN pg_class t ON t.oid = c.conrelid"
+            " WHERE c.contype = 'c' AND t.relname = :table AND c.conname = :name"
+        ),
+        {"table": table, "name": name},
+    )
+    assert definition is not None, f"no CHECK {name} on {table} in the database"
+    return str(definition)
+
+
+def _passes(db_session: Any, item: Listed, definition: str, value: Any) -> bool:
+    """Whether the database's own CHECK expression lets `value` through (NULL counts as pass)."""
+    assert definition.startswith("CHECK ")
+    expression = definition.removeprefix("CHECK ")
+    cast = "varchar[]" if item.array else "varchar"
+    sql = f"SELECT ({expression}) IS NOT FALSE FROM (SELECT %s::{cast} AS {item.column}) AS t"
+    return bool(db_session.connection().exec_driver_sql(sql, (value,)).scalar())
+
+
+@pytest.mark.parametrize("item", IN_DATABASE, ids=lambda item: item.name)
+def test_database_check_accepts_exactly_the_list(db_session, item):
+    assert item.table and item.check
+    definition = _definition(db_session, item.table, item.check)
+    literals = [m.replace("''", "'") for m in _LITERAL.findall(definition)]
+    assert sorted(literals) == sorted(item.values), definition
+    outsiders = ["unknown", *(v.upper() for v in item.values), *(f"{v} " for v in item.values)]
+    if item.array:
+        for value in item.values:
+            assert _passes(db_session, item, definition, [value])
+        assert _passes(db_session, item, definition, list(item.values))
+        assert _passes(db_session, item, definition, [])
+        for outsider in outsiders:
+            assert not _passes(db_session, item, definition, [item.values[0], outsider])
+        assert not _passes(db_session, item, definition, [None])
+        return
+    for value in item.values:
+        assert _passes(db_session, item, definition, value), value
+    for outsider in outsiders:
+        assert not _passes(db_session, item, definition, outsider), outsider
+    if item.nullable:
+        assert _passes(db_session, item, definition, None)
+
+
+@pytest.mark.parametrize("item", IN_DATABASE, ids=lambda item: item.name)
+def test_model_check_is_built_from_the_list(item):
+    assert item.table and item.column and item.check
+    table = Base.metadata.tables[item.table]
+    checks = {c.name: str(c.sqltext) for c in table.constraints if isinstance(c, CheckConstraint)}
+    built = (
+        sql_subset(item.column, item.values)
+        if item.array
+        else sql_in(item.column, item.values, nullable=item.nullable)
+    )
+    assert checks.get(item.check) == built
+
+
+def test_every_model_check_is_in_the_database(db_session):
+    """Autogenerate does not compare CHECKs: a model CHECK no migration created fails here."""
+    declared = {
+        (table.name, str(c.name))
+        for table in Base.metadata.tables.values()
+        for c in table.constraints
+        if isinstance(c, CheckConstraint)
+    }
+    rows = db_session.execute(
+        text(
+            "SELECT t.relname, c.conname FROM pg_constraint c"
+            " JOIN pg_class t ON t.oid = c.conrelid"
+            " JOIN pg_namespace n ON n.oid = t.relnamespace"
+            " WHERE c.contype = 'c' AND n.nspname = current_schema()"
+        )
+    ).all()
+    in_database = {(table, name) for table, name in rows if table in Base.metadata.tables}
+    assert declared - in_database == set(), "CHECKs missing from the migrations"
+    assert in_database - declared == set(), "CHECKs in the database but not in the models"
+
+
+@pytest.fixture(scope="module")
+def openapi(app):
+    with app.test_client() as client:
+        response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def _enum(document: dict[str, Any], where: tuple[str, ...]) -> list[Any]:
+    if len(where) == 2:
+        component, prop = where
+        schema = document["components"]["schemas"][component]["properties"][prop]
+    else:
+        path, method, param = where
+        params = document["paths"][path][method].get("parameters", [])
+        matches = [p["schema"] for p in params if p["in"] == "query" and p["name"] == param]
+        assert matches, f"no query parameter {param} on {method.upper()} {path}"
+        schema = matches[0]
+    if schema.get("type") == "array":
+        schema = schema["items"]
+    assert "enum" in schema, f"{where}: no enum in {schema}"
+    return list(schema["enum"])
+
+
+@pytest.mark.parametrize(
+    ("item", "where"), IN_OPENAPI, ids=lambda x: x.name if isinstance(x, Listed) else ".".join(x)
+)
+def test_openapi_enum_is_the_list(openapi, item, where):
+    enum = _enum(openapi, where)
+    assert [v for v in enum if v is not None] == list(item.values)
+
+
+def test_every_documented_enum_is_a_known_list(openapi):
+    """No enum in the document is spelled by hand: each one is one of the lists above."""
+    known = {tuple(item.values) for item in LISTS}
+    found: list[tuple[str, tuple[Any, ...]]] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("enum"), list):
+                found.append((where, tuple(v for v in node["enum"] if v is not None)))
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(openapi, "")
+    assert found, "the document documents no enum at all"
+    unknown = [(where, values) for where, values in found if values not in known]
+    assert unknown == [], "name each new list in LISTS above (with its CHECK, if it is stored)"
+
+
+def test_no_value_list_is_spelled_by_hand():
+    """Validators and CHECKs name a list; `OneOf([...])` or `IN ('...')` in the source is a copy."""
+    offenders = []
+    for path in (ROOT / "schemas").rglob("*.py"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"OneOf\(\s*[\[\(\"']", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    for path in (ROOT / "server").rglob("models.py"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"\bIN \('", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert offenders == []
