@@ -1,4 +1,4 @@
-"""The `baoxiu` command: migrate, seed-demo, serve, worker, cron, dev."""
+"""The `baoxiu` command: migrate, seed-demo, serve, worker, cron, outbox, dev."""
 
 from __future__ import annotations
 
@@ -186,6 +186,30 @@ def cron() -> None:
 
     _settings()
     run_cron()
+
+
+@main.command()
+@click.option("--sweep", is_flag=True, help="re-enqueue lost deliveries now (the cron does it)")
+def outbox(sweep: bool) -> None:
+    """Show background side effects (the outbox) by job and status; optionally sweep now."""
+    from datetime import UTC, datetime
+
+    from server.outbox import console, delivery
+    from workers.runtime import database
+
+    _settings()
+    db = database()
+    if sweep:
+        with db.transaction() as uow:
+            report = delivery.sweep(uow.session, now=datetime.now(UTC))
+        click.echo(f"swept: {report.lost} lost deliveries re-armed, {report.requeued} re-enqueued")
+    with db.transaction() as uow:
+        rows = console.summary(uow.session)
+    db.dispose()
+    for job, status, count in rows:
+        click.echo(f"{job:<40} {status:<12} {count:>8}")
+    if not rows:
+        click.echo("the outbox is empty")
 
 
 @main.command()

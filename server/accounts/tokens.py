@@ -126,8 +126,9 @@ class TokenIssuer:
         jti = claims.get("jti")
         if not isinstance(jti, str) or len(jti) > 36:
             raise Unauthorized(_INVALID)
+        user_id, org_id = _subject(claims), _id(claims.get("org"))
         row = session.get(RefreshToken, jti, with_for_update=True)
-        if row is None or row.user_id != _subject(claims):
+        if row is None or row.user_id != user_id or row.org_id != org_id:
             raise Unauthorized(_INVALID)
         if row.revoked_at is not None:
             # Replay of a rotated token: assume theft, end every session of this user.

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from sqlalchemy import Select, exists, inspect, select
 from sqlalchemy.orm import Session
 
-from server.db.base import OrgOwnedMixin
 from server.kernel.errors import Conflict, NotFound, ValidationFailed
 
-T = TypeVar("T", bound=OrgOwnedMixin)
+
+class Owned(Protocol):
+    """Anything that says which organisation it belongs to (None: to no organisation)."""
+
+    @property
+    def org_id(self) -> int | None: ...
+
+
+T = TypeVar("T", bound=Owned)
+
+
+def belongs_to(obj: Owned | None, org_id: int) -> bool:
+    """Whether `obj` exists and is the organisation's: the one comparison of organisations."""
+    return obj is not None and obj.org_id == org_id
 
 
 def find_owned(
@@ -25,10 +37,10 @@ def find_owned(
 ) -> T | None:
     """The row with this id if it belongs to the organisation, else None.
 
-    The one place where a row's organisation is compared with the caller's: every lookup by id
-    goes through here. `for_update` locks the row itself (`FOR UPDATE OF` its table, so that
-    eager outer joins do not take part); `populate_existing` reads it afresh over what the
-    session holds (needed after a conditional UPDATE, or to lock a row already loaded).
+    Every lookup by id goes through here (or `get_owned` / `reference_owned`). `for_update`
+    locks the row itself (`FOR UPDATE OF` its table, so that eager outer joins take no part);
+    `populate_existing` reads it afresh over what the session holds (needed after a
+    conditional UPDATE, or to lock a row already loaded).
     """
     obj = session.get(
         model,
@@ -36,9 +48,7 @@ def find_owned(
         with_for_update={"of": inspect(model).local_table} if for_update else None,
         populate_existing=populate_existing,
     )
-    if obj is None or obj.org_id != org_id:
-        return None
-    return obj
+    return obj if belongs_to(obj, org_id) else None
 
 
 def get_owned(

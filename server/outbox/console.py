@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.db.pagination import Page, paginate
-from server.kernel.errors import InvalidTransition, NotFound
+from server.db.scoping import get_owned
+from server.kernel.errors import InvalidTransition
 from server.outbox.dispatch import dispatch_on_commit
 from server.outbox.models import OutboxItem
 from server.outbox.registry import spec_for
@@ -29,9 +30,9 @@ def list_items(
 
 def retry_item(session: Session, *, org_id: int, outbox_id: int, now: datetime) -> OutboxItem:
     """Give a failed item a fresh set of attempts, the first one now."""
-    item = session.get(OutboxItem, outbox_id, with_for_update=True)
-    if item is None or item.org_id != org_id:
-        raise NotFound(NOT_FOUND)
+    item = get_owned(
+        session, OutboxItem, outbox_id, org_id=org_id, message=NOT_FOUND, for_update=True
+    )
     if item.status not in RETRYABLE:
         raise InvalidTransition("只有失败的任务可以重试")
     spec = spec_for(item.job)
@@ -39,5 +40,15 @@ def retry_item(session: Session, *, org_id: int, outbox_id: int, now: datetime) 
     item.max_attempts = item.attempts + attempts_allowed(spec.retries)
     item.next_attempt_at = item.updated_at = now
     session.flush()
-    dispatch_on_commit(session, outbox_id=item.id, job=spec, attempts=item.attempts, at=now)
+    dispatch_on_commit(session, outbox_id=item.id, job=spec, attempts=item.attempts)
     return item
+
+
+def summary(session: Session) -> list[tuple[str, str, int]]:
+    """(job, status, count) over every organisation, for the command line."""
+    rows = session.execute(
+        select(OutboxItem.job, OutboxItem.status, func.count())
+        .group_by(OutboxItem.job, OutboxItem.status)
+        .order_by(OutboxItem.job, OutboxItem.status)
+    ).all()
+    return [(job, status, int(count)) for job, status, count in rows]

@@ -181,9 +181,7 @@ def sweep(
         .limit(limit)
     ).all()
     for outbox_id, job, attempts in overdue:
-        dispatch_on_commit(
-            session, outbox_id=outbox_id, job=spec_for(job), attempts=attempts, at=now
-        )
+        dispatch_on_commit(session, outbox_id=outbox_id, job=spec_for(job), attempts=attempts)
     if lost or overdue:
         log.info("outbox sweep: %d lost deliveries, %d re-enqueued", len(lost), len(overdue))
     return SweepReport(lost=len(lost), requeued=len(overdue))

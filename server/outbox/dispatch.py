@@ -25,7 +25,9 @@ from server.outbox.rules import delivery_job_id
 log = logging.getLogger(__name__)
 
 DISPATCHER_KEY = "baoxiu_outbox_dispatcher"
-# A delivery waiting in RQ (or running): asking for it again changes nothing.
+# A delivery waiting in RQ (or running): asking for it again changes nothing. (A job whose
+# worker was killed stays `started` until RQ's own cleanup fails it; if it had claimed its
+# item, the item's expired lease brings it back sooner, under the next attempt's job id.)
 WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED})
 RESULT_TTL = 3600  # seconds RQ keeps a finished delivery (the outbox row is the record)
 FAILURE_TTL = 7 * 24 * 3600
@@ -38,8 +40,10 @@ class Dispatcher:
         self.connection = connection
         self.scope = scope
 
-    def dispatch(self, *, outbox_id: int, job: JobSpec, attempts: int, at: datetime) -> bool:
-        """Enqueue the delivery of attempt `attempts + 1` (at `at`); False if already there."""
+    def dispatch(
+        self, *, outbox_id: int, job: JobSpec, attempts: int, at: datetime | None = None
+    ) -> bool:
+        """Enqueue the delivery of attempt `attempts + 1` (now, or at `at`); False if there."""
         job_id = delivery_job_id(self.scope, outbox_id, attempts)
         for _ in range(2):
             try:
@@ -50,7 +54,7 @@ class Dispatcher:
                     return False
         return False
 
-    def _enqueue(self, job_id: str, *, outbox_id: int, job: JobSpec, at: datetime) -> None:
+    def _enqueue(self, job_id: str, *, outbox_id: int, job: JobSpec, at: datetime | None) -> None:
         queue = Queue(job.queue, connection=self.connection)
         options = {
             "job_id": job_id,
@@ -60,7 +64,7 @@ class Dispatcher:
             "failure_ttl": FAILURE_TTL,
             "description": f"outbox {outbox_id} {job.name}",
         }
-        if at > datetime.now(UTC):
+        if at is not None and at > datetime.now(UTC):
             queue.enqueue_at(at, DELIVER_OUTBOX, outbox_id, job.name, **options)
         else:
             queue.enqueue(DELIVER_OUTBOX, outbox_id, job.name, **options)
@@ -85,9 +89,17 @@ def attach_dispatcher(db: Database, connection: redis.Redis) -> None:
 
 
 def dispatch_on_commit(
-    session: Session, *, outbox_id: int, job: JobSpec, attempts: int, at: datetime
+    session: Session,
+    *,
+    outbox_id: int,
+    job: JobSpec,
+    attempts: int,
+    at: datetime | None = None,
 ) -> None:
-    """After the commit, enqueue the delivery of an outbox item (on rollback: nothing)."""
+    """After the commit, enqueue the delivery of an outbox item (now, or at `at`).
+
+    On rollback: nothing.
+    """
     dispatcher: Dispatcher | None = session.info.get(DISPATCHER_KEY)
 
     def enqueue() -> None:

@@ -60,5 +60,5 @@ def enqueue_on_commit(
         )
         assert existing is not None
         return existing
-    dispatch_on_commit(session, outbox_id=outbox_id, job=job, attempts=0, at=now)
+    dispatch_on_commit(session, outbox_id=outbox_id, job=job, attempts=0)
     return outbox_id

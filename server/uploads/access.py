@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.auth import active_user
 from server.accounts.tokens import Principal
+from server.db.scoping import find_owned
 from server.kernel.clock import local_date
 from server.kernel.errors import NotFound
 from server.kernel.roles import CONSOLE_ROLES, Role
@@ -32,8 +33,12 @@ NOT_FOUND = "图片不存在"
 
 def visible_upload(session: Session, *, viewer: Principal, upload_id: str, now: datetime) -> Upload:
     """The upload if `viewer` may see it; 404 for anything else (no leaks)."""
-    upload = session.get(Upload, upload_id) if UPLOAD_ID.fullmatch(upload_id) else None
-    if upload is None or upload.org_id != viewer.org_id:
+    upload = (
+        find_owned(session, Upload, upload_id, org_id=viewer.org_id)
+        if UPLOAD_ID.fullmatch(upload_id)
+        else None
+    )
+    if upload is None:
         raise NotFound(NOT_FOUND)
     if upload.owner_user_id == viewer.user_id or viewer.has_any(frozenset(CONSOLE_ROLES)):
         return upload

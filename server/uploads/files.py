@@ -63,7 +63,6 @@ def store_upload(
         decode_budget_bytes=limits.decode_budget_bytes,
         max_concurrent_decodes=limits.max_concurrent_decodes,
     )
-    del data
     check_quota(
         session, user_id=user_id, limits=limits, incoming=len(image.data), now=now, lock=True
     )

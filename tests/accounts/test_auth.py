@@ -404,41 +404,111 @@ def test_staff_cannot_use_tenant_endpoints(client, make, org):
     assert r.status_code == 403 and r.json["error"] == "forbidden"
 
 
-def test_password_guessing_is_throttled(client, app, make, org):
-    from server.web.throttle import MAX_FAILURES, LoginThrottle
-
-    make.staff(org, phone="13900000077")
-    throttle = LoginThrottle(app.extensions["baoxiu"].redis)
-    throttle.succeeded("13900000077")  # a clean slate on a shared Redis
-    try:
-        for _ in range(MAX_FAILURES):
-            r = client.post(LOGIN, json={"phone": "13900000077", "password": "guess"})
-            assert r.status_code == 401
-        r = client.post(LOGIN, json={"phone": "13900000077", "password": PASSWORD})
-        assert r.status_code == 429 and r.json["error"] == "rate_limited"
-        # Another phone is not affected.
-        make.staff(org, phone="13900000078")
-        r = client.post(LOGIN, json={"phone": "13900000078", "password": PASSWORD})
-        assert r.status_code == 200
-    finally:
-        throttle.succeeded("13900000077")
-        throttle.succeeded("13900000078")
+# --- no network call inside a database transaction ------------------------------------------
 
 
-def test_a_success_clears_earlier_failures(client, app, make, org):
-    from server.web.throttle import MAX_FAILURES, LoginThrottle
+@pytest.fixture
+def transaction_watch(app, monkeypatch):
+    """Records, for each WeChat call, whether the request's transaction was open at the time."""
+    from flask import g
 
-    make.staff(org, phone="13900000079")
-    throttle = LoginThrottle(app.extensions["baoxiu"].redis)
-    throttle.succeeded("13900000079")
-    for _ in range(MAX_FAILURES - 1):
-        client.post(LOGIN, json={"phone": "13900000079", "password": "guess"})
-    assert (
-        client.post(LOGIN, json={"phone": "13900000079", "password": PASSWORD}).status_code == 200
+    wechat = app.extensions["baoxiu"].wechat
+    seen = []
+
+    def watch(name):
+        original = getattr(wechat, name)
+
+        def call(*args, **kwargs):
+            uow = g.get("uow")
+            seen.append((name, uow is not None and uow.session.in_transaction()))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(wechat, name, call)
+
+    watch("code2session")
+    watch("phone_number")
+    return seen
+
+
+def test_wechat_is_called_before_the_transaction_opens(
+    client, fake_wechat, resident, transaction_watch
+):
+    login = wechat_tenant(client, fake_wechat)
+    r = client.post(
+        WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
     )
-    for _ in range(MAX_FAILURES - 1):
-        client.post(LOGIN, json={"phone": "13900000079", "password": "guess"})
-    assert (
-        client.post(LOGIN, json={"phone": "13900000079", "password": PASSWORD}).status_code == 200
+    assert r.status_code == 200, r.json
+    assert transaction_watch == [("code2session", False), ("phone_number", False)]
+
+
+# --- tokens signed with our key but not shaped like ours --------------------------------------
+
+
+def forge(settings, **claims):
+    import jwt
+
+    now = datetime.now(UTC)
+    base = {"iss": "baoxiu", "iat": now, "exp": now + timedelta(minutes=10)}
+    merged = {k: v for k, v in {**base, **claims}.items() if v is not None}
+    return jwt.encode(merged, settings.secret_key, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "abc"},
+        {"sub": "１２"},  # full-width digits: str.isdigit() says yes, int() agrees, we do not
+        {"sub": "0"},
+        {"sub": str(2**63)},
+        {"jti": 5},
+        {"jti": None},
+        {"org": "x"},
+        {"exp": "soon"},
+    ],
+    ids=repr,
+)
+def test_refresh_tokens_with_odd_claims_are_unauthorized(client, settings, make, org, claims):
+    import jwt
+
+    user = make.tenant(org)
+    issued = make.tokens.issue(make.session, user=user, now=datetime.now(UTC))
+    make.session.flush()
+    jti = jwt.decode(issued.refresh_token, options={"verify_signature": False})["jti"]
+    # A real refresh token's jti: only the odd claim can be what refuses it.
+    base = {"sub": str(user.id), "org": org.id, "typ": "refresh", "jti": jti}
+    token = forge(settings, **{**base, **claims})
+    r = client.post(REFRESH, json={"refresh_token": token})
+    assert r.status_code == 401 and r.json["error"] == "unauthorized", r.json
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"ver": "1"},
+        {"ver": -1},
+        {"ver": True},
+        {"ver": 1},  # a version the user never had
+        {"stf": True},
+        {"stf": 0},
+        {"org": True},
+        {"roles": [1, "tenant"]},
+        {"exp": float("inf")},
+    ],
+    ids=repr,
+)
+def test_access_tokens_with_odd_claims_are_unauthorized(client, settings, make, org, claims):
+    user = make.tenant(org)
+    base = {"sub": str(user.id), "org": org.id, "roles": ["tenant"], "typ": "access", "ver": 0}
+    headers = {"Authorization": f"Bearer {forge(settings, **{**base, **claims})}"}
+    r = client.get(ME, headers=headers)
+    assert r.status_code == 401 and r.json["error"] == "unauthorized", r.json
+
+
+def test_a_token_of_another_organisation_is_refused(client, settings, make, org):
+    user = make.tenant(org)
+    elsewhere = make.org()
+    token = forge(
+        settings, sub=str(user.id), org=elsewhere.id, roles=["tenant"], typ="access", ver=0
     )
-    throttle.succeeded("13900000079")
+    r = client.get(ME, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401

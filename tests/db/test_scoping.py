@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, update
 
-from server.db.scoping import find_owned, get_owned, reference_owned
+from server.db.scoping import belongs_to, find_owned, get_owned, reference_owned
 from server.kernel.errors import NotFound, ValidationFailed
 from server.models import Order, Room, User
 
@@ -32,7 +32,9 @@ def test_no_inline_organisation_check_outside_scoping():
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if INLINE.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
-    assert offenders == [], "use server.db.scoping (get_owned / reference_owned / find_owned)"
+    assert offenders == [], (
+        "use server.db.scoping (get_owned, reference_owned, find_owned, belongs_to)"
+    )
 
 
 def test_the_grep_finds_what_it_is_for():
@@ -44,6 +46,17 @@ def test_the_grep_finds_what_it_is_for():
         assert INLINE.search(line), line
     for line in ("Order.org_id == org_id", "if user.org_id == org_id:", "org_id=org_id"):
         assert not INLINE.search(line), line
+
+
+def test_belongs_to():
+    class Thing:
+        def __init__(self, org_id):
+            self.org_id = org_id
+
+    assert belongs_to(Thing(1), 1)
+    assert not belongs_to(Thing(2), 1)
+    assert not belongs_to(Thing(None), 1)  # work of no organisation belongs to none
+    assert not belongs_to(None, 1)
 
 
 @pytest.fixture

@@ -177,7 +177,9 @@ def test_baoxiu_dev_stops_everything_on_ctrl_c(tmp_path):
     try:
         deadline = time.monotonic() + 90
         while True:
-            assert dev.poll() is None, "baoxiu dev stopped on its own"
+            if dev.poll() is not None:
+                assert dev.stdout is not None
+                pytest.fail("baoxiu dev stopped on its own:\n" + dev.stdout.read()[-4000:])
             assert time.monotonic() < deadline, "baoxiu dev did not become ready"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/readyz") as r:

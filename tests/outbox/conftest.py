@@ -16,20 +16,27 @@ from server.outbox.rules import delivery_job_id
 from tests.outbox import handlers
 
 
-def _clear(queue: Queue) -> None:
+def clear(queue: Queue) -> None:
     queue.empty()
     scheduled = ScheduledJobRegistry(queue=queue)
     for job_id in scheduled.get_job_ids():
         scheduled.remove(job_id, delete_job=True)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def queue(app: Any) -> Iterator[Queue]:
     """The queue the test jobs go to, empty at the start and at the end of each test."""
     q = Queue(handlers.QUEUE, connection=app.extensions["baoxiu"].redis)
-    _clear(q)
+    clear(q)
     yield q
-    _clear(q)
+    clear(q)
+    # The rows were rolled back; their deliveries' RQ jobs (finished, failed) go too.
+    scope = app.extensions["baoxiu"].db.engine.url.database
+    redis = app.extensions["baoxiu"].redis
+    stale = list(redis.scan_iter(match=f"rq:*outbox-{scope}-*", count=1000))
+    if stale:
+        redis.delete(*stale)
+    redis.srem("rq:queues", q.key)
 
 
 @pytest.fixture

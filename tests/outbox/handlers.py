@@ -21,11 +21,15 @@ QUEUE = f"test-outbox-{uuid.uuid4().hex[:12]}"
 CALLS: list[Delivery] = []
 
 
-def rename_org(session: Session, delivery: Delivery) -> None:
-    """A database effect (renames the organisation); fails the first `fail_first` attempts."""
+def mark_org(session: Session, delivery: Delivery) -> None:
+    """A database effect that shows every run: appends a mark to the organisation's name.
+
+    Deliberately not idempotent, so a test sees a doubled delivery. Fails the first
+    `fail_first` attempts, after its write.
+    """
     org = session.get(Organisation, delivery.org_id)
     assert org is not None
-    org.name = str(delivery.kwargs["name"])
+    org.name += str(delivery.kwargs["mark"])
     session.flush()
     if delivery.attempt <= int(delivery.kwargs.get("fail_first", 0)):
         raise RuntimeError(f"短信网关拒绝了 13812345678（第 {delivery.attempt} 次）")
@@ -38,10 +42,10 @@ def call_provider(delivery: Delivery) -> None:
         raise ConnectionError("provider unreachable")
 
 
-RENAME_ORG = outbox_job("tests.rename_org", queue=QUEUE, timeout=30, retries=2, retry_delay=10)
+MARK_ORG = outbox_job("tests.mark_org", queue=QUEUE, timeout=30, retries=2, retry_delay=10)
 CALL_PROVIDER = outbox_job("tests.call_provider", queue=QUEUE, timeout=30, retries=1)
 NOTE = outbox_job("tests.note", queue=QUEUE)  # enqueued only, never delivered here
 
-register_database_handler(RENAME_ORG, rename_org)
+register_database_handler(MARK_ORG, mark_org)
 register_external_handler(CALL_PROVIDER, call_provider)
 register_database_handler(NOTE, lambda session, delivery: None)

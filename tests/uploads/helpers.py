@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
+
+from server.orders.models import Order
 
 UPLOADS = "/api/v1/uploads"
 
@@ -45,10 +48,7 @@ def hostile_png(width: int = 6300, height: int = 6300) -> bytes:
     idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", ihdr)
-        + _chunk(b"IDAT", idat)
-        + _chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
     )
 
 
@@ -75,3 +75,29 @@ def stored_path(settings, body) -> Path:
 
 def files_under(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
+
+
+def order_row(make, org, reporter, now: datetime | None = None) -> Order:
+    """A pending order written straight to the database (no photos, no HTTP)."""
+    now = now or datetime.now(UTC)
+    community = make.community(org)
+    building = make.building(community)
+    room = make.room(building)
+    subtype = make.subtype(make.order_type(org))
+    order = Order(
+        org_id=org.id,
+        number=f"T{room.id:010d}",
+        status="pending",
+        community_id=community.id,
+        building_id=building.id,
+        room_id=room.id,
+        order_type_id=subtype.order_type_id,
+        subtype_id=subtype.id,
+        description="漏水",
+        contact_phone="13800000001",
+        reporter_user_id=reporter.id,
+        due_at=now + timedelta(days=1),
+    )
+    make.session.add(order)
+    make.session.flush()
+    return order

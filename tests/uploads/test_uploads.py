@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
@@ -13,12 +13,12 @@ from PIL import ExifTags, Image, PngImagePlugin
 from mobile_api.uploads import upload_limits
 from server.kernel.errors import ValidationFailed
 from server.models import Upload
-from server.orders.models import Order
 from server.uploads import files as upload_service
 from tests.uploads.helpers import (
     UPLOADS,
     files_under,
     image_bytes,
+    order_row,
     png_header_only,
     post,
     stored_path,
@@ -36,8 +36,6 @@ def gps_exif(orientation: int | None = None) -> bytes:
     gps[ExifTags.GPS.GPSLongitudeRef] = "E"
     gps[ExifTags.GPS.GPSLongitude] = (121.0, 28.0, 0.0)
     return exif.tobytes()
-
-
 
 
 @pytest.fixture
@@ -282,30 +280,6 @@ def _store(db_session, settings, *, org, user) -> Upload:
     )
 
 
-def _order(make, org, reporter) -> Order:
-    community = make.community(org)
-    building = make.building(community)
-    room = make.room(building)
-    subtype = make.subtype(make.order_type(org))
-    order = Order(
-        org_id=org.id,
-        number=f"T{room.id:010d}",
-        status="pending",
-        community_id=community.id,
-        building_id=building.id,
-        room_id=room.id,
-        order_type_id=subtype.order_type_id,
-        subtype_id=subtype.id,
-        description="漏水",
-        contact_phone="13800000001",
-        reporter_user_id=reporter.id,
-        due_at=NOW + timedelta(days=1),
-    )
-    make.session.add(order)
-    make.session.flush()
-    return order
-
-
 def _attachable(db_session, *, org, user, ids):
     return upload_service.attachable_uploads(
         db_session, org_id=org.id, user_id=user.id, upload_ids=ids
@@ -360,7 +334,7 @@ def test_attachable_refuses_what_is_not_mine_to_attach(db_session, settings, mak
         bad = _store(db_session, settings, org=other, user=make.tenant(other)).id
     else:
         attached = _store(db_session, settings, org=org, user=user)
-        attached.order_id = _order(make, org, user).id
+        attached.order_id = order_row(make, org, user).id
         attached.purpose = "report"
         db_session.flush()
         bad = attached.id
