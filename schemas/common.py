@@ -13,6 +13,7 @@ from server.kernel.personal_data import normalise_phone
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
 
 
 class ErrorSchema(Schema):
@@ -72,7 +73,8 @@ class TrimmedString(fields.String):
 
 
 class PageArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded so that the row offset, (page - 1) × page_size, always fits PostgreSQL's bigint.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 

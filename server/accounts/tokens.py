@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.accounts.models import RefreshToken, User
+from server.db.scoping import find_owned
 from server.kernel.errors import RefreshTokenReplayed, TokenExpired, Unauthorized
 from server.staff.models import Staff
 
@@ -127,8 +128,8 @@ class TokenIssuer:
         if not isinstance(jti, str) or len(jti) > 36:
             raise Unauthorized(_INVALID)
         user_id, org_id = _subject(claims), _id(claims.get("org"))
-        row = session.get(RefreshToken, jti, with_for_update=True)
-        if row is None or row.user_id != user_id or row.org_id != org_id:
+        row = find_owned(session, RefreshToken, jti, org_id=org_id, for_update=True)
+        if row is None or row.user_id != user_id:
             raise Unauthorized(_INVALID)
         if row.revoked_at is not None:
             # Replay of a rotated token: assume theft, end every session of this user.

@@ -34,7 +34,7 @@ class ArgumentsParser(FlaskParser):
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         data = super().parse(*args, **kwargs)
-        errors = {}
+        errors = out_of_range_ints(data)
         if errors:
             raise ValidationFailed(errors=errors)
         return data

@@ -15,7 +15,7 @@ from typing import Any
 from flask import request
 from werkzeug.routing import IntegerConverter
 
-from server.kernel.errors import ValidationFailed
+from server.kernel.errors import NotFound, ValidationFailed
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 # Real bodies nest a handful of levels; this leaves room without inviting recursion trouble.
@@ -37,15 +37,17 @@ class BigintConverter(IntegerConverter):
 
 
 def reject_unsafe_input() -> None:
-    """Refuse NUL bytes, lone surrogates, bigint overflows and deep nesting (422)."""
-    return
+    """Refuse NUL bytes, lone surrogates, bigint overflows and deep nesting (422).
+
+    A path segment with such characters names nothing: 404, like an id beyond bigint.
+    """
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and BAD_CHARACTERS.search(value):
+            raise NotFound()
     errors: dict[str, list[str]] = {}
     for key, value in request.args.items(multi=True):
         if BAD_CHARACTERS.search(key) or BAD_CHARACTERS.search(value):
             errors.setdefault(_printable(key), []).append(BAD_CHARACTER_TEXT)
-    for key, value in (request.view_args or {}).items():
-        if isinstance(value, str) and BAD_CHARACTERS.search(value):
-            errors.setdefault(key, []).append(BAD_CHARACTER_TEXT)
     if request.is_json:
         raw = request.get_data(cache=True)
         if raw.strip():

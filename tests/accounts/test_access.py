@@ -156,11 +156,12 @@ def test_roles_come_from_the_user_not_from_the_token(client, make, world, settin
 
 
 def test_a_promotion_counts_from_the_next_token(client, make, world, boss):
-    staff, session = dispatcher_with_login(client, make, world)
+    staff, _ = dispatcher_with_login(client, make, world)
     r = client.patch(f"{STAFF}/{staff.id}", json={"roles": ["admin", "dispatcher"]}, headers=boss)
     assert r.status_code == 200
     fresh = login(client, "13900000031")
-    assert client.post(DEPARTMENTS, json={"name": "安保部"}, headers=bearer(fresh)).status_code == 201
+    r = client.post(DEPARTMENTS, json={"name": "安保部"}, headers=bearer(fresh))
+    assert r.status_code == 201
 
 
 def test_changes_that_leave_roles_alone_keep_the_token(client, make, world, boss):
@@ -187,7 +188,7 @@ def test_a_new_password_ends_old_tokens(client, make, world, boss):
 
 
 def test_logging_out_everywhere(client, make, world):
-    staff, first = dispatcher_with_login(client, make, world)
+    _, first = dispatcher_with_login(client, make, world)
     second = login(client, "13900000031")
     r = client.post(LOGOUT_ALL, headers=bearer(first))
     assert r.status_code == 204
@@ -201,7 +202,7 @@ def test_logging_out_everywhere(client, make, world):
 
 
 def test_a_normal_token_keeps_working(client, make, world, boss):
-    staff, session = dispatcher_with_login(client, make, world)
+    _, session = dispatcher_with_login(client, make, world)
     other, _ = dispatcher_with_login(client, make, world, phone="13900000033")
     # Someone else's deactivation changes nothing for this login.
     assert client.delete(f"{STAFF}/{other.id}", headers=boss).status_code == 204
@@ -226,7 +227,7 @@ class CountingRedis:
 
 
 def test_the_hot_path_is_one_redis_get(client, app, make, world, monkeypatch):
-    staff, session = dispatcher_with_login(client, make, world)
+    _, session = dispatcher_with_login(client, make, world)
     access = app.extensions["baoxiu"].access
     assert client.get(ME, headers=bearer(session)).status_code == 200  # cached by now
     counting = CountingRedis(access.redis)
