@@ -148,6 +148,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def close_unit_of_work(exc: BaseException | None) -> None:
+        use_instant(None)  # the next request, or code outside one, must not see this instant
         uow = g.pop("uow", None)
         if uow is not None:
             uow.close()

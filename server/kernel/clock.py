@@ -15,8 +15,8 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _instant: ContextVar[datetime | None] = ContextVar("baoxiu_instant", default=None)
 
 
-def use_instant(moment: datetime) -> None:
-    """Pin the current work's clock."""
+def use_instant(moment: datetime | None) -> None:
+    """Pin the current work's clock; None unpins it (the work is over)."""
     _instant.set(moment)
 
 
