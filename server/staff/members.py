@@ -272,9 +272,7 @@ def technicians_reached_by(
 ) -> list[StaffView]:
     """Active technicians the order type's department/post binding reaches."""
     candidates = session.scalars(
-        _staff_query(org_id)
-        .where(active_technician())
-        .order_by(Staff.id)
+        _staff_query(org_id).where(active_technician()).order_by(Staff.id)
     ).unique()
     reached = [member for member in candidates if _reaches(order_type, member)]
     return describe_staff(session, org_id=org_id, staff=reached)
