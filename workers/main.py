@@ -11,7 +11,8 @@ from rq import Queue, Worker
 from rq.cron import CronScheduler
 
 from server.jobs import PERIODIC, QUEUES
-from workers.runtime import redis_connection
+from server.web.logging import configure_logging
+from workers.runtime import redis_connection, settings
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ def _resolve(dotted: str) -> Callable[..., Any]:
 
 def run_worker(queues: Sequence[str] = QUEUES, *, burst: bool = False) -> bool:
     """Work the queues in priority order until stopped (or until empty with `burst`)."""
+    configure_logging(settings().log_level)  # jobs log through the same masks as requests
     connection = redis_connection()
     worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
     return bool(worker.work(burst=burst, with_scheduler=True))
@@ -44,4 +46,5 @@ def build_scheduler() -> CronScheduler:
 
 
 def run_cron() -> None:
+    configure_logging(settings().log_level)
     build_scheduler().start()  # type: ignore[no-untyped-call]

@@ -247,6 +247,7 @@ def complete(data: dict[str, Any], order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/messages")
+@blp.alt_response(409, description="invalid_transition：已取消的工单不能再留言")
 @blp.auth(*TECH)
 @blp.arguments(MessageCreateSchema)
 @blp.response(201, OrderDetailSchema)

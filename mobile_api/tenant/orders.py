@@ -115,6 +115,7 @@ def order(order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/messages")
+@blp.alt_response(409, description="invalid_transition：已取消的工单不能再留言")
 @blp.auth(Role.TENANT)
 @blp.arguments(MessageCreateSchema)
 @blp.response(201, OrderDetailSchema)

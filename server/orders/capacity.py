@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
-from server.kernel.errors import GrabLimitReached, ValidationFailed
+from server.kernel.errors import Forbidden, GrabLimitReached, ValidationFailed
 from server.orders.models import Order
 from server.orders.rules.grab_cap import effective_grab_cap
 from server.orders.rules.states import HELD
@@ -162,17 +162,22 @@ def cap_column(*, organisation_default: int) -> Any:
     return func.coalesce(Staff.grab_cap, department_cap, organisation_default)
 
 
-def reserve_capacity(session: Session, *, org_id: int, staff_id: int, field: str) -> Technician:
+def reserve_capacity(
+    session: Session, *, org_id: int, staff_id: int, field: str | None
+) -> Technician:
     """Lock the technician and make sure one more order fits under their cap.
 
-    Raises GrabLimitReached when it does not, and a validation error on `field` when the
-    staff member is not an active technician of the organisation.
+    Raises GrabLimitReached when it does not. When the staff member is not an active
+    technician of the organisation: a validation error on `field` (the request named them),
+    or 403 when `field` is None (the caller takes the order themselves, as in a grab).
     """
     tech = technician(session, org_id=org_id, staff_id=staff_id, lock=True)
-    if tech is None:
-        raise ValidationFailed.field(field, "员工不存在")
-    if not tech.is_technician:
-        raise ValidationFailed.field(field, "该员工不是在职维修工")
+    if tech is None or not tech.is_technician:
+        if field is None:
+            raise Forbidden("您不是在职维修工，不能接单")
+        raise ValidationFailed.field(
+            field, "员工不存在" if tech is None else "该员工不是在职维修工"
+        )
     if held_count(session, staff_id=tech.staff_id) >= tech.cap:
         raise GrabLimitReached(f"手上工单已达上限（{tech.cap} 单），请先处理完再接单")
     return tech

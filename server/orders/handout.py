@@ -120,7 +120,7 @@ def grab_order(session: Session, *, actor: Actor, order_id: int, now: datetime) 
     order is still pending and of a type bound to them, and claims it.
     """
     assert actor.staff_id is not None
-    tech = reserve_capacity(session, org_id=actor.org_id, staff_id=actor.staff_id, field="staff_id")
+    tech = reserve_capacity(session, org_id=actor.org_id, staff_id=actor.staff_id, field=None)
     claimed = session.execute(
         _GRAB_CLAIM,
         {

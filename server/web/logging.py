@@ -131,6 +131,8 @@ class GunicornLogger(glogging.Logger):
     _SECRET_ATOMS = ("{authorization}i", "{cookie}i", "{http_authorization}e", "{http_cookie}e")
 
     def setup(self, cfg: Any) -> None:
+        # The master process logs too, and never imports the app that would install this.
+        install_record_masking()
         super().setup(cfg)
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:

@@ -15,6 +15,8 @@ from typing import Any
 import jwt
 import pytest
 
+from tests.factories import PASSWORD
+
 BIGINT_MAX = 2**63 - 1
 HUGE = 99999999999999999999  # > 2**63: PostgreSQL refuses it as a bigint
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -268,3 +270,30 @@ def test_a_forged_token_with_the_right_claims_works(client, settings, place):
     """The forger above is faithful: with unchanged claims the token is accepted."""
     r = client.get("/api/v1/tenant/rooms", headers=forge(settings, place))
     assert r.status_code == 200, r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exp": "soon"},
+        {"exp": [1]},
+        {"sub": "abc"},
+        {"sub": None},
+        {"org": None},
+        {"org": "abc"},
+        {"jti": None},
+        {"jti": ["x"]},
+        {"jti": "\u0000"},
+    ],
+    ids=lambda c: ",".join(f"{k}={v!r}"[:30] for k, v in c.items()),
+)
+def test_refresh_tokens_with_odd_claims_are_unauthorized(client, settings, place, changes):
+    """A refresh token signed with our key, its claims changed; its `jti` names a real row."""
+    r = client.post("/api/v1/auth/login", json={"phone": "13812345678", "password": PASSWORD})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    claims = jwt.decode(r.json["refresh_token"], options={"verify_signature": False})
+    claims = {k: v for k, v in {**claims, **changes}.items() if v is not None}
+    token = jwt.encode(claims, settings.secret_key, algorithm="HS256")
+    r = client.post("/api/v1/auth/refresh", **raw_json({"refresh_token": token}))
+    assert_error(r, r.status_code, "unauthorized" if r.status_code == 401 else "validation_error")
+    assert r.status_code in (401, 422)

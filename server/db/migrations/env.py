@@ -38,7 +38,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(sqlalchemy_url(DATABASE_URL), poolclass=pool.NullPool)
+    engine = create_engine(
+        sqlalchemy_url(DATABASE_URL), poolclass=pool.NullPool, hide_parameters=True
+    )
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=Base.metadata, compare_type=True)
         with context.begin_transaction():

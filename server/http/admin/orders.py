@@ -234,6 +234,7 @@ def reopen(data: dict[str, Any], order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/messages")
+@blp.alt_response(409, description="invalid_transition：已取消的工单不能再留言")
 @blp.auth(*DESK)
 @blp.arguments(MessageCreateSchema)
 @blp.response(201, OrderDetailSchema)
