@@ -162,13 +162,7 @@ def current_access(
         ).one_or_none()
     if row is None:
         return None
-    state = AccessState(
-        user_id=user_id,
-        org_id=row.org_id,
-        version=row.token_version,
-        roles=frozenset(row.roles or ()),
-        active=row.is_active,
-    )
+    state = _state(user_id, row)
     cache.fill(state)
     return state
 
@@ -191,13 +185,7 @@ def revoke_access(session: Session, *, cache: AccessCache, user_id: int) -> int:
     loaded = session.identity_map.get(session.identity_key(User, user_id))
     if isinstance(loaded, User):
         set_committed_value(loaded, "token_version", row.token_version)
-    state = AccessState(
-        user_id=user_id,
-        org_id=row.org_id,
-        version=row.token_version,
-        roles=frozenset(row.roles or ()),
-        active=row.is_active,
-    )
+    state = _state(user_id, row)
     on_commit(session, lambda: cache.publish(state))
     return int(row.token_version)
 
@@ -224,3 +212,14 @@ def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError("not a string")
     return value
+
+
+def _state(user_id: int, row: Any) -> AccessState:
+    """The access state of a `users` row read with org_id, token_version, roles, is_active."""
+    return AccessState(
+        user_id=user_id,
+        org_id=row.org_id,
+        version=row.token_version,
+        roles=frozenset(row.roles or ()),
+        active=row.is_active,
+    )

@@ -151,14 +151,14 @@ def grab_order(session: Session, *, actor: Actor, order_id: int, now: datetime) 
 def _explain_failed_grab(session: Session, *, tech: Technician, org_id: int, order_id: int) -> None:
     """Turn a grab that matched no row into the right answer (only on the failure path)."""
     row = session.execute(
-        select(Order.status, eligible_type_clause(tech)).where(
+        select(Order.status, eligible_type_clause(tech).label("eligible")).where(
             Order.id == order_id, Order.org_id == org_id
         )
     ).first()
     if row is None:
         raise NotFound("工单不存在")
-    status, eligible = row
-    if not eligible:
+    status = row.status
+    if not row.eligible:
         raise Forbidden("该工单类型不在您的接单范围内")
     if status in {s.value for s in HELD} or status in {Status.COMPLETED.value, Status.CLOSED.value}:
         raise OrderTaken()

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -134,7 +135,7 @@ def _sweep_rows_without_files(
     last = ""
     while True:
         rows = [
-            _ref(*row)
+            _ref(row)
             for row in session.execute(
                 select(Upload.id, Upload.org_id, Upload.content_type)
                 .where(Upload.id > last, Upload.created_at < before)
@@ -178,7 +179,7 @@ def _sweep_unattached(
         .execution_options(synchronize_session=False)
     ).all()
     for row in gone:
-        upload = _ref(*row)
+        upload = _ref(row)
         report._unlink.append(upload_path(upload_dir=upload_dir, upload=upload))
         report._unlink.append(staging_path(upload_dir=upload_dir, upload=upload))
     report.unattached_removed = len(gone)
@@ -206,12 +207,12 @@ def _rows_by_id(session: Session, ids: Iterable[str | None]) -> dict[str, Upload
     rows = session.execute(
         select(Upload.id, Upload.org_id, Upload.content_type).where(Upload.id.in_(wanted))
     )
-    return {row.id: _ref(*row) for row in rows}
+    return {row.id: _ref(row) for row in rows}
 
 
-def _ref(upload_id: str, org_id: int, content_type: str) -> Upload:
+def _ref(row: Any) -> Upload:
     """A detached stand-in carrying what the paths are made of (never added to the session)."""
-    return Upload(id=upload_id, org_id=org_id, content_type=content_type)
+    return Upload(id=row.id, org_id=row.org_id, content_type=row.content_type)
 
 
 def _upload_id(path: Path) -> str | None:

@@ -109,19 +109,21 @@ def test_same_phone_in_two_organisations_needs_the_org(client, make, org):
 
 def test_wechat_login_creates_the_tenant_once(client, fake_wechat, org):
     code = fake_wechat.login_code(openid="oUser1")
-    first = client.post(WX_LOGIN, json={"code": code})
+    first = client.post(WX_LOGIN, json={"code": code, "org": org.code})
     assert first.status_code == 200, first.json
     user = first.json["user"]
     assert user["roles"] == ["tenant"] and user["phone"] is None and user["wechat_bound"]
-    again = client.post(WX_LOGIN, json={"code": fake_wechat.login_code(openid="oUser1")})
+    again = client.post(
+        WX_LOGIN, json={"code": fake_wechat.login_code(openid="oUser1"), "org": org.code}
+    )
     assert again.json["user"]["id"] == user["id"]
     assert client.get(ROOMS, headers=bearer(first.json)).json["items"] == []
 
 
 def test_wechat_code_reuse_is_40029_as_a_clear_400(client, fake_wechat, org):
     code = fake_wechat.login_code()
-    assert client.post(WX_LOGIN, json={"code": code}).status_code == 200
-    r = client.post(WX_LOGIN, json={"code": code})
+    assert client.post(WX_LOGIN, json={"code": code, "org": org.code}).status_code == 200
+    r = client.post(WX_LOGIN, json={"code": code, "org": org.code})
     assert r.status_code == 400
     assert r.json["error"] == "wechat_code_invalid" and r.json["message"]
 
@@ -138,14 +140,14 @@ def test_wechat_code_reuse_is_40029_as_a_clear_400(client, fake_wechat, org):
 )
 def test_wechat_errors_become_clear_answers(client, fake_wechat, org, errcode, status, error):
     fake_wechat.fail_next("/sns/jscode2session", errcode)
-    r = client.post(WX_LOGIN, json={"code": fake_wechat.login_code()})
+    r = client.post(WX_LOGIN, json={"code": fake_wechat.login_code(), "org": org.code})
     assert r.status_code == status and r.json["error"] == error
     assert "Traceback" not in r.get_data(as_text=True)
 
 
 def test_wechat_unreachable_is_503(client, app, org, monkeypatch):
     monkeypatch.setattr(app.extensions["baoxiu"].wechat, "base_url", "http://127.0.0.1:9")
-    r = client.post(WX_LOGIN, json={"code": "anything"})
+    r = client.post(WX_LOGIN, json={"code": "anything", "org": org.code})
     assert r.status_code == 503 and r.json["error"] == "upstream_unavailable"
 
 
@@ -162,15 +164,15 @@ def test_wechat_login_needs_the_org_when_there_are_several(client, fake_wechat, 
 # --- phone binding --------------------------------------------------------------------------
 
 
-def wechat_tenant(client, fake_wechat, openid="oTenant"):
-    r = client.post(WX_LOGIN, json={"code": fake_wechat.login_code(openid=openid)})
+def wechat_tenant(client, fake_wechat, org, openid="oTenant"):
+    r = client.post(WX_LOGIN, json={"code": fake_wechat.login_code(openid=openid), "org": org.code})
     assert r.status_code == 200, r.json
     return r.json
 
 
-def test_bind_registered_phone_then_see_rooms(client, fake_wechat, resident):
+def test_bind_registered_phone_then_see_rooms(client, fake_wechat, resident, org):
     _, room = resident
-    login = wechat_tenant(client, fake_wechat)
+    login = wechat_tenant(client, fake_wechat, org)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
     )
@@ -182,8 +184,8 @@ def test_bind_registered_phone_then_see_rooms(client, fake_wechat, resident):
     assert rooms[0]["room"]["label"] == "阳光花园 1栋 101"
 
 
-def test_unregistered_phone_is_refused(client, fake_wechat, resident):
-    login = wechat_tenant(client, fake_wechat)
+def test_unregistered_phone_is_refused(client, fake_wechat, resident, org):
+    login = wechat_tenant(client, fake_wechat, org)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13700009999")}, headers=bearer(login)
     )
@@ -191,16 +193,16 @@ def test_unregistered_phone_is_refused(client, fake_wechat, resident):
     assert client.get(ME, headers=bearer(login)).json["phone"] is None
 
 
-def test_foreign_number_is_not_registered(client, fake_wechat, resident):
-    login = wechat_tenant(client, fake_wechat)
+def test_foreign_number_is_not_registered(client, fake_wechat, resident, org):
+    login = wechat_tenant(client, fake_wechat, org)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001", 852)}, headers=bearer(login)
     )
     assert r.status_code == 403 and r.json["error"] == "phone_not_registered"
 
 
-def test_country_code_as_a_number_is_accepted(client, fake_wechat, resident):
-    login = wechat_tenant(client, fake_wechat)
+def test_country_code_as_a_number_is_accepted(client, fake_wechat, resident, org):
+    login = wechat_tenant(client, fake_wechat, org)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001", 86)}, headers=bearer(login)
     )
@@ -211,7 +213,7 @@ def test_access_token_is_fetched_once_and_cached(client, fake_wechat, make, org,
     customer = make.customer(org)
     make.contact(customer, phone="13800000002")
     for openid, phone in (("oA", "13800000001"), ("oB", "13800000002")):
-        login = wechat_tenant(client, fake_wechat, openid=openid)
+        login = wechat_tenant(client, fake_wechat, org, openid=openid)
         r = client.post(
             WX_PHONE, json={"code": fake_wechat.phone_code(phone)}, headers=bearer(login)
         )
@@ -220,8 +222,8 @@ def test_access_token_is_fetched_once_and_cached(client, fake_wechat, make, org,
     assert fake_wechat.calls["getuserphonenumber"] == 2
 
 
-def test_rejected_token_40001_is_refreshed_once_and_retried(client, fake_wechat, resident):
-    login = wechat_tenant(client, fake_wechat)
+def test_rejected_token_40001_is_refreshed_once_and_retried(client, fake_wechat, resident, org):
+    login = wechat_tenant(client, fake_wechat, org)
     client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13700000000")}, headers=bearer(login)
     )  # caches a token (and fails: not registered)
@@ -233,8 +235,8 @@ def test_rejected_token_40001_is_refreshed_once_and_retried(client, fake_wechat,
     assert fake_wechat.calls["stable_token"] == 2
 
 
-def test_token_rejected_twice_is_502_not_a_crash(client, fake_wechat, resident):
-    login = wechat_tenant(client, fake_wechat)
+def test_token_rejected_twice_is_502_not_a_crash(client, fake_wechat, resident, org):
+    login = wechat_tenant(client, fake_wechat, org)
     fake_wechat.fail_next("/wxa/business/getuserphonenumber", 40001, 40001)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
@@ -242,8 +244,8 @@ def test_token_rejected_twice_is_502_not_a_crash(client, fake_wechat, resident):
     assert r.status_code == 502 and r.json["error"] == "upstream_error"
 
 
-def test_phone_code_reuse_is_400(client, fake_wechat, resident):
-    login = wechat_tenant(client, fake_wechat)
+def test_phone_code_reuse_is_400(client, fake_wechat, resident, org):
+    login = wechat_tenant(client, fake_wechat, org)
     code = fake_wechat.phone_code("13800000001")
     assert client.post(WX_PHONE, json={"code": code}, headers=bearer(login)).status_code == 200
     r = client.post(WX_PHONE, json={"code": code}, headers=bearer(login))
@@ -252,20 +254,22 @@ def test_phone_code_reuse_is_400(client, fake_wechat, resident):
 
 def test_binding_joins_the_existing_login_of_that_phone(client, fake_wechat, make, org, resident):
     existing = make.tenant(org, phone="13800000001")
-    login = wechat_tenant(client, fake_wechat)
+    login = wechat_tenant(client, fake_wechat, org)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
     )
     assert r.status_code == 200 and r.json["user"]["id"] == existing.id
     # The placeholder login is gone; its token no longer works.
     assert client.get(ME, headers=bearer(login)).status_code == 401
-    again = client.post(WX_LOGIN, json={"code": fake_wechat.login_code(openid="oTenant")})
+    again = client.post(
+        WX_LOGIN, json={"code": fake_wechat.login_code(openid="oTenant"), "org": org.code}
+    )
     assert again.json["user"]["id"] == existing.id
 
 
 def test_phone_bound_to_another_wechat_is_a_conflict(client, fake_wechat, make, org, resident):
     make.tenant(org, phone="13800000001", wechat_openid="oSomeoneElse")
-    login = wechat_tenant(client, fake_wechat)
+    login = wechat_tenant(client, fake_wechat, org)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
     )
@@ -431,9 +435,9 @@ def transaction_watch(app, monkeypatch):
 
 
 def test_wechat_is_called_before_the_transaction_opens(
-    client, fake_wechat, resident, transaction_watch
+    client, fake_wechat, resident, transaction_watch, org
 ):
-    login = wechat_tenant(client, fake_wechat)
+    login = wechat_tenant(client, fake_wechat, org)
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
     )

@@ -259,7 +259,9 @@ def test_a_deactivated_twin_does_not_ask_for_the_organisation(client, make, org)
 
 def test_bogus_wechat_codes_are_refused_before_calling_wechat(client, fake_wechat, org):
     def wx(code, address):
-        return client.post(WX_LOGIN, json={"code": code}, environ_base={"REMOTE_ADDR": address})
+        return client.post(
+            WX_LOGIN, json={"code": code, "org": org.code}, environ_base={"REMOTE_ADDR": address}
+        )
 
     for n in range(WECHAT_ADDRESS_MAX_FAILURES):
         r = wx(f"bogus-{n}", ATTACKER)
