@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check bench clean
+.PHONY: help install run test lint format check bench bench-booking clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -43,3 +43,7 @@ clean: ## remove the virtualenv and caches (keeps instance/ data)
 
 bench: $(STAMP) ## grab throughput: the API under gunicorn vs the same SQL on psycopg (32 clients)
 	$(BIN)/python -m bench.grab
+	$(MAKE) bench-booking
+
+bench-booking: $(STAMP) ## booking throughput into the same few slots: API vs the counter UPDATE on psycopg
+	$(BIN)/python -m bench.booking

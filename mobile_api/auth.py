@@ -141,7 +141,11 @@ def wechat_phone(args: dict[str, Any]) -> dict[str, Any]:
 def refresh(args: dict[str, Any]) -> dict[str, Any]:
     """用刷新令牌换取新的访问令牌（刷新令牌随之轮换，旧的失效）"""
     login = auth_service.refresh_login(
-        session(), issuer=container().tokens, refresh_token=args["refresh_token"], now=now()
+        session(),
+        issuer=container().tokens,
+        access=container().access,
+        refresh_token=args["refresh_token"],
+        now=now(),
     )
     return login_body(login)
 

@@ -10,6 +10,10 @@ from marshmallow import Schema, fields, validate
 from schemas.common import LocalDateTime, PageArgsSchema, TrimmedString, name_field
 from schemas.staff import DepartmentBriefSchema, PostBriefSchema
 from server.catalog.rules import FEE_MODES
+from server.kernel.values import CHARGE_KINDS, PREPAY_KINDS
+
+PREPAY = {"description": "下单即收费时的预付方式：deposit 订金 | full 全额"}
+CHARGE_KINDS_DOC = {"description": "允许的收费类别：labor 工时 | material 耗材 | service 服务项"}
 
 
 class CatalogSubtypeSchema(Schema):
@@ -25,6 +29,14 @@ class CatalogSubtypeSchema(Schema):
     )
     fee_fen = fields.Integer(metadata={"description": "下单时应付金额（分）"})
     booking_enabled = fields.Boolean(metadata={"description": "是否需要预约时段"})
+    charge_kinds = fields.List(
+        fields.String(validate=validate.OneOf(CHARGE_KINDS)), metadata=CHARGE_KINDS_DOC
+    )
+    prepay = fields.String(validate=validate.OneOf(PREPAY_KINDS), metadata=PREPAY)
+    deposit_fen = fields.Integer(metadata={"description": "固定订金（分）；按比例时为 0"})
+    deposit_percent = fields.Integer(
+        allow_none=True, metadata={"description": "订金比例（%），为空则按固定订金"}
+    )
 
 
 class CatalogOrderTypeSchema(Schema):
@@ -61,6 +73,23 @@ class OrderSubtypeSchema(Schema):
         metadata={"description": "金额（分）；下单即收费时须大于 0"},
     )
     booking_enabled = fields.Boolean(metadata={"description": "是否需要预约时段"})
+    charge_kinds = fields.List(
+        fields.String(validate=validate.OneOf(CHARGE_KINDS)),
+        validate=validate.Length(max=len(CHARGE_KINDS)),
+        metadata=CHARGE_KINDS_DOC,
+    )
+    prepay = fields.String(validate=validate.OneOf(PREPAY_KINDS), metadata=PREPAY)
+    deposit_fen = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_FEE_FEN),
+        metadata={"description": "固定订金（分）；prepay=deposit 且未设比例时须大于 0"},
+    )
+    deposit_percent = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "订金比例（%，向上取整到分）；为空则按固定订金"},
+    )
     created_at = LocalDateTime(dump_only=True)
     updated_at = LocalDateTime(dump_only=True)
 

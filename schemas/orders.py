@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from schemas.booking import slot_start_field
+from schemas.charges import ChargeSchema, FeeSchema
 from schemas.common import (
     LocalDateTime,
     MaskedPhone,
@@ -63,6 +65,16 @@ class OrderCreateSchema(Schema):
     contact_phone = Phone(metadata={"description": "默认为报修人手机号"})
     contact_name = TrimmedString(validate=validate.Length(max=50))
     priority = fields.String(load_default=PRIORITY_NORMAL, validate=validate.OneOf(PRIORITIES))
+    spec_id = fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"description": "下单即收费且设有服务规格的子类必填：所选服务规格 id"},
+    )
+    slot_start = slot_start_field(
+        load_default=None, metadata={"description": "预约子类必填：所选时段的 start"}
+    )
 
 
 class StaffOrderCreateSchema(OrderCreateSchema):
@@ -133,7 +145,9 @@ class PoolQueryArgsSchema(PageArgsSchema):
     sort = fields.String(
         load_default="urgent",
         validate=validate.OneOf(POOL_SORTS),
-        metadata={"description": "urgent 紧急优先 | newest 最新优先"},
+        metadata={
+            "description": "urgent 紧急优先 | newest 最新优先 | appointment 预约时间最早优先"
+        },
     )
 
 
@@ -185,6 +199,8 @@ class OrderSchema(Schema):
     follow_up_required = fields.Boolean()
     reopen_count = fields.Integer()
     overdue = fields.Function(_overdue)
+    slot_start = LocalDateTime(allow_none=True, metadata={"description": "预约上门时段开始"})
+    slot_end = LocalDateTime(allow_none=True, metadata={"description": "预约上门时段结束"})
     due_at = LocalDateTime()
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
@@ -248,7 +264,12 @@ class OrderDetailSchema(OrderSchema):
     completion_images = fields.List(fields.Nested(ImageSchema))
     timeline = fields.List(fields.Nested(TimelineEventSchema))
     messages = fields.List(fields.Nested(MessageSchema))
-    charges = fields.List(fields.Dict(), metadata={"description": "费用明细（随收费功能提供）"})
+    charges = fields.List(fields.Nested(ChargeSchema), metadata={"description": "费用明细"})
+    fee = fields.Nested(
+        FeeSchema,
+        allow_none=True,
+        metadata={"description": "服务规格、预付、已付与结算（无收费时为空）"},
+    )
 
 
 class DeskOrderQueryArgsSchema(PageArgsSchema):

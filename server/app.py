@@ -110,9 +110,10 @@ def schema_name(schema: type[Schema] | Schema) -> str:
 
 def _register_blueprints(api: Api) -> None:
     from mobile_api import auth, catalog, me, tech, tenant, uploads
+    from mobile_api.tech import charges as tech_charges
     from server.http import admin, health
 
-    for module in (health, auth, me, catalog, tenant, tech, uploads):
+    for module in (health, auth, me, catalog, tenant, tech, tech_charges, uploads):
         api.register_blueprint(module.blp)
     for blp in admin.blueprints():
         api.register_blueprint(blp)

@@ -10,19 +10,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.passwords import hash_password
+from server.charges import stock
 from server.kernel.roles import Role
 from server.models import (
+    BookingSettings,
     Building,
     Community,
     Contact,
     Customer,
     CustomerRoom,
     Department,
+    LaborItem,
+    LaborPrice,
+    Material,
     OrderSubtype,
     OrderType,
     Organisation,
     Post,
     Room,
+    ServiceItem,
+    ServiceSpec,
     Staff,
     Unit,
     User,
@@ -104,6 +111,8 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> bool:
     department, post = _staff(session, org, password_hash)
     _catalogue(session, org, department, post)
     session.flush()
+    _booking(session, org)
+    _charges(session, org, department)
     _orders(session, org, now or datetime.now(UTC))
     return True
 
@@ -274,6 +283,117 @@ def _catalogue(session: Session, org: Organisation, department: Department, post
                     booking_enabled=booking,
                 )
             )
+
+
+# Booking (预约时段) for 空调不制冷: hourly slots in two daily windows, 3 places per slot and
+# community plus 1 for the desk, bookable two weeks ahead, closing an hour before each slot.
+# The other booking subtypes use the default grid.
+DEMO_BOOKING = ("空调不制冷", [["09:00", "12:00"], ["13:00", "18:00"]])
+
+
+def _booking(session: Session, org: Organisation) -> None:
+    name, windows = DEMO_BOOKING
+    subtype_id = session.scalar(
+        select(OrderSubtype.id).where(OrderSubtype.org_id == org.id, OrderSubtype.name == name)
+    )
+    assert subtype_id is not None
+    session.add(
+        BookingSettings(
+            org_id=org.id,
+            subtype_id=subtype_id,
+            slot_minutes=60,
+            windows=windows,
+            weekdays=[1, 2, 3, 4, 5, 6, 7],
+            quota=3,
+            desk_reserve=1,
+            days_ahead=14,
+            lead_minutes=60,
+            hold_minutes=15,
+        )
+    )
+
+
+# Charges: 门锁更换 is paid on order with a spec and a 30 % deposit (订金); labour is priced for
+# the in-house 工程部 and for an outsourced team; each demo technician carries some materials.
+DEMO_SPECS = ("门锁更换", "deposit", 30, (("普通机械锁", 12000), ("智能门锁", 38000)))
+DEMO_LABOUR = (  # name, unit, default, 工程部, 外包维修队
+    ("一般维修", "小时", 6000, 5000, 8000),
+    ("上门安装", "次", 10000, 8000, 12000),
+)
+DEMO_MATERIALS = (  # name, unit, price, bought into the store, on each technician
+    ("水龙头", "个", 3500, 50, 3),
+    ("生料带", "卷", 250, 200, 10),
+    ("LED 灯泡", "个", 1200, 100, 5),
+    ("门锁锁芯", "个", 6000, 20, 1),
+)
+DEMO_SERVICES = (("上门费", 2000), ("夜间加急费", 5000))
+
+
+def _charges(session: Session, org: Organisation, department: Department) -> None:
+    name, prepay, percent, specs = DEMO_SPECS
+    subtype = session.scalar(
+        select(OrderSubtype).where(OrderSubtype.org_id == org.id, OrderSubtype.name == name)
+    )
+    assert subtype is not None
+    subtype.prepay, subtype.deposit_percent = prepay, percent
+    for sort, (spec_name, price) in enumerate(specs):
+        session.add(
+            ServiceSpec(
+                org_id=org.id,
+                subtype_id=subtype.id,
+                name=spec_name,
+                price_fen=price,
+                sort_order=sort,
+            )
+        )
+    outsourced = Department(org_id=org.id, name="外包维修队", grab_cap=3)
+    session.add(outsourced)
+    session.flush()
+    for labour, unit, default, inside, outside in DEMO_LABOUR:
+        item = LaborItem(org_id=org.id, name=labour, unit=unit, price_fen=default)
+        session.add(item)
+        session.flush()
+        for dept, price in ((department, inside), (outsourced, outside)):
+            session.add(
+                LaborPrice(
+                    org_id=org.id, labor_item_id=item.id, department_id=dept.id, price_fen=price
+                )
+            )
+    for service, price in DEMO_SERVICES:
+        session.add(ServiceItem(org_id=org.id, name=service, unit="次", price_fen=price))
+    # Stock moves as the desk would make them, so that the ledger explains every unit.
+    desk = session.scalar(
+        select(User.id).where(User.org_id == org.id, User.phone == DISPATCHER_PHONE)
+    )
+    assert desk is not None
+    technicians = list(
+        session.scalars(
+            select(Staff.id)
+            .join(User, User.id == Staff.user_id)
+            .where(Staff.org_id == org.id, User.phone.in_([p for p, _ in TECHNICIANS]))
+            .order_by(Staff.id)
+        )
+    )
+    now = datetime.now(UTC)
+    move = stock.Move(org_id=org.id, actor_user_id=desk, now=now, note="演示数据")
+    for material_name, unit, price, bought, each in DEMO_MATERIALS:
+        material = Material(org_id=org.id, name=material_name, unit=unit, price_fen=price)
+        session.add(material)
+        session.flush()
+        stock.stock_in(session, move=move, material_id=material.id, quantity=bought)
+        for staff_id in technicians:
+            requisition = stock.request_material(
+                session,
+                org_id=org.id,
+                staff_id=staff_id,
+                material_id=material.id,
+                quantity=each,
+                note="演示数据",
+            )
+            stock.decide_requisition(
+                session, move=move, requisition_id=requisition.id, approve=True
+            )
+    session.flush()
 
 
 def _orders(session: Session, org: Organisation, now: datetime) -> None:

@@ -55,6 +55,7 @@ PURGE_REFRESH_TOKENS = JobSpec("workers.tasks.purge_refresh_tokens", queue="low"
 PURGE_IDEMPOTENCY_KEYS = JobSpec("workers.tasks.purge_idempotency_keys", queue="low", timeout=600)
 
 AUTO_CLOSE_ORDERS = JobSpec("workers.tasks.auto_close_orders", queue="default", timeout=600)
+EXPIRE_BOOKING_HOLDS = JobSpec("workers.tasks.expire_booking_holds", queue="default", timeout=300)
 
 SWEEP_OUTBOX = JobSpec("workers.tasks.sweep_outbox", queue="high", timeout=120)
 PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
@@ -64,6 +65,8 @@ SWEEP_UPLOADS = JobSpec("workers.tasks.sweep_uploads", queue="low", timeout=1800
 PERIODIC: tuple[PeriodicJob, ...] = (
     # Completed orders nobody rated close once the rating window has passed.
     PeriodicJob("auto-close-orders", AUTO_CLOSE_ORDERS, cron="*/15 * * * *"),
+    # Booked orders left unpaid past their hold are cancelled and free their slot.
+    PeriodicJob("expire-booking-holds", EXPIRE_BOOKING_HOLDS, cron="* * * * *"),
     # 03:17 Asia/Shanghai: quiet hours, and off the hour that everyone else picks.
     PeriodicJob("purge-refresh-tokens", PURGE_REFRESH_TOKENS, cron="17 19 * * *"),
     # Keys live 24 h; hourly keeps the table small without racing the requests that use them.

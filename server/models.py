@@ -1,7 +1,25 @@
 """All mapped classes, imported here so that metadata and Alembic see every table."""
 
 from server.accounts.models import RefreshToken, User
+from server.booking.models import (
+    BookingCommunityQuota,
+    BookingException,
+    BookingSettings,
+    SlotCounter,
+)
 from server.catalog.models import OrderSubtype, OrderType
+from server.charges.models import (
+    LaborItem,
+    LaborPrice,
+    Material,
+    OrderCharge,
+    OrderFee,
+    Requisition,
+    ServiceItem,
+    ServiceSpec,
+    StockMovement,
+    TechnicianStock,
+)
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.idempotency.models import IdempotencyKey
 from server.orders.models import Order, OrderEvent, OrderMessage, OrderNumberCounter
@@ -11,6 +29,9 @@ from server.staff.models import Department, Post, Staff
 from server.uploads.models import Upload
 
 __all__ = [
+    "BookingCommunityQuota",
+    "BookingException",
+    "BookingSettings",
     "Building",
     "Community",
     "Contact",
@@ -18,8 +39,13 @@ __all__ = [
     "CustomerRoom",
     "Department",
     "IdempotencyKey",
+    "LaborItem",
+    "LaborPrice",
+    "Material",
     "Order",
+    "OrderCharge",
     "OrderEvent",
+    "OrderFee",
     "OrderMessage",
     "OrderNumberCounter",
     "OrderSubtype",
@@ -28,8 +54,14 @@ __all__ = [
     "OutboxItem",
     "Post",
     "RefreshToken",
+    "Requisition",
     "Room",
+    "ServiceItem",
+    "ServiceSpec",
+    "SlotCounter",
     "Staff",
+    "StockMovement",
+    "TechnicianStock",
     "Unit",
     "Upload",
     "User",

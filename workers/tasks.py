@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 from server.accounts import maintenance
+from server.booking import holds
 from server.idempotency import keys as idempotency
 from server.orders import steps
 from server.outbox import delivery
@@ -39,6 +40,18 @@ def auto_close_orders() -> int:
             break
     log.info("auto-closed %d orders", closed)
     return closed
+
+
+def expire_booking_holds() -> int:
+    expired = 0
+    while True:  # in batches, each its own short transaction
+        with database().transaction() as uow:
+            batch = holds.expire_unpaid_holds(uow.session, now=datetime.now(UTC), batch=200)
+        expired += batch
+        if batch < 200:
+            break
+    log.info("expired %d unpaid booking holds", expired)
+    return expired
 
 
 def deliver_outbox(outbox_id: int, job: str) -> str:

@@ -119,7 +119,9 @@ class TechOrders(MethodView):
     @blp.alt_response(
         403, description="forbidden：角色不允许，或维修工为收费子类选择公司代付（须调度员或管理员）"
     )
-    @blp.alt_response(409, description="idempotency_conflict")
+    @blp.alt_response(
+        409, description="idempotency_conflict；slot_full：时段已约满；slot_unavailable：时段不可约"
+    )
     def post(self, data: dict[str, Any]) -> Any:
         """员工代住户报修（可选公司代付）
 
@@ -146,6 +148,8 @@ class TechOrders(MethodView):
                 contact_name=data.get("contact_name"),
                 priority=data["priority"],
                 payer=data["payer"],
+                slot_start=data["slot_start"],
+                spec_id=data["spec_id"],
             ),
             now=now(),
             today=today(),

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
+from schemas.booking import RescheduleSchema
 from schemas.common import page_of
 from schemas.directory import TenantRoomListSchema
 from schemas.orders import (
@@ -84,9 +85,11 @@ class TenantOrders(MethodView):
     @blp.idempotent()
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderDetailSchema)
-    @blp.alt_response(409, description="idempotency_conflict")
+    @blp.alt_response(
+        409, description="idempotency_conflict；slot_full：时段已约满；slot_unavailable：时段不可约"
+    )
     def post(self, data: dict[str, Any]) -> Any:
-        """报修：选择房间与子类，描述问题，可附最多 9 张照片"""
+        """报修：选择房间与子类，描述问题，可附最多 9 张照片；预约子类须选时段（slot_start）"""
         order = file_order(
             session(),
             actor=_actor(),
@@ -98,6 +101,8 @@ class TenantOrders(MethodView):
                 contact_phone=data.get("contact_phone"),
                 contact_name=data.get("contact_name"),
                 priority=data["priority"],
+                slot_start=data["slot_start"],
+                spec_id=data["spec_id"],
             ),
             now=now(),
             today=today(),
@@ -148,6 +153,24 @@ def cancel(data: dict[str, Any], order_id: int) -> Any:
     return _detail(
         steps.cancel_order(
             session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
+        )
+    )
+
+
+@blp.post("/orders/<int:order_id>/reschedule")
+@blp.auth(Role.TENANT)
+@blp.arguments(RescheduleSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(
+    409,
+    description="slot_full / slot_unavailable：新时段不可约；invalid_transition：已开始处理",
+)
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
+def reschedule(data: dict[str, Any], order_id: int) -> Any:
+    """改约：开始处理前改到另一个时段（新时段约满则原时段保留）"""
+    return _detail(
+        steps.reschedule_order(
+            session(), actor=_actor(), order_id=order_id, slot_start=data["slot_start"], now=now()
         )
     )
 

@@ -178,10 +178,15 @@ def bind_wechat_phone(
 
 
 def refresh_login(
-    session: Session, *, issuer: TokenIssuer, refresh_token: str, now: datetime
+    session: Session,
+    *,
+    issuer: TokenIssuer,
+    access: AccessCache,
+    refresh_token: str,
+    now: datetime,
 ) -> Login:
-    """Rotate a refresh token into a new token pair."""
-    user, tokens = issuer.rotate(session, refresh_token=refresh_token, now=now)
+    """Rotate a refresh token into a new token pair (a replayed one ends every session)."""
+    user, tokens = issuer.rotate(session, refresh_token=refresh_token, now=now, access=access)
     return Login(user, tokens)
 
 

@@ -5,7 +5,7 @@ request checks against the user's current one (`server.accounts.access`), and th
 user had when it was issued, for the apps' information only: authorisation takes the roles
 from the user's current state. Refresh tokens are JWTs whose `jti` has a row in
 `refresh_tokens`: refreshing rotates the token, and presenting a revoked one (a stolen copy
-being replayed) revokes every refresh token of that user.
+being replayed) revokes every refresh token of that user and ends its access tokens.
 
 A token signed with our key but with a claim missing or of the wrong type is as unusable as a
 forged one: 401, never an error further down.
@@ -23,6 +23,7 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from server.accounts.access import AccessCache, revoke_access
 from server.accounts.models import RefreshToken, User
 from server.db.scoping import find_owned
 from server.kernel.errors import RefreshTokenReplayed, TokenExpired, Unauthorized
@@ -120,9 +121,13 @@ class TokenIssuer:
         )
 
     def rotate(
-        self, session: Session, *, refresh_token: str, now: datetime
+        self, session: Session, *, refresh_token: str, now: datetime, access: AccessCache
     ) -> tuple[User, TokenPair]:
-        """Exchange a refresh token for a new pair; the old refresh token stops working."""
+        """Exchange a refresh token for a new pair; the old refresh token stops working.
+
+        A replayed (already rotated) one ends every session of its user: refresh tokens and
+        the access tokens issued so far, which the thief may hold too.
+        """
         claims = self._decode(refresh_token, "refresh", now=now)
         jti = claims.get("jti")
         if not isinstance(jti, str) or len(jti) > 36:
@@ -138,6 +143,7 @@ class TokenIssuer:
                 .where(RefreshToken.user_id == row.user_id, RefreshToken.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
+            revoke_access(session, cache=access, user_id=row.user_id)
             raise RefreshTokenReplayed()
         user = session.scalar(select(User).where(User.id == row.user_id))
         if user is None or not user.is_active:

@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.catalog.models import OrderSubtype, OrderType
-from server.catalog.rules import NO_FEE, fee_setting_problem
+from server.catalog.rules import NO_FEE, fee_setting_problem, prepay_setting_problem
 from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned, reference_owned
 from server.kernel.errors import InUse, ValidationFailed
@@ -108,6 +108,11 @@ def create_subtype(
     """Add a subtype under an order type; its name is unique within the type."""
     order_type = get_order_type(session, org_id=org_id, order_type_id=order_type_id)
     _check_fee(fee_mode=data.get("fee_mode", NO_FEE), fee_fen=data.get("fee_fen", 0))
+    _check_prepay(
+        prepay=data.get("prepay", "full"),
+        deposit_fen=data.get("deposit_fen", 0),
+        percent=data.get("deposit_percent"),
+    )
     _ensure_subtype_name_free(
         session, order_type_id=order_type.id, name=data["name"], exclude_id=None
     )
@@ -126,6 +131,11 @@ def update_subtype(
     _check_fee(
         fee_mode=changes.get("fee_mode", subtype.fee_mode),
         fee_fen=changes.get("fee_fen", subtype.fee_fen),
+    )
+    _check_prepay(
+        prepay=changes.get("prepay", subtype.prepay),
+        deposit_fen=changes.get("deposit_fen", subtype.deposit_fen),
+        percent=changes.get("deposit_percent", subtype.deposit_percent),
     )
     if "name" in changes:
         _ensure_subtype_name_free(
@@ -163,6 +173,12 @@ def _check_fee(*, fee_mode: str, fee_fen: int) -> None:
     problem = fee_setting_problem(fee_mode=fee_mode, fee_fen=fee_fen)
     if problem is not None:
         raise ValidationFailed.field("fee_fen", problem)
+
+
+def _check_prepay(*, prepay: str, deposit_fen: int, percent: int | None) -> None:
+    problem = prepay_setting_problem(prepay=prepay, deposit_fen=deposit_fen, percent=percent)
+    if problem is not None:
+        raise ValidationFailed.field("deposit_fen", problem)
 
 
 def _ensure_type_name_free(

@@ -115,9 +115,27 @@ class GrabLimitReached(Conflict):
     error, message = "grab_limit_reached", "手上工单已达上限，请先处理完再接单"
 
 
+class SlotFull(Conflict):
+    error, message = "slot_full", "该时段已约满，请选择其他时段"
+
+
+class SlotUnavailable(Conflict):
+    """The slot exists no more for booking: past, too soon, too far ahead, closed or off-grid.
+
+    409, like `slot_full`: the same body may have been fine a minute earlier, and the client
+    answers both the same way (reload the slots, pick another).
+    """
+
+    error, message = "slot_unavailable", "该时段不可预约，请重新选择"
+
+
 class UploadRejected(DomainError):
     error, status, message = "upload_rejected", 422, "图片不符合要求"
 
 
 class ReopenWindowPassed(Conflict):
     error, message = "reopen_window_passed", "已超过可重新打开的期限"
+
+
+class OutOfStock(Conflict):
+    error, message = "out_of_stock", "暂无库存，请申领"

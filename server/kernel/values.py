@@ -39,3 +39,17 @@ def sql_in(column: str, values: Iterable[str], *, nullable: bool = False) -> str
 def sql_subset(column: str, values: Iterable[str]) -> str:
     """The text of a CHECK constraint: every element of the array `column` is a listed value."""
     return f"{column} <@ ARRAY[{_quoted(values)}]::varchar[]"
+
+
+# What an order may be charged for (工时 labour, 耗材 materials, 服务项 service items): the
+# subtype lists the kinds it allows, each order charge is one of them.
+CHARGE_LABOR = "labor"
+CHARGE_MATERIAL = "material"
+CHARGE_SERVICE = "service"
+CHARGE_KINDS = (CHARGE_LABOR, CHARGE_MATERIAL, CHARGE_SERVICE)
+
+# What a pay-on-order (下单即收费) subtype asks before the order enters the pool: a deposit
+# (订金) or the full spec price (全额).
+PREPAY_DEPOSIT = "deposit"
+PREPAY_FULL = "full"
+PREPAY_KINDS = (PREPAY_DEPOSIT, PREPAY_FULL)

@@ -9,6 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
+from server.charges.fees import fee_of
+from server.charges.models import OrderCharge, OrderFee
+from server.charges.order_charges import charges_of
 from server.orders.models import Order, OrderEvent, OrderMessage
 from server.uploads.models import Upload
 
@@ -22,7 +25,8 @@ class OrderDetail:
     messages: list[dict[str, Any]]
     images: list[Upload]
     completion_images: list[Upload]
-    charges: list[dict[str, Any]]
+    charges: list[OrderCharge]
+    fee: OrderFee | None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)
@@ -75,5 +79,6 @@ def order_detail(session: Session, *, order: Order) -> OrderDetail:
         messages=[{"message": m, "images": message_images.get(m.id, [])} for m in messages],
         images=[u for u in uploads if u.purpose == "report"],
         completion_images=[u for u in uploads if u.purpose == "completion"],
-        charges=[],
+        charges=charges_of(session, order_id=order.id),
+        fee=fee_of(session, order_id=order.id),
     )

@@ -10,10 +10,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
+from server.booking.places import book_place
 from server.catalog.models import OrderSubtype, OrderType
+from server.charges.fees import attach_fee, fee_at_filing
 from server.db.scoping import reference_owned
 from server.directory.models import Room
 from server.directory.tenancy import tenant_may_use_room
+from server.kernel.clock import local_date
 from server.kernel.errors import Forbidden, ValidationFailed
 from server.kernel.roles import CONSOLE_ROLES
 from server.orders.actors import Actor
@@ -39,6 +42,8 @@ class NewOrder:
     contact_name: str | None = None
     priority: str = "normal"
     payer: str = "tenant"
+    spec_id: int | None = None  # the service spec (服务规格) of a pay-on-order subtype
+    slot_start: datetime | None = None  # the booked visit slot (预约时段), aware
 
 
 def next_order_number(session: Session, *, org_id: int, day: date) -> str:
@@ -89,12 +94,30 @@ def file_order(
         session, org_id=actor.org_id, user_id=actor.user_id, upload_ids=list(new.image_ids)
     )
 
+    place = None
+    if subtype.booking_enabled:
+        if new.slot_start is None:
+            raise ValidationFailed.field("slot_start", "该项目需预约上门时段，请选择时段")
+        # The place is taken first: a full slot refuses the filing before anything is written.
+        place = book_place(
+            session,
+            org_id=actor.org_id,
+            subtype_id=subtype.id,
+            community_id=room.community_id,
+            start=new.slot_start,
+            desk=actor.role in DESK_ROLES,
+            now=now,
+        )
+    elif new.slot_start is not None:
+        raise ValidationFailed.field("slot_start", "该项目无需预约时段")
+
     # A fee charged on order must be paid before the order reaches the pool, unless the
     # tenant's company pays (it is invoiced afterwards).
-    pay_first = subtype.fee_mode == "charge_on_order" and new.payer == "tenant"
+    fee = fee_at_filing(session, subtype=subtype, spec_id=new.spec_id)
+    payable = fee.prepay_fen if fee is not None else 0
+    pay_first = payable > 0 and new.payer == "tenant"
     action = Action.FILE_UNPAID if pay_first else Action.FILE
     status = next_status(None, action)
-    payable = subtype.fee_fen if subtype.fee_mode == "charge_on_order" else 0
     order = Order(
         org_id=actor.org_id,
         number=next_order_number(session, org_id=actor.org_id, day=today),
@@ -117,8 +140,13 @@ def file_order(
         created_at=now,
         updated_at=now,
     )
+    if place is not None:
+        order.slot_start, order.slot_end = place.start, place.end
+        order.slot_date = local_date(place.start)
     session.add(order)
     session.flush()
+    if fee is not None:
+        attach_fee(session, order=order, fee=fee)
     for upload in images:
         upload.order_id, upload.purpose = order.id, "report"
     data: dict[str, Any] = {"image_count": len(images)} if images else {}

@@ -44,7 +44,8 @@ def tenant_visibility(session: Session, *, user: User, today: date) -> Any:
     shared = []
     for (start, end), room_ids in by_period.items():
         filed_within = [Order.created_at >= _local_midnight(start)]
-        if end is not None:
+        # Ending on the last day there is (9999-12-31) leaves no next day: no upper bound.
+        if end is not None and end < date.max:
             filed_within.append(Order.created_at < _local_midnight(end + timedelta(days=1)))
         shared.append(and_(Order.room_id.in_(room_ids), *filed_within))
     return and_(Order.org_id == user.org_id, or_(Order.reporter_user_id == user.id, *shared))
@@ -160,9 +161,10 @@ def desk_orders_query(
     if f.created_from is not None:
         start = datetime.combine(f.created_from, datetime.min.time(), tzinfo=tz)
         stmt = stmt.where(Order.created_at >= start)
-    if f.created_to is not None:
-        end = datetime.combine(f.created_to, datetime.min.time(), tzinfo=tz)
-        stmt = stmt.where(Order.created_at < end + timedelta(days=1))
+    # The last day there is (9999-12-31) has no next day to stop before: no upper bound.
+    if f.created_to is not None and f.created_to < date.max:
+        end = datetime.combine(f.created_to + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        stmt = stmt.where(Order.created_at < end)
     if f.overdue is not None:
         overdue = overdue_clause(now)
         stmt = stmt.where(overdue if f.overdue else ~overdue)

@@ -107,6 +107,7 @@ class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     due_at: Mapped[datetime]
     slot_date: Mapped[date | None]
     slot_start: Mapped[datetime | None]
+    slot_end: Mapped[datetime | None]
     result: Mapped[str] = mapped_column(Text, default="")
     payable_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     payment_status: Mapped[str] = mapped_column(String(20), default="none")

@@ -14,11 +14,16 @@ from sqlalchemy.orm import Session
 
 from server.db.scoping import get_owned
 from server.kernel.errors import (
+    InvalidTransition,
     NotFound,
 )
 from server.orders.actors import Actor
 from server.orders.models import Order, OrderEvent
-from server.orders.rules.states import Action, Status, next_status
+from server.orders.rules.states import HELD, LABELS, next_status
+
+# Re-exported: the moves other areas make are named here (the rules stay private).
+from server.orders.rules.states import Action as Action
+from server.orders.rules.states import Status as Status
 
 
 def record_event(
@@ -125,3 +130,13 @@ def require_assignee(order: Order, actor: Actor) -> None:
     # Someone else's order is as good as invisible to a technician: 404, as on reads.
     if order.assignee_id is None or order.assignee_id != actor.staff_id:
         raise NotFound("工单不存在或不在您名下")
+
+
+def load_held_order(session: Session, *, actor: Actor, order_id: int) -> Order:
+    """The order the acting technician holds, locked, before completion (else 404 / 409)."""
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    require_assignee(order, actor)
+    status = Status(order.status)
+    if status not in HELD:
+        raise InvalidTransition(f"工单当前状态（{LABELS[status]}）不能修改费用")
+    return order

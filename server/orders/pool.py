@@ -39,6 +39,10 @@ _POOL_PAGE = (
 _POOL_SORTS = {
     "urgent": _POOL_PAGE.order_by(Order.priority.desc(), Order.created_at.desc(), Order.id.desc()),
     "newest": _POOL_PAGE.order_by(Order.created_at.desc(), Order.id.desc()),
+    # Booked visits soonest first; orders without an appointment after them, newest first.
+    "appointment": _POOL_PAGE.order_by(
+        Order.slot_start.asc().nulls_last(), Order.created_at.desc(), Order.id.desc()
+    ),
 }
 _POOL_COUNT = (
     select(func.count())

@@ -8,13 +8,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.booking.places import move_place, release_place
+from server.charges.fees import settle_order
+from server.kernel.clock import local_date
+from server.kernel.errors import InvalidTransition
+from server.kernel.roles import CONSOLE_ROLES
 from server.orders.actors import Actor
 from server.orders.lists import require_tenant_access
 from server.orders.models import Order
 from server.orders.moves import load_order, move, require_assignee
-from server.orders.rules.states import Action, Status
+from server.orders.rules.states import Action, Status, next_status
 from server.organisation.models import Organisation
 from server.uploads.files import attachable_uploads
+
+DESK_ROLES = frozenset(role.value for role in CONSOLE_ROLES)
 
 
 def accept_order(session: Session, *, actor: Actor, order_id: int, now: datetime) -> Order:
@@ -79,6 +86,7 @@ def complete_order(
     )
     order.result = result
     order.completed_at = now
+    settle_order(session, order=order, now=now)
     for upload in images:
         upload.order_id, upload.purpose = order.id, "completion"
     return order
@@ -129,7 +137,78 @@ def cancel_order(
         data={"assignee_id": order.assignee_id},
     )
     order.cancelled_at = now
+    _free_slot(session, order)
+    settle_order(session, order=order, now=now)  # nothing owed: what was paid is due back
     return order
+
+
+def _free_slot(session: Session, order: Order) -> None:
+    """A cancelled order gives its booked place back (the order keeps the record of it)."""
+    if order.slot_start is not None:
+        release_place(
+            session,
+            subtype_id=order.subtype_id,
+            community_id=order.community_id,
+            start=order.slot_start,
+        )
+
+
+# Before work starts: what a tenant may still re-book (the desk may while the order is open).
+TENANT_RESCHEDULABLE = frozenset(
+    {Status.AWAITING_PAYMENT.value, Status.PENDING.value, Status.ASSIGNED.value}
+)
+
+
+def reschedule_order(
+    session: Session, *, actor: Actor, order_id: int, slot_start: datetime, now: datetime
+) -> Order:
+    """改约: move the order's booked place to another slot, atomically (or change nothing)."""
+    require_tenant_access(session, actor=actor, order_id=order_id, now=now)
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    if actor.role == "tenant" and order.status not in TENANT_RESCHEDULABLE:
+        raise InvalidTransition("师傅已开始处理，如需改约请联系物业")
+    next_status(Status(order.status), Action.RESCHEDULE)  # refuses a finished order first
+    if order.slot_start is None:
+        raise InvalidTransition("该工单没有预约时段")
+    before = order.slot_start
+    place = move_place(
+        session,
+        org_id=order.org_id,
+        subtype_id=order.subtype_id,
+        community_id=order.community_id,
+        old_start=before,
+        new_start=slot_start,
+        desk=actor.role in DESK_ROLES,
+        now=now,
+    )
+    if place.start == before:
+        return order
+    move(
+        session,
+        order=order,
+        action=Action.RESCHEDULE,
+        actor=actor,
+        now=now,
+        data={"from_slot": before.isoformat(), "to_slot": place.start.isoformat()},
+    )
+    order.slot_start, order.slot_end = place.start, place.end
+    order.slot_date = local_date(place.start)
+    return order
+
+
+def expire_hold(session: Session, *, order: Order, now: datetime, reason: str) -> None:
+    """Cancel a booked order left unpaid past its hold and free its place (the system acts)."""
+    move(
+        session,
+        order=order,
+        action=Action.HOLD_EXPIRED,
+        actor=Actor(user_id=0, org_id=order.org_id, role=SYSTEM),
+        now=now,
+        reason=reason,
+    )
+    order.cancelled_at = now
+    _free_slot(session, order)
+    settle_order(session, order=order, now=now)  # nothing owed: what was paid is due back
 
 
 def _step_as_assignee(

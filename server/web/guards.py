@@ -29,7 +29,13 @@ NOT_JSON_TEXT = "请求体不是合法的 JSON"
 
 
 class BigintConverter(IntegerConverter):
-    """`<int:...>` path segments that fit a PostgreSQL bigint; anything larger matches no route."""
+    """`<int:...>` path segments that fit a PostgreSQL bigint; anything larger matches no route.
+
+    ASCII digits only: werkzeug's `\\d` also matches other scripts' digits, so that `/rooms/١`
+    (Arabic-Indic one) or a full-width `１` would name row 1 under a second spelling.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", BIGINT_MAX)

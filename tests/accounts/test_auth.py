@@ -311,6 +311,21 @@ def test_replayed_refresh_token_revokes_the_family(client, make, org):
     assert r.status_code == 401
 
 
+def test_replayed_refresh_token_ends_the_access_tokens_too(client, make, org):
+    """The thief who rotated a stolen refresh token must not keep its access token either."""
+    first = password_login(client, make, org)
+    thief = client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).json
+    assert client.get(ME, headers=bearer(thief)).status_code == 200
+    replay = client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401 and replay.json["error"] == "unauthorized"
+    for pair in (thief, first):
+        r = client.get(ME, headers=bearer(pair))
+        assert r.status_code == 401 and r.json["error"] == "unauthorized"
+    again = client.post(LOGIN, json={"phone": "13900000009", "password": PASSWORD})
+    assert again.status_code == 200
+    assert client.get(ME, headers=bearer(again.json)).status_code == 200
+
+
 def test_access_token_is_not_a_refresh_token(client, make, org):
     first = password_login(client, make, org)
     r = client.post(REFRESH, json={"refresh_token": first["access_token"]})

@@ -19,10 +19,18 @@ from sqlalchemy import CheckConstraint, text
 import server.models  # noqa: F401  (every table on the metadata)
 from schemas.staff import STAFF_ROLE_VALUES
 from server.catalog.rules import FEE_MODES
+from server.charges.rules import MOVEMENT_REASONS, REQUISITION_STATUSES
 from server.db.base import Base
 from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
 from server.kernel.roles import Role
-from server.kernel.values import UPLOAD_PURPOSES, sql_in, sql_subset, values_of
+from server.kernel.values import (
+    CHARGE_KINDS,
+    PREPAY_KINDS,
+    UPLOAD_PURPOSES,
+    sql_in,
+    sql_subset,
+    values_of,
+)
 from server.orders.rules.values import (
     ACTIONS,
     ACTOR_ROLES,
@@ -229,6 +237,60 @@ LISTS = (
         "status",
         "ck_outbox_status_known",
         openapi=(("OutboxItem", "status"), ("/api/v1/admin/jobs", "get", "status")),
+    ),
+    Listed(
+        "subtype charge kinds",
+        CHARGE_KINDS,
+        "order_subtypes",
+        "charge_kinds",
+        "ck_order_subtypes_charge_kinds_known",
+        array=True,
+        openapi=(("OrderSubtype", "charge_kinds"), ("CatalogSubtype", "charge_kinds")),
+    ),
+    Listed(
+        "charge kinds",
+        CHARGE_KINDS,
+        "order_charges",
+        "kind",
+        "ck_order_charges_kind_known",
+        openapi=(("Charge", "kind"), ("ChargeCreate", "kind")),
+    ),
+    Listed(
+        "subtype prepay kinds",
+        PREPAY_KINDS,
+        "order_subtypes",
+        "prepay",
+        "ck_order_subtypes_prepay_known",
+        openapi=(("OrderSubtype", "prepay"), ("CatalogSubtype", "prepay")),
+    ),
+    Listed(
+        "order fee prepay kinds",
+        PREPAY_KINDS,
+        "order_fees",
+        "prepay",
+        "ck_order_fees_prepay_known",
+        nullable=True,
+        openapi=(("Fee", "prepay"),),
+    ),
+    Listed(
+        "stock movement reasons",
+        MOVEMENT_REASONS,
+        "stock_movements",
+        "reason",
+        "ck_stock_movements_reason_known",
+        openapi=(("Movement", "reason"),),
+    ),
+    Listed(
+        "requisition statuses",
+        REQUISITION_STATUSES,
+        "material_requisitions",
+        "status",
+        "ck_material_requisitions_status_known",
+        openapi=(
+            ("Requisition", "status"),
+            ("/api/v1/admin/requisitions", "get", "status"),
+            ("/api/v1/tech/requisitions", "get", "status"),
+        ),
     ),
     Listed("tenant boxes", TENANT_BOXES, openapi=(("/api/v1/tenant/orders", "get", "box"),)),
     Listed("pool sorts", POOL_SORTS, openapi=(("/api/v1/tech/pool", "get", "sort"),)),

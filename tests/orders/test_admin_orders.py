@@ -168,6 +168,16 @@ def test_created_date_range_uses_shanghai_days(client, world, desk, db_session):
     assert listed == [order[n] for n in ("mar2_start", "mar1_late", "mar1_start", "feb28_late")]
 
 
+def test_created_date_range_at_the_ends_of_the_calendar(client, world, desk):
+    """9999-12-31 has no next day: as created_to it bounds nothing (it was a 500)."""
+    filed = world.file(client)["id"]
+    assert ids(board(client, desk, created_to="9999-12-31")) == {filed}
+    assert ids(board(client, desk, created_from="0001-01-01", created_to="9999-12-31")) == {filed}
+    assert ids(board(client, desk, created_from="9999-12-31", created_to="9999-12-31")) == set()
+    export = board(client, desk, created_to="9999-12-31", format="csv")
+    assert export.status_code == 200, export.data[:300]
+
+
 def test_overdue_filter(client, world, desk, db_session):
     late = world.file(client)["id"]
     on_time = world.file(client)["id"]

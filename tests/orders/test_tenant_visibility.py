@@ -240,3 +240,23 @@ def _message_count(db_session, order_id):
     return db_session.scalar(
         select(func.count()).select_from(OrderMessage).where(OrderMessage.order_id == order_id)
     )
+
+
+def test_a_period_ending_on_the_last_day_there_is(client, world):
+    """A relation ending 9999-12-31 (as good as open): its household's orders were a 500."""
+    make = world.make
+    lodger_customer = make.customer(world.org, name="钱七")
+    make.contact(lodger_customer, phone="13800000041", name="钱七")
+    lease = make.holds(lodger_customer, world.room, relation="tenant", start_date=date(2020, 1, 1))
+    lodger = make.tenant(world.org, phone="13800000041", name="钱七")
+    filed = world.file(client)["id"]
+    desk = world.headers(make.admin(world.org))
+    r = client.patch(
+        f"/api/v1/admin/customer-rooms/{lease.id}", json={"end_date": "9999-12-31"}, headers=desk
+    )
+    assert r.status_code == 200, r.json
+    listed = client.get(TENANT, headers=world.headers(lodger))
+    assert listed.status_code == 200, listed.json
+    assert [o["id"] for o in listed.json["items"]] == [filed]
+    detail = client.get(f"{TENANT}/{filed}", headers=world.headers(lodger))
+    assert detail.status_code == 200, detail.json

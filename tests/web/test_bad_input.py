@@ -71,6 +71,17 @@ def test_the_largest_bigint_is_an_ordinary_missing_row(client, place):
     assert_error(r, 404, "not_found")
 
 
+@pytest.mark.parametrize("zero", ["\uff10", "\u0660", "\u0966"])  # full-width, Arabic, Devanagari
+def test_path_ids_in_other_scripts_digits_name_nothing(client, place, zero):
+    """`/rooms/１` was room 1: werkzeug's `\\d` matched any script's digits, `int()` read them."""
+    room = f"/api/v1/admin/rooms/{place.room.id}"
+    spelled = "".join(chr(ord(zero) + int(d)) for d in str(place.room.id))
+    other = f"/api/v1/admin/rooms/{spelled}"
+    assert_error(client.get(other, headers=place.admin_headers), 404, "not_found")
+    assert_error(client.delete(other, headers=place.admin_headers), 404, "not_found")
+    assert client.get(room, headers=place.admin_headers).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("path", "field"),
     [

@@ -6,7 +6,17 @@ from server.web.blueprint import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from server.http.admin import catalog, customers, jobs, orders, property, settings, staff
+    from server.http.admin import (
+        booking,
+        catalog,
+        charges,
+        customers,
+        jobs,
+        orders,
+        property,
+        settings,
+        staff,
+    )
 
     return [
         property.blp,
@@ -15,5 +25,7 @@ def blueprints() -> list[Blueprint]:
         catalog.blp,
         settings.blp,
         orders.blp,
+        booking.blp,
+        charges.blp,
         jobs.blp,
     ]

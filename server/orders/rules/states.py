@@ -40,6 +40,10 @@ class Action(StrEnum):
     REOPEN_TO_ASSIGNEE = "reopen_to_assignee"
     CANCEL_BY_TENANT = "cancel_by_tenant"
     CANCEL_BY_DESK = "cancel_by_desk"
+    # The desk waives or discounts the charges (减免/优惠); the status stays (no transition).
+    ADJUST_FEE = "adjust_fee"
+    RESCHEDULE = "reschedule"  # 改约: the booked slot moves, the status stays
+    HOLD_EXPIRED = "hold_expired"  # unpaid past the booking hold: the slot is freed
 
 
 S, A = Status, Action
@@ -75,6 +79,17 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
     (S.ASSIGNED, A.CANCEL_BY_DESK): S.CANCELLED,
     (S.IN_PROGRESS, A.CANCEL_BY_DESK): S.CANCELLED,
     (S.ON_HOLD, A.CANCEL_BY_DESK): S.CANCELLED,
+    # The desk waives or discounts the charges (减免/优惠) of any order not cancelled.
+    **{(s, A.ADJUST_FEE): s for s in S if s is not S.CANCELLED},
+    # 改约: the tenant before work starts (awaiting payment, pending, assigned), the desk while
+    # the order is open; the slot moves, the status does not.
+    (S.AWAITING_PAYMENT, A.RESCHEDULE): S.AWAITING_PAYMENT,
+    (S.PENDING, A.RESCHEDULE): S.PENDING,
+    (S.ASSIGNED, A.RESCHEDULE): S.ASSIGNED,
+    (S.IN_PROGRESS, A.RESCHEDULE): S.IN_PROGRESS,
+    (S.ON_HOLD, A.RESCHEDULE): S.ON_HOLD,
+    # A booked order left unpaid past its hold is cancelled by the system and frees its slot.
+    (S.AWAITING_PAYMENT, A.HOLD_EXPIRED): S.CANCELLED,
 }
 
 # An order counts against its technician's grab cap in these statuses (API.md).

@@ -33,5 +33,5 @@ AUTHOR_ROLES = values_of(Role)
 
 # Request options (not stored): the tenant's boxes, the pool's sort orders, the export formats.
 TENANT_BOXES = ("submitted", "todo")
-POOL_SORTS = ("urgent", "newest")
+POOL_SORTS = ("urgent", "newest", "appointment")
 DESK_LIST_FORMATS = ("json", "csv", "xlsx")
