@@ -12,6 +12,9 @@ graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then so that a slow leak cannot grow without bound.
 max_requests = 5000
+# Console filters repeat query keys (`status=…&status=…`); the default 4094-byte request line
+# turned long filter lists into gunicorn's HTML 414 instead of an answer in the API's shape.
+limit_request_line = 8190
 max_requests_jitter = 500
 accesslog = "-"
 errorlog = "-"
