@@ -70,7 +70,10 @@ class OrderSubtypeSchema(Schema):
     fee_fen = fields.Integer(
         strict=True,
         validate=validate.Range(min=0, max=MAX_FEE_FEN),
-        metadata={"description": "金额（分）；下单即收费时须大于 0"},
+        metadata={
+            "description": "金额（分）；下单即收费时须大于 0：未设服务规格时即为服务价格，"
+            "设有服务规格时以所选规格的价格为准"
+        },
     )
     booking_enabled = fields.Boolean(metadata={"description": "是否需要预约时段"})
     charge_kinds = fields.List(

@@ -57,11 +57,13 @@ def _move(actor: Actor, note: str = "") -> stock.Move:
 
 @blp.post("/tech/orders/<int:order_id>/charges")
 @blp.auth(*TECH)
+@blp.idempotent()
 @blp.arguments(ChargeCreateSchema)
 @blp.response(201, OrderDetailSchema)
 @blp.alt_response(
     409,
-    description="out_of_stock：手上该耗材不足（暂无库存，请申领）；invalid_transition：工单已办结或未在处理中",
+    description="out_of_stock：手上该耗材不足（暂无库存，请申领）；"
+    "invalid_transition：工单已办结或不在我手上处理；idempotency_conflict",
 )
 def add_charge(data: dict[str, Any], order_id: int) -> Any:
     """添加费用（工时/耗材/服务项）：价格由服务端按目录与我所在部门确定；耗材从我手上扣减"""

@@ -53,8 +53,17 @@ class NewSettings:
     community_quotas: Sequence[CommunityQuota] = ()
 
 
-def _subtype(session: Session, *, org_id: int, subtype_id: int) -> OrderSubtype:
-    return get_owned(session, OrderSubtype, subtype_id, org_id=org_id, message="报修子类不存在")
+def _subtype(session: Session, *, org_id: int, subtype_id: int, lock: bool = False) -> OrderSubtype:
+    # Saves lock the subtype row: two consoles saving at once queue instead of colliding on
+    # the quota and exception keys.
+    return get_owned(
+        session,
+        OrderSubtype,
+        subtype_id,
+        org_id=org_id,
+        message="报修子类不存在",
+        for_update=lock,
+    )
 
 
 def booking_settings(session: Session, *, org_id: int, subtype_id: int) -> SettingsView:
@@ -92,7 +101,7 @@ def save_booking_settings(
     session: Session, *, org_id: int, subtype_id: int, new: NewSettings, now: datetime
 ) -> SettingsView:
     """Replace a subtype's booking settings and community quotas; switch booking on or off."""
-    subtype = _subtype(session, org_id=org_id, subtype_id=subtype_id)
+    subtype = _subtype(session, org_id=org_id, subtype_id=subtype_id, lock=True)
     windows = _windows(new)
     seen: set[int] = set()
     for quota in new.community_quotas:
@@ -168,7 +177,7 @@ def save_exception(
     session: Session, *, org_id: int, subtype_id: int, new: NewException, now: datetime
 ) -> BookingException:
     """Close a date (or one slot of it), or change its quota; replaces the same date's rule."""
-    subtype = _subtype(session, org_id=org_id, subtype_id=subtype_id)
+    subtype = _subtype(session, org_id=org_id, subtype_id=subtype_id, lock=True)
     today = now.astimezone(LOCAL_TZ).date()
     if not today - timedelta(days=1) <= new.day <= today + timedelta(days=LISTING_RANGE_DAYS):
         raise ValidationFailed.field("date", "日期须在今天起一年之内")

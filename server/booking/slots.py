@@ -21,7 +21,7 @@ from server.catalog.models import OrderSubtype
 from server.db.scoping import get_owned, reference_owned
 from server.directory.models import Community, Room
 from server.kernel.clock import LOCAL_TZ
-from server.kernel.errors import SlotUnavailable, ValidationFailed
+from server.kernel.errors import NotFound, SlotUnavailable, ValidationFailed
 
 # How far from today a listing may look (the grid itself stops at the subtype's horizon).
 LISTING_RANGE_DAYS = 366
@@ -150,7 +150,7 @@ def views(grid: list[rules.Slot], used: dict[datetime, int], *, desk: bool) -> l
 def bookable_subtype(session: Session, *, org_id: int, subtype_id: int) -> OrderSubtype:
     subtype = get_owned(session, OrderSubtype, subtype_id, org_id=org_id, message="报修类型不存在")
     if not subtype.is_active:
-        raise ValidationFailed.field("subtype_id", "报修类型不存在或已停用")
+        raise NotFound("报修类型不存在或已停用")
     return subtype
 
 

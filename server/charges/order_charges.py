@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from server.charges import rules
@@ -14,6 +16,7 @@ from server.charges.models import (
     LaborPrice,
     Material,
     OrderCharge,
+    OrderFee,
     ServiceItem,
     TechnicianStock,
 )
@@ -22,6 +25,7 @@ from server.db.scoping import find_owned
 from server.kernel.errors import NotFound, ValidationFailed
 from server.kernel.values import CHARGE_LABOR, CHARGE_MATERIAL, CHARGE_SERVICE
 from server.orders.actors import Actor
+from server.orders.models import Order
 from server.orders.moves import load_held_order
 from server.staff.models import Staff
 
@@ -129,6 +133,11 @@ def add_charge(
         raise ValidationFailed.field(
             "kind", f"该报修类型不允许添加{_KIND_NAMES.get(kind, '此类')}费用"
         )
+    lines = session.scalar(
+        select(func.count()).select_from(OrderCharge).where(OrderCharge.order_id == order.id)
+    )
+    if (lines or 0) >= rules.MAX_LINES:
+        raise ValidationFailed.field("kind", f"每张工单最多 {rules.MAX_LINES} 条费用")
     model = _ITEMS.get(kind)
     if model is None:
         raise ValidationFailed.field("kind", "收费类别不正确")
@@ -190,3 +199,40 @@ def remove_charge(
     session.delete(charge)
     order.updated_at = now
     session.flush()
+
+
+@dataclass(frozen=True)
+class ExportColumns:
+    """Correlated columns for an order-list export (one value per `orders` row)."""
+
+    spec_name: Any
+    lines: Any
+    gross_fen: Any
+
+
+def export_columns() -> ExportColumns:
+    """The order's spec, its charge lines as text (一般维修×2；水龙头×1), spec + charges (fen)."""
+    spec_name = select(OrderFee.spec_name).where(OrderFee.order_id == Order.id).scalar_subquery()
+    spec_price = (
+        select(OrderFee.spec_price_fen).where(OrderFee.order_id == Order.id).scalar_subquery()
+    )
+    lines = (
+        select(
+            func.string_agg(
+                OrderCharge.name + "×" + cast(OrderCharge.quantity, String),
+                aggregate_order_by(literal("；"), OrderCharge.created_at, OrderCharge.id),
+            )
+        )
+        .where(OrderCharge.order_id == Order.id)
+        .scalar_subquery()
+    )
+    charged = (
+        select(func.sum(OrderCharge.amount_fen))
+        .where(OrderCharge.order_id == Order.id)
+        .scalar_subquery()
+    )
+    return ExportColumns(
+        spec_name=func.coalesce(spec_name, ""),
+        lines=func.coalesce(lines, ""),
+        gross_fen=func.coalesce(spec_price, 0) + func.coalesce(charged, 0),
+    )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.catalog.models import OrderSubtype, OrderType
+from server.charges.order_charges import export_columns
 from server.directory.models import Building, Community, Room
 from server.kernel.money import fen_to_yuan_text
 from server.kernel.personal_data import mask_phone
@@ -80,6 +81,9 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("需回访", 8),
     ("重开次数", 8),
     ("应付金额（元）", 14),
+    ("服务规格", 12),
+    ("费用明细", 30),
+    ("费用合计（元）", 14),
 )
 HEADERS = tuple(header for header, _ in COLUMNS)
 
@@ -89,6 +93,7 @@ def _export_query(
 ) -> Select[*tuple[Any, ...]]:
     # The console list's own query (same filters, same order), narrowed to plain columns so
     # no ORM objects or eager loads are built for tens of thousands of rows.
+    charges = export_columns()
     return (
         desk_orders_query(org_id=org_id, filters=filters, now=now, tz=tz)
         .with_only_columns(
@@ -112,6 +117,9 @@ def _export_query(
             Order.follow_up_required,
             Order.reopen_count,
             Order.payable_fen,
+            charges.spec_name.label("spec_name"),
+            charges.lines.label("charge_lines"),
+            charges.gross_fen.label("gross_fen"),
             maintain_column_froms=False,
         )
         .select_from(Order)
@@ -169,6 +177,9 @@ def export_rows(
             _yes_no(row.follow_up_required),
             row.reopen_count,
             Yuan(row.payable_fen),
+            row.spec_name,
+            row.charge_lines,
+            Yuan(int(row.gross_fen)),
         ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from server.charges.models import ServiceItem
+from server.charges.rules import MAX_LINES
 from tests.charges.conftest import TECH
 
 
@@ -113,3 +114,37 @@ def test_unknown_or_foreign_items_and_bad_quantities(client, shop, make):
             headers=shop.headers(shop.inside),
         )
         assert r.status_code == 422, (quantity, r.json)
+
+
+def test_an_order_holds_a_bounded_number_of_lines(client, shop):
+    oid = shop.taken(client, shop.after, shop.inside)
+    shop.db.execute(
+        text(
+            "INSERT INTO order_charges (org_id, order_id, kind, item_id, name, unit,"
+            " unit_price_fen, quantity, amount_fen, staff_id, created_at)"
+            " SELECT :org, :order, 'service', :item, '上门费', '次', 2000, 1, 2000, :staff, now()"
+            " FROM generate_series(1, :n)"
+        ),
+        {
+            "org": shop.world.org.id,
+            "order": oid,
+            "item": shop.visit.id,
+            "staff": shop.inside.id,
+            "n": MAX_LINES,
+        },
+    )
+    r = shop.charge(client, oid, shop.inside, "service", shop.visit, expect=422)
+    assert "kind" in r["errors"]
+    assert shop.complete(client, oid, shop.inside)["payable_fen"] == MAX_LINES * 2000
+
+
+def test_a_retried_charge_with_the_same_key_is_added_once(client, shop):
+    oid = shop.taken(client, shop.after, shop.inside)
+    headers = {**shop.headers(shop.inside), "Idempotency-Key": "charge-1"}
+    body = {"kind": "material", "item_id": shop.tap.id, "quantity": 1}
+    first = client.post(f"{TECH}/{oid}/charges", json=body, headers=headers)
+    again = client.post(f"{TECH}/{oid}/charges", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(shop.tenant_view(client, oid)["charges"]) == 1
+    assert shop.qty(shop.inside, shop.tap) == 1

@@ -157,3 +157,19 @@ def test_cancelling_unpaid_owes_nothing(client, shop):
     assert r.status_code == 200, r.json
     assert r.json["payable_fen"] == 0 and r.json["payment_status"] == "none"
     assert r.json["fee"]["refund_due_fen"] == 0
+
+
+def test_a_cancelled_order_is_not_adjusted(client, shop):
+    filed = shop.file(client, shop.after)
+    r = client.post(
+        f"{TENANT}/{filed['id']}/cancel",
+        json={"reason": "不修了"},
+        headers=shop.headers(shop.world.tenant),
+    )
+    assert r.status_code == 200
+    r = client.post(
+        f"{ADMIN}/orders/{filed['id']}/fee-adjustments",
+        json={"waive": True, "reason": "x"},
+        headers=shop.desk(),
+    )
+    assert r.status_code == 409 and r.json["error"] == "invalid_transition"

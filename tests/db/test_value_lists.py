@@ -18,6 +18,8 @@ from sqlalchemy import CheckConstraint, text
 
 import server.models  # noqa: F401  (every table on the metadata)
 from schemas.staff import STAFF_ROLE_VALUES
+from server.booking.rules import REASONS as BOOKING_REASONS
+from server.booking.rules import WEEKDAYS as BOOKING_WEEKDAYS
 from server.catalog.rules import FEE_MODES
 from server.charges.rules import MOVEMENT_REASONS, REQUISITION_STATUSES
 from server.db.base import Base
@@ -294,6 +296,10 @@ LISTS = (
     ),
     Listed("tenant boxes", TENANT_BOXES, openapi=(("/api/v1/tenant/orders", "get", "box"),)),
     Listed("pool sorts", POOL_SORTS, openapi=(("/api/v1/tech/pool", "get", "sort"),)),
+    Listed("booking slot reasons", BOOKING_REASONS, openapi=(("Slot", "reason"),)),
+    Listed(  # ISO weekdays; stored as JSON, validated by the schema
+        "booking weekdays", BOOKING_WEEKDAYS, openapi=(("BookingSettings", "weekdays"),)
+    ),
     Listed(
         "console list formats",
         DESK_LIST_FORMATS,

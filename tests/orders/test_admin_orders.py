@@ -379,6 +379,9 @@ def test_csv_export_contents(client, world, desk, exported):
         "需回访": "是",
         "重开次数": "0",
         "应付金额（元）": "0.00",
+        "服务规格": "",
+        "费用明细": "",
+        "费用合计（元）": "0.00",
     }
     unpaid = by_number[exported["unpaid"]["number"]]
     assert unpaid["状态"] == "待支付" and unpaid["子类"] == "换锁"

@@ -37,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from server.charges.models import LaborItem, Material, ServiceItem, ServiceSpec, TechnicianStock
 from server.kernel.roles import Role
 from tests.factories import Factory
 
@@ -76,6 +77,11 @@ PATH_KINDS = {
     "staff_id": "staff",
     "order_type_id": "order_type",
     "subtype_id": "subtype",
+    "spec_id": "spec",
+    "item_id": "item",
+    "material_id": "material",
+    "requisition_id": "requisition",
+    "charge_id": "charge",
 }
 
 
@@ -143,6 +149,8 @@ def _seed(app: Any, make: Factory) -> Seeded:
     )
     assert r.status_code == 200, r.get_data(as_text=True)
 
+    charges = _seed_charges(client, make, org, subtypes[0], technicians[0], headers, orders[0])
+
     return Seeded(
         headers=headers,
         spare=spare,
@@ -160,9 +168,54 @@ def _seed(app: Any, make: Factory) -> Seeded:
             "staff": [technicians[1].id],
             "order_type": [order_type.id],
             "subtype": [s.id for s in subtypes],
+            **charges,
         },
         protected={"staff": {technicians[0].id, technicians[2].id} | {d.id for d in dispatchers}},
     )
+
+
+def _seed_charges(
+    client: Any,
+    make: Factory,
+    org: Any,
+    subtype: Any,
+    technician: Any,
+    headers: dict[str, dict[str, str]],
+    order_id: int,
+) -> dict[str, list[int]]:
+    """A spec, a labour item, a material on the technician, a service item, a requisition and
+    a charge on the grabbed order, so that the charges endpoints meet real rows."""
+    session = make.session
+    spec = ServiceSpec(org_id=org.id, subtype_id=subtype.id, name="标准", price_fen=1000)
+    labour = LaborItem(org_id=org.id, name="一般维修", unit="小时", price_fen=5000)
+    material = Material(org_id=org.id, name="水龙头", unit="个", price_fen=3500, store_qty=5)
+    service = ServiceItem(org_id=org.id, name="上门费", unit="次", price_fen=2000)
+    session.add_all([spec, labour, material, service])
+    session.flush()
+    session.add(
+        TechnicianStock(org_id=org.id, staff_id=technician.id, material_id=material.id, qty=5)
+    )
+    session.flush()
+    r = client.post(
+        "/api/v1/tech/requisitions",
+        json={"material_id": material.id, "quantity": 1},
+        headers=headers["technician"],
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    requisition = r.json["id"]
+    r = client.post(
+        f"/api/v1/tech/orders/{order_id}/charges",
+        json={"kind": "material", "item_id": material.id, "quantity": 1},
+        headers=headers["technician"],
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    return {
+        "spec": [spec.id],
+        "item": [labour.id, material.id, service.id],
+        "material": [material.id],
+        "requisition": [requisition],
+        "charge": [c["id"] for c in r.json["charges"]],
+    }
 
 
 @pytest.fixture
