@@ -32,6 +32,8 @@ from server.orders.moves import append_event, load_order, move, record_event, re
 from server.orders.rules.states import HELD, Action, Status, next_status, sources
 from server.organisation.models import Organisation
 
+HELD_VALUES = frozenset(s.value for s in HELD)
+
 
 def technician_may_take(session: Session, *, tech: Technician, order: Order) -> bool:
     """Whether the order's type is bound to this technician's department and post."""
@@ -168,11 +170,15 @@ def _explain_failed_grab(session: Session, *, tech: Technician, org_id: int, ord
 def assign_order(
     session: Session, *, actor: Actor, order_id: int, staff_id: int, now: datetime
 ) -> Order:
-    """The desk assigns (派单) a pending order, or re-assigns one nobody accepted yet."""
+    """The desk assigns (派单) a pending order, or re-assigns (改派) one somebody holds.
+
+    Taking a job back from its technician is the desk's answer to a technician who left, fell
+    ill or stalls; the new technician must accept it again.
+    """
     tech = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
-    if order.assignee_id == tech.staff_id and order.status == Status.ASSIGNED.value:
-        raise Conflict("工单已指派给该师傅")
+    if order.assignee_id == tech.staff_id and order.status in HELD_VALUES:
+        raise Conflict("工单已在该师傅手上")
     if not technician_may_take(session, tech=tech, order=order):
         raise ValidationFailed.field("staff_id", "该师傅不负责此类工单")
     next_status(Status(order.status), Action.ASSIGN)

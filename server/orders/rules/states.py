@@ -55,6 +55,10 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
     (S.AWAITING_PAYMENT, A.PAYMENT_RECEIVED): S.PENDING,
     (S.PENDING, A.ASSIGN): S.ASSIGNED,
     (S.ASSIGNED, A.ASSIGN): S.ASSIGNED,  # the desk re-assigns before anyone accepted
+    # The desk takes a job back from whoever holds it (改派): a technician who left or fell ill
+    # must not strand an order that is already under way.
+    (S.IN_PROGRESS, A.ASSIGN): S.ASSIGNED,
+    (S.ON_HOLD, A.ASSIGN): S.ASSIGNED,
     (S.PENDING, A.GRAB): S.IN_PROGRESS,
     (S.ASSIGNED, A.ACCEPT): S.IN_PROGRESS,
     (S.ASSIGNED, A.REJECT): S.PENDING,
