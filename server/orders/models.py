@@ -65,6 +65,12 @@ class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
         # What a technician holds (the grab cap count).
         Index("ix_orders_held", "assignee_id", postgresql_where=text(f"status IN ({_HELD})")),
         Index("ix_orders_org_id_created_at", "org_id", "created_at"),
+        Index(
+            "ix_orders_org_id_slot_start",
+            "org_id",
+            "slot_start",
+            postgresql_where=text("slot_start IS NOT NULL"),
+        ),
         Index("ix_orders_org_id_status_due_at", "org_id", "status", "due_at"),
         Index("ix_orders_reporter_user_id_created_at", "reporter_user_id", "created_at"),
     )

@@ -209,6 +209,13 @@ def upgrade() -> None:
     op.create_index(op.f("ix_slot_counters_org_id"), "slot_counters", ["org_id"])
 
     op.add_column("orders", sa.Column("slot_end", sa.DateTime(timezone=True), nullable=True))
+    # The console's day view and the hold-expiry job look booked orders up by their slot.
+    op.create_index(
+        "ix_orders_org_id_slot_start",
+        "orders",
+        ["org_id", "slot_start"],
+        postgresql_where=sa.text("slot_start IS NOT NULL"),
+    )
     op.drop_constraint(op.f(ACTION_CHECK), "order_events", type_="check")
     op.create_check_constraint(op.f(ACTION_CHECK), "order_events", f"action IN ({ACTIONS_AFTER})")
 
@@ -216,6 +223,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_constraint(op.f(ACTION_CHECK), "order_events", type_="check")
     op.create_check_constraint(op.f(ACTION_CHECK), "order_events", f"action IN ({ACTIONS_BEFORE})")
+    op.drop_index("ix_orders_org_id_slot_start", table_name="orders")
     op.drop_column("orders", "slot_end")
     op.drop_table("slot_counters")
     op.drop_table("booking_exceptions")
