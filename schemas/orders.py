@@ -95,6 +95,13 @@ class ReasonSchema(Schema):
 
 class AssignSchema(Schema):
     staff_id = fields.Integer(required=True, strict=True)
+    take_back = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "改派：收回已在处理（或待备件）的工单交给该师傅；"
+            "不带此项时，已被接走的工单答 409 order_taken"
+        },
+    )
 
 
 class TransferSchema(Schema):

@@ -33,6 +33,8 @@ from server.orders.rules.states import HELD, Action, Status, next_status, source
 from server.organisation.models import Organisation
 
 HELD_VALUES = frozenset(s.value for s in HELD)
+# Accepted and being worked on: only an explicit take-back (改派) moves these.
+UNDER_WAY_VALUES = frozenset({Status.IN_PROGRESS.value, Status.ON_HOLD.value})
 
 
 def technician_may_take(session: Session, *, tech: Technician, order: Order) -> bool:
@@ -168,15 +170,25 @@ def _explain_failed_grab(session: Session, *, tech: Technician, org_id: int, ord
 
 
 def assign_order(
-    session: Session, *, actor: Actor, order_id: int, staff_id: int, now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    staff_id: int,
+    now: datetime,
+    take_back: bool = False,
 ) -> Order:
     """The desk assigns (派单) a pending order, or re-assigns (改派) one somebody holds.
 
     Taking a job back from its technician is the desk's answer to a technician who left, fell
-    ill or stalls; the new technician must accept it again.
+    ill or stalls; the new technician must accept it again. It must be asked for (`take_back`):
+    a plain assign that loses the race to a grab answers order_taken instead of silently taking
+    the job from the technician who just grabbed it.
     """
     tech = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    if order.status in UNDER_WAY_VALUES and not take_back:
+        raise OrderTaken()
     if order.assignee_id == tech.staff_id and order.status in HELD_VALUES:
         raise Conflict("工单已在该师傅手上")
     if not technician_may_take(session, tech=tech, order=order):

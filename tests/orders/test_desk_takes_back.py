@@ -30,6 +30,12 @@ def test_an_order_under_way_is_reassigned_after_its_technician_leaves(client, wo
     r = client.post(
         f"{ADMIN}/orders/{order_id}/assign", json={"staff_id": successor.id}, headers=desk
     )
+    assert r.status_code == 409 and r.json["error"] == "order_taken"  # not without asking
+    r = client.post(
+        f"{ADMIN}/orders/{order_id}/assign",
+        json={"staff_id": successor.id, "take_back": True},
+        headers=desk,
+    )
     assert r.status_code == 200, r.json
     assert r.json["status"] == "assigned" and r.json["assignee"]["id"] == successor.id
     r = client.post(f"{TECH}/{order_id}/accept", headers=world.headers(successor))
@@ -45,6 +51,8 @@ def test_reassigning_to_the_technician_who_holds_it_is_a_conflict(client, world)
     grab(client, world, world.techs[0], order_id)
     desk = world.make.headers(world.dispatcher)
     r = client.post(
-        f"{ADMIN}/orders/{order_id}/assign", json={"staff_id": world.techs[0].id}, headers=desk
+        f"{ADMIN}/orders/{order_id}/assign",
+        json={"staff_id": world.techs[0].id, "take_back": True},
+        headers=desk,
     )
     assert r.status_code == 409 and r.json["error"] == "conflict"

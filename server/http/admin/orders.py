@@ -184,13 +184,14 @@ def order(order_id: int) -> Any:
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="grab_limit_reached / order_taken / invalid_transition")
 def assign(data: dict[str, Any], order_id: int) -> Any:
-    """派单给师傅（受其抢单数上限约束）"""
+    """派单给师傅（受其抢单数上限约束）；`take_back` 时收回在办工单改派"""
     return _detail(
         handout.assign_order(
             session(),
             actor=_actor(),
             order_id=_order(order_id).id,
             staff_id=data["staff_id"],
+            take_back=data["take_back"],
             now=now(),
         )
     )
