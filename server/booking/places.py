@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.booking import rules
 from server.booking.models import SlotCounter
 from server.booking.slots import open_slot
+from server.catalog.models import OrderSubtype
 from server.kernel.errors import SlotFull
 
 _KEY = (
@@ -63,6 +64,17 @@ class Place:
     end: datetime
 
 
+def _hold_grid(session: Session, *, subtype_id: int) -> None:
+    """Share-lock the subtype while a place is taken under its current grid.
+
+    A settings save locks the subtype for update and refuses a grid that leaves open bookings
+    behind; this lock makes it wait for (and so see) a booking made under the old grid.
+    """
+    session.execute(
+        select(OrderSubtype.id).where(OrderSubtype.id == subtype_id).with_for_update(read=True)
+    )
+
+
 def _take(
     session: Session,
     *,
@@ -98,6 +110,7 @@ def book_place(
     now: datetime,
 ) -> Place:
     """Take one place in the slot starting at `start`; SlotUnavailable or SlotFull if not."""
+    _hold_grid(session, subtype_id=subtype_id)
     slot = open_slot(
         session, subtype_id=subtype_id, community_id=community_id, start=start, now=now
     )
@@ -133,6 +146,7 @@ def move_place(
     Both counters are touched in (community, slot start) order; if the new slot is full the
     caller's transaction rolls back and the old place is still held.
     """
+    _hold_grid(session, subtype_id=subtype_id)
     slot = open_slot(
         session, subtype_id=subtype_id, community_id=community_id, start=new_start, now=now
     )

@@ -171,6 +171,22 @@ def slot_grid(
     return slots
 
 
+def fits_grid(settings: Settings, *, start: datetime, end: datetime, tz: ZoneInfo) -> bool:
+    """Whether a booked [start, end) is still exactly one slot of the grid these settings make.
+
+    A booking the grid no longer has (another weekday, window or slot length) would vanish from
+    the console's day view, and its counter would no longer limit the slot now covering it.
+    """
+    local = start.astimezone(tz)
+    if local.isoweekday() not in settings.weekdays:
+        return False
+    if (local.second, local.microsecond) != (0, 0):
+        return False
+    if end - start != timedelta(minutes=settings.slot_minutes):
+        return False
+    return local.hour * 60 + local.minute in _slot_starts(settings)
+
+
 def find_slot(slots: Sequence[Slot], start: datetime) -> Slot | None:
     """The slot of the grid that starts at `start` (any offset), or None when off-grid."""
     for slot in slots:

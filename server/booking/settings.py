@@ -21,7 +21,9 @@ from server.catalog.models import OrderSubtype
 from server.db.scoping import get_owned, reference_owned
 from server.directory.models import Community
 from server.kernel.clock import LOCAL_TZ
-from server.kernel.errors import ValidationFailed
+from server.kernel.errors import Conflict, ValidationFailed
+from server.orders.models import Order
+from server.orders.moves import Status
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,16 @@ def save_booking_settings(
         if quota.community_id in seen:
             raise ValidationFailed.field("community_quotas", "同一小区只能设置一次")
         seen.add(quota.community_id)
+    grid = rules.Settings(
+        slot_minutes=new.slot_minutes, windows=tuple(windows), weekdays=tuple(set(new.weekdays))
+    )
+    stranded = _stranded_bookings(session, subtype_id=subtype.id, grid=grid, now=now)
+    if stranded:
+        first = stranded[0].astimezone(LOCAL_TZ)
+        raise Conflict(
+            f"仍有 {len(stranded)} 个未来的预约不在新的时段上（最早 {first:%m月%d日 %H:%M}），"
+            "请先改约或取消这些预约，再修改时段设置"
+        )
     values = {
         "slot_minutes": new.slot_minutes,
         "windows": [[rules.format_hhmm(w.start), rules.format_hhmm(w.end)] for w in windows],
@@ -148,6 +160,34 @@ def save_booking_settings(
     subtype.updated_at = now
     session.flush()
     return booking_settings(session, org_id=org_id, subtype_id=subtype.id)
+
+
+# A booking still to come holds its place in these statuses (finished ones no longer matter).
+_FINISHED = (Status.COMPLETED.value, Status.CLOSED.value, Status.CANCELLED.value)
+
+
+def _stranded_bookings(
+    session: Session, *, subtype_id: int, grid: rules.Settings, now: datetime
+) -> list[datetime]:
+    """Starts of open bookings still to come that the new grid would no longer have.
+
+    Their counters would stop limiting the new slots over the same hours (overbooking) and
+    the orders would drop out of the console's day view, so such a change is refused.
+    """
+    rows = session.execute(
+        select(Order.slot_start, Order.slot_end).where(
+            Order.subtype_id == subtype_id,
+            Order.slot_start > now,
+            Order.status.not_in(_FINISHED),
+        )
+    ).all()
+    return sorted(
+        start
+        for start, end in rows
+        if start is not None
+        and end is not None
+        and not rules.fits_grid(grid, start=start, end=end, tz=LOCAL_TZ)
+    )
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ class Material(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(50))
     unit: Mapped[str] = mapped_column(String(10))
     price_fen: Mapped[int] = mapped_column(BigInteger)
-    store_qty: Mapped[int] = mapped_column(Integer, default=0)
+    # Balances add up movements without end: 64-bit, so no run of stock-ins can overflow them.
+    store_qty: Mapped[int] = mapped_column(BigInteger, default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -124,7 +125,7 @@ class TechnicianStock(IdMixin, OrgOwnedMixin, Base):
     staff_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("staff.id", ondelete="RESTRICT"), index=True
     )
-    qty: Mapped[int] = mapped_column(Integer, default=0)
+    qty: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class StockMovement(IdMixin, OrgOwnedMixin, Base):

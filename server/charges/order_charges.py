@@ -201,6 +201,36 @@ def remove_charge(
     session.flush()
 
 
+def void_materials(
+    session: Session, *, org_id: int, order_id: int, actor_user_id: int, now: datetime
+) -> int:
+    """A cancelled order keeps no materials: each goes back to whoever charged it, on the ledger.
+
+    Labour and service charges stay as a record; settlement of a cancelled order owes nothing.
+    Returns how many material charges were voided.
+    """
+    charges = session.scalars(
+        select(OrderCharge)
+        .where(OrderCharge.order_id == order_id, OrderCharge.kind == CHARGE_MATERIAL)
+        .order_by(OrderCharge.id)
+        .with_for_update()
+    ).all()
+    move = Move(
+        org_id=org_id, actor_user_id=actor_user_id, now=now, order_id=order_id, note="工单取消"
+    )
+    for charge in charges:
+        put_back_from_order(
+            session,
+            move=move,
+            staff_id=charge.staff_id,
+            material_id=charge.item_id,
+            quantity=charge.quantity,
+        )
+        session.delete(charge)
+    session.flush()
+    return len(charges)
+
+
 @dataclass(frozen=True)
 class ExportColumns:
     """Correlated columns for an order-list export (one value per `orders` row)."""

@@ -135,8 +135,10 @@ def file_order(
         channel="tenant" if actor.role == "tenant" else "staff",
         payer=new.payer,
         due_at=now + timedelta(hours=order_type.sla_hours),
-        payable_fen=payable,
-        payment_status="unpaid" if payable and new.payer == "tenant" else "none",
+        # 公司代付: the tenant owes nothing, so nothing is payable by them (the prepay stays
+        # on the fee record for the company's invoice).
+        payable_fen=payable if pay_first else 0,
+        payment_status="unpaid" if pay_first else "none",
         created_at=now,
         updated_at=now,
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.booking.places import move_place, release_place
 from server.charges.fees import settle_order
+from server.charges.order_charges import void_materials
 from server.kernel.clock import local_date
 from server.kernel.errors import InvalidTransition
 from server.kernel.roles import CONSOLE_ROLES
@@ -138,6 +139,9 @@ def cancel_order(
     )
     order.cancelled_at = now
     _free_slot(session, order)
+    void_materials(
+        session, org_id=order.org_id, order_id=order.id, actor_user_id=actor.user_id, now=now
+    )
     settle_order(session, order=order, now=now)  # nothing owed: what was paid is due back
     return order
 

@@ -401,3 +401,43 @@ def test_listing_dates_out_of_range_are_refused(booking, client, world):
         headers=world.headers(world.tenant),
     )
     assert r.status_code == 422 and "date" in r.json["errors"]
+
+
+def test_a_grid_change_that_leaves_open_bookings_behind_is_refused(booking, client, world):
+    # Probe: 3 orders booked 10:00–11:00, then the admin saved slot_minutes 180 (one slot
+    # 09:00–12:00): the 3 orders vanished from the occupancy view and the new slot took
+    # 3 more (6 visits in a window of 3 places).
+    start = slot_at(booking.day, 10)
+    booking.file(start)
+    booking.file(start)
+    windows = [{"start": "09:00", "end": "12:00"}]
+    for change in (
+        {"slot_minutes": 180, "windows": windows},  # 10:00 no longer starts a slot
+        {"slot_minutes": 30},  # 10:00 starts a slot, but a shorter one
+        {"weekdays": [d for d in range(1, 8) if d != booking.day.isoweekday()]},
+        {"windows": [{"start": "13:30", "end": "15:30"}]},
+    ):
+        refused = booking.configure(expect=409, **change)
+        assert refused["error"] == "conflict" and "2 个未来的预约" in refused["message"]
+    # Nothing was saved: the grid, its places and the console's view are unchanged.
+    slot = next(s for s in booking.slots() if s["start"] == start)
+    assert (slot["capacity"], slot["remaining"]) == (2, 0)
+    r = client.get(
+        f"{ADMIN}/booking/occupancy",
+        query_string={"subtype_id": booking.subtype.id, "date": booking.day.isoformat()},
+        headers=world.headers(booking.admin),
+    )
+    [community] = r.json["items"]
+    [ten] = [s for s in community["slots"] if s["start"] == start]
+    assert ten["used"] == 2 and len(ten["orders"]) == 2
+    # Changes that keep every booking on the grid still save, and so does any change once
+    # the bookings are cancelled.
+    booking.configure(quota=5, windows=[{"start": "08:00", "end": "12:00"}])
+    for order in ten["orders"]:
+        cancelled = client.post(
+            f"{TENANT}/{order['id']}/cancel",
+            json={"reason": "改时间"},
+            headers=world.headers(world.tenant),
+        )
+        assert cancelled.status_code == 200, cancelled.json
+    booking.configure(slot_minutes=180, windows=windows)

@@ -148,3 +148,26 @@ def test_a_retried_charge_with_the_same_key_is_added_once(client, shop):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert len(shop.tenant_view(client, oid)["charges"]) == 1
     assert shop.qty(shop.inside, shop.tap) == 1
+
+
+def test_cancelling_an_order_gives_its_materials_back(client, shop):
+    oid = shop.taken(client, shop.after, shop.inside)
+    shop.charge(client, oid, shop.inside, "material", shop.tap, quantity=2)
+    assert shop.qty(shop.inside, shop.tap) == 0
+    r = client.post(
+        f"/api/v1/admin/orders/{oid}/cancel", json={"reason": "住户已自行修好"}, headers=shop.desk()
+    )
+    assert r.status_code == 200, r.json
+    assert shop.qty(shop.inside, shop.tap) == 2
+    assert [c for c in r.json["charges"] if c["kind"] == "material"] == []
+    ledger = shop.db.execute(
+        text(
+            "SELECT reason, tech_delta, order_id FROM stock_movements"
+            " WHERE material_id = :m ORDER BY id"
+        ),
+        {"m": shop.tap.id},
+    ).all()
+    assert [tuple(row) for row in ledger] == [
+        ("charge", -2, oid),
+        ("charge_removed", 2, oid),
+    ]

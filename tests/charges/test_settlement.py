@@ -173,3 +173,27 @@ def test_a_cancelled_order_is_not_adjusted(client, shop):
         headers=shop.desk(),
     )
     assert r.status_code == 409 and r.json["error"] == "invalid_transition"
+
+
+def test_company_paying_a_pay_on_order_filing_asks_the_tenant_for_nothing(client, shop):
+    # Probe: the desk filed 公司代付 on a subtype charged on order (spec 智能门锁, 30 % deposit)
+    # and the tenant's app showed payable_fen 9000 (¥90 to pay) with payment_status "none".
+    body = {
+        "subtype_id": shop.on_order.id,
+        "room_id": shop.world.room.id,
+        "description": "公司代付换锁",
+        "contact_phone": "13800000001",
+        "payer": "company",
+        "spec_id": shop.smart_spec.id,
+    }
+    desk = shop.make.staff(shop.world.org, roles=(Role.DISPATCHER,))
+    r = client.post(TECH, json=body, headers=shop.headers(desk))
+    assert r.status_code == 201, r.json
+    filed = r.json
+    assert filed["status"] == "pending"
+    assert filed["payable_fen"] == 0 and filed["payment_status"] == "none"
+    assert filed["fee"]["spec_price_fen"] == 30000  # the price stays on record
+    seen = shop.tenant_view(client, filed["id"])
+    assert seen["payable_fen"] == 0 and seen["payment_status"] == "none"
+    listed = client.get(TENANT, headers=shop.headers(shop.world.tenant)).json["items"]
+    assert [o["payable_fen"] for o in listed if o["id"] == filed["id"]] == [0]

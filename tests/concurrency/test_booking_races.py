@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from server.booking.models import BookingSettings
 from server.kernel.clock import LOCAL_TZ
+from server.organisation.models import Organisation
 from tests.concurrency.conftest import Member, race
 from tests.factories import Factory, unique_phone
 
@@ -177,3 +178,50 @@ def test_cancel_and_reschedule_racing_keep_every_counter_true(booking_org):
             datetime.fromisoformat(first),
             datetime.fromisoformat(second),
         }
+
+
+def test_a_grid_change_racing_bookings_never_strands_one(app, booking_org):
+    # Bookings into 10:00 race an admin saving a grid without 10:00 (one 09:00–12:00 slot).
+    # The save waits for bookings made under the old grid (they share-lock the subtype) and
+    # refuses to strand them; it never saves with a live booking left off the new grid.
+    org = booking_org(tenants=12, quota=20)
+    container = app.extensions["baoxiu"]
+    with org.db.transaction() as uow:
+        make = Factory(uow.session, container.tokens)
+        admin = make.admin(uow.session.get(Organisation, org.org_id))
+        pair = container.tokens.issue(uow.session, user=admin, now=datetime.now(UTC))
+        desk = Member(admin.id, None, {"Authorization": f"Bearer {pair.access_token}"})
+    grid = {
+        "enabled": True,
+        "slot_minutes": 180,
+        "windows": [{"start": "09:00", "end": "12:00"}],
+        "weekdays": [1, 2, 3, 4, 5, 6, 7],
+        "quota": 20,
+        "days_ahead": 14,
+        "lead_minutes": 60,
+    }
+    path = f"/api/v1/admin/booking/subtypes/{org.subtype_id}/settings"
+
+    def save(http: requests.Session) -> requests.Response:
+        return http.put(org.base_url + path, json=grid, headers=desk.headers, timeout=60)
+
+    calls = [org.file(tenant, org.slots[1]) for tenant in org.tenants]
+    calls[len(calls) // 2 : len(calls) // 2] = [save, save]
+    answers = race(calls)
+
+    counts = Counter((a.status, a.error) for a in answers)
+    assert set(counts) <= {(200, None), (201, None), (409, "conflict"), (409, "slot_unavailable")}
+    minutes = org.scalar(
+        "SELECT slot_minutes FROM booking_settings WHERE org_id = :org_id AND subtype_id = :s",
+        s=org.subtype_id,
+    )
+    live_at_ten = org.scalar(
+        "SELECT count(*) FROM orders WHERE org_id = :org_id AND status <> 'cancelled'"
+        " AND slot_start = :t",
+        t=datetime.fromisoformat(org.slots[1]),
+    )
+    if minutes == 180:
+        assert live_at_ten == 0, counts
+    else:
+        assert live_at_ten == counts[(201, None)] > 0
+    org.counters_match_orders()

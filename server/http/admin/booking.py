@@ -82,6 +82,7 @@ class BookingSettings(MethodView):
     @blp.auth(*WRITE)
     @blp.arguments(BookingSettingsSchema)
     @blp.response(200, BookingSettingsSchema)
+    @blp.alt_response(409, description="conflict：仍有未来的预约不在新的时段上（请先改约或取消）")
     def put(self, data: dict[str, Any], subtype_id: int) -> Any:
         """保存预约设置：开关、时段长度、每日时间段、星期、每时段上限、预留、提前天数与提前量"""
         new = booking.NewSettings(

@@ -184,7 +184,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.Column("unit", sa.String(length=10), nullable=False),
         sa.Column("price_fen", sa.BigInteger(), nullable=False),
-        sa.Column("store_qty", sa.Integer(), nullable=False),
+        sa.Column("store_qty", sa.BigInteger(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         *_timestamps(),
         sa.CheckConstraint(f"price_fen {PRICE_RANGE}", name=op.f("ck_materials_price_range")),
@@ -201,7 +201,7 @@ def upgrade() -> None:
         _org(),
         sa.Column("material_id", sa.BigInteger(), nullable=False),
         sa.Column("staff_id", sa.BigInteger(), nullable=False),
-        sa.Column("qty", sa.Integer(), nullable=False),
+        sa.Column("qty", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("qty >= 0", name=op.f("ck_technician_stock_qty_not_negative")),
         sa.ForeignKeyConstraint(
             ["material_id"],
