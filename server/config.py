@@ -62,6 +62,9 @@ class Settings:
     alipay_public_key_path: str = ""
     alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
 
+    # Seals payment accounts' secrets (server.payments.crypto); dev/test derive it from SECRET_KEY.
+    payment_secrets_key: str = ""
+
     firebase_credentials: str = ""
     fcm_api_base: str = "https://fcm.googleapis.com"
 
@@ -117,6 +120,19 @@ class Settings:
                     f"{MIN_SECRET_KEY_LENGTH} random characters"
                 )
         secret_key = secret_key or DEV_SECRET_KEY
+
+        payment_secrets_key = text("PAYMENT_SECRETS_KEY")
+        if app_env == "production":
+            if not payment_secrets_key:
+                problems.append("PAYMENT_SECRETS_KEY is required in production")
+            elif len(payment_secrets_key) < MIN_SECRET_KEY_LENGTH or payment_secrets_key in (
+                secret_key,
+                DEV_SECRET_KEY,
+            ):
+                problems.append(
+                    "PAYMENT_SECRETS_KEY is too weak: use at least "
+                    f"{MIN_SECRET_KEY_LENGTH} random characters, not SECRET_KEY"
+                )
 
         database_url = text("DATABASE_URL") or None
         if database_url and not database_url.startswith(
@@ -179,6 +195,7 @@ class Settings:
             alipay_private_key_path=text("ALIPAY_PRIVATE_KEY_PATH"),
             alipay_public_key_path=text("ALIPAY_PUBLIC_KEY_PATH"),
             alipay_gateway=text("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+            payment_secrets_key=payment_secrets_key,
             firebase_credentials=text("FIREBASE_CREDENTIALS"),
             fcm_api_base=text("FCM_API_BASE", "https://fcm.googleapis.com").rstrip("/"),
         )

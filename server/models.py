@@ -25,6 +25,7 @@ from server.idempotency.models import IdempotencyKey
 from server.orders.models import Order, OrderEvent, OrderMessage, OrderNumberCounter
 from server.organisation.models import Organisation
 from server.outbox.models import OutboxItem
+from server.payments.models import PaymentAccount, PaymentAccountSecret, PaymentChannelSetting
 from server.staff.models import Department, Post, Staff
 from server.uploads.models import Upload
 
@@ -52,6 +53,9 @@ __all__ = [
     "OrderType",
     "Organisation",
     "OutboxItem",
+    "PaymentAccount",
+    "PaymentAccountSecret",
+    "PaymentChannelSetting",
     "Post",
     "RefreshToken",
     "Requisition",

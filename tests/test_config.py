@@ -10,6 +10,7 @@ STRONG = "x" * 40
 PRODUCTION = {
     "BAOXIU_ENV": "production",
     "SECRET_KEY": STRONG,
+    "PAYMENT_SECRETS_KEY": "p" * 40,
     "DATABASE_URL": "postgresql://db/baoxiu",
     "REDIS_URL": "redis://cache:6379/0",
 }
@@ -53,6 +54,9 @@ def test_production_with_everything_set():
         ({"JWT_ACCESS_MINUTES": "0"}, "between"),
         ({"BAOXIU_ENV": "staging"}, "BAOXIU_ENV"),
         ({"WECHATPAY_APIV3_KEY": "too-short"}, "32 characters"),
+        ({"PAYMENT_SECRETS_KEY": ""}, "PAYMENT_SECRETS_KEY is required"),
+        ({"PAYMENT_SECRETS_KEY": "short"}, "PAYMENT_SECRETS_KEY is too weak"),
+        ({"PAYMENT_SECRETS_KEY": STRONG}, "PAYMENT_SECRETS_KEY is too weak"),
     ],
 )
 def test_failures(overrides, fragment):

@@ -47,6 +47,8 @@ from server.orders.rules.values import (
     TENANT_BOXES,
 )
 from server.outbox.rules import STATUSES as OUTBOX_STATUSES
+from server.payments.rules import CHANNELS as PAYMENT_CHANNELS
+from server.payments.rules import PROVIDERS as PAYMENT_PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = values_of(Role)
@@ -299,6 +301,23 @@ LISTS = (
     Listed("booking slot reasons", BOOKING_REASONS, openapi=(("Slot", "reason"),)),
     Listed(  # ISO weekdays; stored as JSON, validated by the schema
         "booking weekdays", BOOKING_WEEKDAYS, openapi=(("BookingSettings", "weekdays"),)
+    ),
+    Listed(
+        "payment providers",
+        PAYMENT_PROVIDERS,
+        "payment_accounts",
+        "provider",
+        "ck_payment_accounts_provider_known",
+        openapi=(("PaymentAccountCreate", "provider"), ("PaymentAccount", "provider")),
+    ),
+    Listed(
+        "payment channels",
+        PAYMENT_CHANNELS,
+        "payment_channel_settings",
+        "channels",
+        "ck_payment_channel_settings_channels_known",
+        array=True,
+        openapi=(("PaymentChannels", "channels"), ("PaymentChannels", "available")),
     ),
     Listed(
         "console list formats",

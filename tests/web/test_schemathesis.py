@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 from server.charges.models import LaborItem, Material, ServiceItem, ServiceSpec, TechnicianStock
 from server.kernel.roles import Role
 from tests.factories import Factory
+from tests.payments.keys import wechat_body
 
 SEED = 20240611
 BIGINT_MAX = 2**63 - 1
@@ -82,6 +83,7 @@ PATH_KINDS = {
     "material_id": "material",
     "requisition_id": "requisition",
     "charge_id": "charge",
+    "account_id": "payment_account",
 }
 
 
@@ -150,6 +152,9 @@ def _seed(app: Any, make: Factory) -> Seeded:
     assert r.status_code == 200, r.get_data(as_text=True)
 
     charges = _seed_charges(client, make, org, subtypes[0], technicians[0], headers, orders[0])
+    r = client.post("/api/v1/admin/payment-accounts", json=wechat_body(), headers=headers["admin"])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    payment_account = r.json["id"]
 
     return Seeded(
         headers=headers,
@@ -169,6 +174,7 @@ def _seed(app: Any, make: Factory) -> Seeded:
             "order_type": [order_type.id],
             "subtype": [s.id for s in subtypes],
             **charges,
+            "payment_account": [payment_account],
         },
         protected={"staff": {technicians[0].id, technicians[2].id} | {d.id for d in dispatchers}},
     )

@@ -13,6 +13,7 @@ def blueprints() -> list[Blueprint]:
         customers,
         jobs,
         orders,
+        payments,
         property,
         settings,
         staff,
@@ -28,4 +29,5 @@ def blueprints() -> list[Blueprint]:
         booking.blp,
         charges.blp,
         jobs.blp,
+        payments.blp,
     ]
