@@ -22,7 +22,7 @@ from server.accounts.models import User
 from server.kernel.errors import Forbidden, GrabLimitReached, ValidationFailed
 from server.orders.models import Order
 from server.orders.rules.grab_cap import effective_grab_cap
-from server.orders.rules.states import HELD
+from server.orders.rules.states import HELD_VALUES
 from server.organisation.models import Organisation
 from server.staff.models import Department, Staff
 from server.staff.technicians import is_active_technician
@@ -30,7 +30,7 @@ from server.staff.technicians import is_active_technician
 # The grab cap rule is public through this module: other areas ask here, not the pure rules.
 __all__ = ["Technician", "effective_grab_cap", "grab_cap_of", "reserve_capacity"]
 
-_HELD_VALUES = [s.value for s in HELD]
+_HELD_VALUES = sorted(HELD_VALUES)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ from server.orders.eligibility import order_eligible, type_reaches
 from server.orders.lists import require_tenant_access
 from server.orders.models import Order
 from server.orders.moves import append_event, load_order, move, record_event, require_assignee
-from server.orders.rules.states import HELD, Action, Status, next_status, sources
+from server.orders.rules.states import HELD_VALUES, Action, Status, next_status, sources
 from server.organisation.models import Organisation
 
-HELD_VALUES = frozenset(s.value for s in HELD)
 # Accepted and being worked on: only an explicit take-back (改派) moves these.
 UNDER_WAY_VALUES = frozenset({Status.IN_PROGRESS.value, Status.ON_HOLD.value})
 
@@ -109,7 +108,7 @@ def _claim(
     if claimed is None:
         # Lost a race: someone else's claim committed first.
         session.refresh(order)
-        if order.status in {s.value for s in HELD}:
+        if order.status in HELD_VALUES:
             raise OrderTaken()
         raise InvalidTransition()
     session.refresh(order)
@@ -164,7 +163,7 @@ def _explain_failed_grab(session: Session, *, tech: Technician, org_id: int, ord
     status = row.status
     if not row.eligible:
         raise Forbidden("该工单类型不在您的接单范围内")
-    if status in {s.value for s in HELD} or status in {Status.COMPLETED.value, Status.CLOSED.value}:
+    if status in HELD_VALUES or status in {Status.COMPLETED.value, Status.CLOSED.value}:
         raise OrderTaken()
     raise InvalidTransition()
 

@@ -98,6 +98,8 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
 
 # An order counts against its technician's grab cap in these statuses (API.md).
 HELD: frozenset[Status] = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD})
+# The same, as stored: what status columns and SQL filters compare with.
+HELD_VALUES: frozenset[str] = frozenset(s.value for s in HELD)
 OPEN: frozenset[Status] = frozenset({S.AWAITING_PAYMENT, S.PENDING, *HELD})
 FINISHED: frozenset[Status] = frozenset({S.COMPLETED, S.CLOSED, S.CANCELLED})
 # Actions that must say why.
