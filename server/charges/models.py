@@ -19,10 +19,12 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.charges.rules import (
+    LEDGER_KINDS,
     MAX_PRICE_FEN,
     MAX_QUANTITY,
     MOVEMENT_REASONS,
@@ -243,6 +245,9 @@ class OrderFee(OrgOwnedMixin, Base):
             name="amounts_not_negative",
         ),
         CheckConstraint("refund_due_fen <= paid_fen", name="refund_within_paid"),
+        CheckConstraint(
+            "refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refunded_within_paid"
+        ),
     )
 
     order_id: Mapped[int] = mapped_column(
@@ -255,8 +260,9 @@ class OrderFee(OrgOwnedMixin, Base):
     spec_price_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     prepay: Mapped[str | None] = mapped_column(String(10))
     prepay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    # What the tenant has paid so far (the payments issue adds to it).
+    # What the tenant has paid in all, and what of it has been refunded (both only grow).
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     # The desk's waiver (减免) or discount (优惠), with its reason on the timeline.
     waived: Mapped[bool] = mapped_column(Boolean, default=False)
     discount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -265,3 +271,40 @@ class OrderFee(OrgOwnedMixin, Base):
     company_cost_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refund_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     settled_at: Mapped[datetime | None]
+
+
+class LedgerEntry(IdMixin, OrgOwnedMixin, Base):
+    """One movement of an order's money, append-only, in signed fen: what the tenant owes goes
+    up with a charge or a refund paid out, down with a payment, a waiver, the company's share
+    or a cancellation. The entries of an order sum to what the tenant still owes (negative:
+    what is owed back). Payments and refunds are keyed by their provider references
+    (`reference`), so a repeated notification cannot book the same money twice.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", LEDGER_KINDS), name="kind_known"),
+        CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
+        Index(
+            "uq_ledger_entries_reference",
+            "kind",
+            "reference",
+            unique=True,
+            postgresql_where=text("reference IS NOT NULL"),
+        ),
+        Index("ix_ledger_entries_org_created", "org_id", "created_at"),
+    )
+
+    order_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(15))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # payment: out_trade_no; refund: out_refund_no; None for the settlement's own rows.
+    reference: Mapped[str | None] = mapped_column(String(64), default=None)
+    channel: Mapped[str] = mapped_column(String(10), default="")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    actor_user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,8 +32,23 @@ REQUISITION_APPROVED = "approved"
 REQUISITION_REJECTED = "rejected"
 REQUISITION_STATUSES = (REQUISITION_PENDING, REQUISITION_APPROVED, REQUISITION_REJECTED)
 
+# The order's money ledger: every kind of movement, signed as what the tenant owes.
+L_CHARGE = "charge"  # + the spec and charge lines (the prepay before settlement)
+L_WAIVE = "waive"  # − the desk's waiver or discount
+L_COMPANY = "company_cost"  # − what the organisation bears (公司代付, free subtypes)
+L_CANCEL = "cancel"  # − what a cancelled order no longer owes
+L_PAYMENT = "payment"  # − money received
+L_REFUND = "refund"  # + money paid back
+LEDGER_KINDS = (L_CHARGE, L_WAIVE, L_COMPANY, L_CANCEL, L_PAYMENT, L_REFUND)
+
 # payment_status values (the orders' list spells the same words; a test keeps them equal).
-NONE, UNPAID, PARTIALLY_PAID, PAID = "none", "unpaid", "partially_paid", "paid"
+NONE, UNPAID, PARTIALLY_PAID, PAID, REFUNDED = (
+    "none",
+    "unpaid",
+    "partially_paid",
+    "paid",
+    "refunded",
+)
 
 
 def _require_fen(name: str, value: int) -> None:
@@ -148,8 +163,11 @@ def settle(
     )
 
 
-def payment_status(*, due_fen: int, paid_fen: int) -> str:
-    """none (nothing owed, nothing paid), unpaid, partially_paid, or paid (incl. overpaid)."""
+def payment_status(*, due_fen: int, paid_fen: int, refunded_fen: int = 0) -> str:
+    """none (nothing owed, nothing paid), unpaid, partially_paid, paid (incl. overpaid), or
+    refunded: everything paid has been returned. `paid_fen` is net of refunds."""
+    if refunded_fen > 0 and paid_fen <= 0:
+        return REFUNDED
     if paid_fen <= 0:
         return UNPAID if due_fen > 0 else NONE
     return PARTIALLY_PAID if paid_fen < due_fen else PAID

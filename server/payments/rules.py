@@ -199,3 +199,114 @@ def check_channels(channels: Iterable[str], providers_with_account: Iterable[str
 def ordered_channels(channels: Iterable[str]) -> list[str]:
     chosen = set(channels)
     return [c for c in CHANNELS if c in chosen]
+
+
+# --- payments and refunds ---------------------------------------------------------------------
+
+# A payment (one out_trade_no) moves creating → open → paid, or → closed. `creating`: our row
+# is written and the provider may or may not have it yet (asking again with the same
+# parameters is safe); `open`: the provider has it and the tenant may pay; `closing`: replaced
+# by a payment of another amount, to be closed at the provider (or found paid).
+CREATING, OPEN, CLOSING, PAID, CLOSED = "creating", "open", "closing", "paid", "closed"
+PAYMENT_STATUSES = (CREATING, OPEN, CLOSING, PAID, CLOSED)
+UNSETTLED = (CREATING, OPEN, CLOSING)  # the provider may still take money for these
+PAYMENT_MOVES: dict[str, frozenset[str]] = {
+    CREATING: frozenset({OPEN, CLOSING, PAID, CLOSED}),
+    OPEN: frozenset({CLOSING, PAID, CLOSED}),
+    CLOSING: frozenset({PAID, CLOSED}),
+    PAID: frozenset(),
+    CLOSED: frozenset({PAID}),  # a late payment found by a query or the bill is still money in
+}
+
+# Money the desk records by hand (线下收款): cash or a bank transfer.
+OFFLINE = "offline"
+PAYMENT_CHANNELS = (WECHAT, ALIPAY, OFFLINE)
+OFFLINE_METHODS = ("cash", "transfer")
+
+# What a payment pays for: the prepay at filing (订金 / 全额) or the balance after completion.
+PREPAY, BALANCE = "prepay", "balance"
+PAYMENT_PURPOSES = (PREPAY, BALANCE)
+
+# A refund (one out_refund_no): pending (ours; the provider has not accepted it yet) →
+# processing → success | closed | abnormal. `abnormal` waits for the desk (card cancelled…).
+R_PENDING, R_PROCESSING, R_SUCCESS, R_CLOSED, R_ABNORMAL = (
+    "pending",
+    "processing",
+    "success",
+    "closed",
+    "abnormal",
+)
+REFUND_STATUSES = (R_PENDING, R_PROCESSING, R_SUCCESS, R_CLOSED, R_ABNORMAL)
+REFUND_OPEN = (R_PENDING, R_PROCESSING)  # still under way: count against what may be refunded
+REFUND_FINAL = (R_SUCCESS, R_CLOSED, R_ABNORMAL)
+# Amounts that hold a share of the payment: everything but a closed refund.
+REFUND_HOLDS = (R_PENDING, R_PROCESSING, R_SUCCESS, R_ABNORMAL)
+REFUND_MOVES: dict[str, frozenset[str]] = {
+    R_PENDING: frozenset({R_PROCESSING, R_SUCCESS, R_CLOSED, R_ABNORMAL}),
+    R_PROCESSING: frozenset({R_SUCCESS, R_CLOSED, R_ABNORMAL}),
+    R_ABNORMAL: frozenset({R_SUCCESS, R_CLOSED}),
+    R_SUCCESS: frozenset(),
+    R_CLOSED: frozenset(),
+}
+# Why a refund was made.
+CANCEL_REFUND, SETTLEMENT_REFUND, DESK_REFUND, LATE_PAYMENT_REFUND = (
+    "cancel",
+    "settlement",
+    "desk",
+    "late_payment",
+)
+REFUND_SOURCES = (CANCEL_REFUND, SETTLEMENT_REFUND, DESK_REFUND, LATE_PAYMENT_REFUND)
+
+# How long a tenant has to pay one payment, and when we start asking the provider about it.
+PAYMENT_EXPIRES_MINUTES = 30
+QUERY_AFTER_MINUTES = 3
+
+
+def may_move_payment(current: str, target: str) -> bool:
+    return target in PAYMENT_MOVES.get(current, frozenset())
+
+
+def may_move_refund(current: str, target: str) -> bool:
+    return target in REFUND_MOVES.get(current, frozenset())
+
+
+def out_trade_no(*, local_date: str, token: str) -> str:
+    """Our payment number: P + yyyymmdd (Beijing date) + a random token; 6–32 safe chars."""
+    number = f"P{local_date}{token}"
+    if not 6 <= len(number) <= 32 or not number.isalnum():
+        raise ValueError("out_trade_no must be 6–32 letters and digits")
+    return number
+
+
+def out_refund_no(*, local_date: str, token: str) -> str:
+    """Our refund number: R + yyyymmdd + a random token (≤ 64 chars)."""
+    number = f"R{local_date}{token}"
+    if not 6 <= len(number) <= 64 or not number.isalnum():
+        raise ValueError("out_refund_no must be 6–64 letters and digits")
+    return number
+
+
+def refundable_fen(*, paid_fen: int, held_by_refunds_fen: int) -> int:
+    """What may still be refunded from one payment: never more than was paid."""
+    return max(paid_fen - held_by_refunds_fen, 0)
+
+
+def allocate_refund(amount_fen: int, payments: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Split a refund over payments `[(payment_id, refundable_fen)]`, newest first as given.
+
+    Returns `[(payment_id, amount_fen)]`; raises ValueError when they cannot cover it.
+    """
+    if amount_fen <= 0:
+        raise ValueError("refund amount must be positive")
+    plan: list[tuple[int, int]] = []
+    left = amount_fen
+    for payment_id, available in payments:
+        if left == 0:
+            break
+        take = min(left, available)
+        if take > 0:
+            plan.append((payment_id, take))
+            left -= take
+    if left:
+        raise ValueError("refund exceeds what was paid")
+    return plan
