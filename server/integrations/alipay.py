@@ -23,14 +23,17 @@ import binascii
 import codecs
 import json
 import logging
+import os
 import re
+import tempfile
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import requests
 from cryptography.exceptions import InvalidSignature
@@ -57,6 +60,7 @@ RETRYABLE_SUB_CODES = frozenset(
 NOTIFY_SUCCESS_BODY = "success"
 NOTIFY_FAILURE_BODY = "failure"
 PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
+BILL_NOT_EXIST = "isp.bill_not_exist"
 
 _YUAN = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]{1,2})?$")
 
@@ -532,6 +536,47 @@ class AlipayClient:
         if code != SUCCESS_CODE:
             raise _error_for(method, inner)
         return inner
+
+    # - bills (integrations.md §3.2) -
+
+    def bill_download_url(self, bill_date: date) -> str | None:
+        """The trade bill (收单交易) URL of a day, valid ~30 s; None when Alipay has no bill
+        (isp.bill_not_exist: nothing that day, or not generated yet)."""
+        try:
+            body = self._call(
+                "alipay.data.dataservice.bill.downloadurl.query",
+                {"bill_type": "trade", "bill_date": bill_date.isoformat()},
+            )
+        except AlipayError as exc:
+            if exc.sub_code == BILL_NOT_EXIST:
+                return None
+            raise
+        return _text(body, "bill_download_url")
+
+    def download_bill(self, url: str, *, directory: str | None = None) -> Path:
+        """Stream the bill zip to a temporary file (the caller removes it). No extra auth:
+        the URL carries its own short-lived token."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise UpstreamError("支付宝账单下载地址无法识别")
+        handle, name = tempfile.mkstemp(prefix="alipay-bill-", suffix=".csv.zip", dir=directory)
+        path = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                try:
+                    with self.http.get(url, timeout=self.timeout, stream=True) as response:
+                        if response.status_code >= 300:
+                            log.warning("alipay bill download http %s", response.status_code)
+                            raise AlipayUnavailable()
+                        for chunk in response.iter_content(chunk_size=1 << 16):
+                            out.write(chunk)
+                except requests.RequestException as exc:
+                    raise AlipayUnavailable() from exc
+            if not zipfile.is_zipfile(path):
+                raise UpstreamError("支付宝账单文件不是 zip")
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
 
 
 def _error_for(method: str, inner: Mapping[str, Any]) -> Exception:

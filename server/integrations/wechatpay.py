@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
+import hashlib
+import hmac
 import json
 import logging
+import os
 import re
 import secrets
+import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from typing import Any, BinaryIO, Protocol
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from cryptography import x509
@@ -49,7 +55,9 @@ USER_AGENT = "baoxiu-wechatpay/1"
 DEFAULT_TIMEOUT = (5.0, 15.0)  # (connect, read) seconds
 
 # Canonical error codes; older WeChat tables spell some without the underscore.
-RETRYABLE_CODES = frozenset({"SYSTEM_ERROR", "FREQUENCY_LIMITED", "BANK_ERROR", "NETWORK_ERROR"})
+RETRYABLE_CODES = frozenset(
+    {"SYSTEM_ERROR", "FREQUENCY_LIMITED", "BANK_ERROR", "NETWORK_ERROR", "STATEMENT_CREATING"}
+)
 KNOWN_CODES = frozenset(
     {
         "SYSTEM_ERROR",
@@ -71,6 +79,8 @@ KNOWN_CODES = frozenset(
         "RESOURCE_NOT_EXISTS",
         "NOT_ENOUGH",
         "USER_ACCOUNT_ABNORMAL",
+        "NO_STATEMENT_EXIST",
+        "STATEMENT_CREATING",
     }
 )
 _BY_LOOSE_CODE = {code.replace("_", ""): code for code in KNOWN_CODES}
@@ -619,6 +629,98 @@ class WeChatPayClient:
             raise UpstreamError("微信支付返回了无法解析的数据")
         return data
 
+    # Bills (integrations.md §2.10)
+
+    def trade_bill(
+        self, bill_date: date, *, bill_type: str = "ALL", directory: str | None = None
+    ) -> TradeBill | None:
+        """Apply for a day's trade bill and download it (gzip) to a temporary file.
+
+        None when WeChat has no bill for that day (NO_STATEMENT_EXIST: nothing happened);
+        WeChatPayError STATEMENT_CREATING (retryable) before it is ready (≈ 10:00 D+1).
+        The file's SHA-1 (of the uncompressed bill) is checked; the caller removes the file.
+        """
+        query = {"bill_date": bill_date.isoformat(), "bill_type": bill_type, "tar_type": "GZIP"}
+        try:
+            answer = self._call("GET", "/v3/bill/tradebill", query=query)
+        except WeChatPayError as exc:
+            if exc.code == "NO_STATEMENT_EXIST":
+                return None
+            raise
+        url, hash_value = answer.get("download_url"), answer.get("hash_value")
+        if not isinstance(url, str) or not isinstance(hash_value, str) or not url:
+            raise UpstreamError("微信支付账单申请返回数据不完整")
+        if str(answer.get("hash_type", "SHA1")).upper() != "SHA1":
+            raise UpstreamError("微信支付账单摘要算法无法识别")
+        path = self._download_bill(url, hash_value.lower(), directory=directory)
+        return TradeBill(
+            path=path, bill_date=bill_date, bill_type=bill_type, hash_value=hash_value.lower()
+        )
+
+    def _download_bill(self, url: str, hash_value: str, *, directory: str | None) -> Path:
+        """GET the download URL with a signed request; the answer is NOT signed (§2.10), so
+        its integrity is the SHA-1 of the gunzipped bytes, computed while streaming to disk."""
+        parts, base = urlsplit(url), urlsplit(self.base_url)
+        # The Authorization header goes to WeChat's own host only.
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            raise UpstreamError("微信支付账单下载地址不可信")
+        path_with_query = parts.path + ("?" + parts.query if parts.query else "")
+        headers = {
+            "Authorization": authorization_header(
+                self.account,
+                "GET",
+                path_with_query,
+                b"",
+                timestamp=str(int(self.clock())),
+                nonce=secrets.token_hex(16),
+            ),
+            "Accept": "*/*",
+            "User-Agent": USER_AGENT,
+        }
+        handle, name = tempfile.mkstemp(prefix="wechatpay-bill-", suffix=".csv.gz", dir=directory)
+        path = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                try:
+                    response = self.http.get(
+                        url, headers=headers, timeout=self.timeout, stream=True
+                    )
+                except requests.RequestException as exc:
+                    raise WeChatPayError(
+                        "NETWORK_ERROR", type(exc).__name__, retryable=True
+                    ) from exc
+                with response:
+                    if response.status_code >= 300:
+                        raise _error_from(
+                            response.status_code,
+                            response.content,
+                            response.headers.get("Request-ID"),
+                        )
+                    digest = hashlib.sha1(usedforsecurity=False)
+                    inflater = zlib.decompressobj(wbits=31)
+                    try:
+                        for chunk in response.iter_content(chunk_size=1 << 16):
+                            out.write(chunk)
+                            data = chunk
+                            while data:
+                                digest.update(inflater.decompress(data))
+                                data = b""
+                                if inflater.eof:  # a gzip may hold several members
+                                    data = inflater.unused_data
+                                    inflater = zlib.decompressobj(wbits=31)
+                        digest.update(inflater.flush())
+                    except (requests.RequestException, zlib.error) as exc:
+                        raise WeChatPayError(
+                            "NETWORK_ERROR", type(exc).__name__, retryable=True
+                        ) from exc
+            if not hmac.compare_digest(digest.hexdigest(), hash_value):
+                log.warning("wechatpay bill download refused: SHA-1 mismatch")
+                raise UpstreamError("微信支付账单文件校验失败")
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
 
 def _error_from(status: int, raw: bytes, request_id: str | None) -> WeChatPayError:
     code, message, detail = f"HTTP_{status}", "", None
@@ -656,3 +758,17 @@ def _check_out_trade_no(value: str) -> None:
 def _check_out_refund_no(value: str) -> None:
     if not _OUT_REFUND_NO.match(value):
         raise ValueError("out_refund_no must be 1–64 of [0-9A-Za-z_-|*@]")
+
+
+@dataclass(frozen=True)
+class TradeBill:
+    """A downloaded, verified trade bill: a gzip file on disk (the caller removes it)."""
+
+    path: Path
+    bill_date: date
+    bill_type: str
+    hash_value: str  # SHA-1 of the uncompressed bill, as WeChat gave it
+
+    def open(self) -> BinaryIO:
+        """The uncompressed bill, streamed from the gzip file."""
+        return gzip.open(self.path, "rb")  # type: ignore[return-value]

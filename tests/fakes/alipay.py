@@ -13,10 +13,12 @@ Keys are generated per test session (`AlipayTestKeys.generate()`); none is commi
 from __future__ import annotations
 
 import base64
+import io
 import json
 import secrets
 import threading
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -132,6 +134,8 @@ class FakeAlipay:
     scripted_bodies: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     # Per method: seconds to wait once before answering (for timeout tests).
     scripted_delays: dict[str, list[float]] = field(default_factory=dict)
+    # Trade bills: bill_date -> the zip bytes (see `bill_zip`).
+    bills: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # - scripting -
@@ -145,6 +149,7 @@ class FakeAlipay:
             self.scripted_errors.clear()
             self.scripted_bodies.clear()
             self.scripted_delays.clear()
+            self.bills.clear()
 
     def fail_next(
         self, method: str, code: str, sub_code: str = "", sub_msg: str = "", msg: str = ""
@@ -154,6 +159,11 @@ class FakeAlipay:
             "40004": "Business Failed",
         }.get(code, "Invalid Arguments")
         self.scripted_errors.setdefault(method, []).append((code, message, sub_code, sub_msg))
+
+    def put_bill(self, bill_date: str, zip_bytes: bytes) -> None:
+        """Serve `zip_bytes` (see `bill_zip`) as the trade bill of `bill_date`."""
+        with self.lock:
+            self.bills[bill_date] = zip_bytes
 
     def answer_next(self, method: str, raw_body: str, *, status: int = 200) -> None:
         self.scripted_bodies.setdefault(method, []).append((status, raw_body))
@@ -335,6 +345,15 @@ class FakeAlipay:
                     return self._answer(method, _business("isv.invalid-parameter", "biz_content"))
                 return self._answer(method, handler(biz, params))
 
+        @app.get("/downloadBillFile.resource")
+        def download_bill() -> Response:
+            day = request.args.get("bizDates", "")
+            bill_date = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+            content = self.bills.get(bill_date)
+            if content is None:
+                return Response(b"not found", status=404)
+            return Response(content, status=200, content_type="application/octet-stream")
+
         return app
 
     def _answer(self, method: str, inner: dict[str, Any]) -> Response:
@@ -349,6 +368,21 @@ class FakeAlipay:
             "alipay.trade.close": self._close,
             "alipay.trade.refund": self._refund,
             "alipay.trade.fastpay.refund.query": self._refund_query,
+            "alipay.data.dataservice.bill.downloadurl.query": self._bill_url,
+        }
+
+    def _bill_url(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+        if biz.get("bill_type") != "trade":
+            return _business("isv.invalid-arguments", "参数不合法")
+        bill_date = str(biz.get("bill_date", ""))
+        if bill_date not in self.bills:
+            return _business("isp.bill_not_exist", "账单不存在")
+        day = bill_date.replace("-", "")
+        return {
+            "code": "10000",
+            "bill_download_url": f"{request.host_url}downloadBillFile.resource?bizType=trade"
+            f"&fileType=csv.zip&bizDates={day}&downloadFileName={self.seller_id}_{day}.csv.zip"
+            f"&token={secrets.token_hex(8)}",
         }
 
     def _open(self, biz: dict[str, Any], buyer_id: str) -> FakeTrade:
@@ -487,3 +521,26 @@ def _money(value: Decimal) -> str:
 
 def _body(text: str, status: int = 200) -> Response:
     return Response(text.encode("utf-8"), status=status, content_type="text/html;charset=utf-8")
+
+
+class _GbkName(zipfile.ZipInfo):
+    """A zip entry whose name is written in GBK without the UTF-8 flag, as Alipay's are."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+        return self.filename.encode("gbk"), self.flag_bits
+
+
+def bill_zip(detail_csv: str, *, pid: str = "20880000000000010156", day: str = "20260302") -> bytes:
+    """An Alipay bill zip: `<pid>_<day>_业务明细.csv` (GBK) beside its 汇总 file, names in GBK."""
+    summary = (
+        "#支付宝业务汇总查询\n门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,"
+        "商家实收（元）,支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,"
+        "实收净额（元）\n合计,,0,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for suffix, text in (("业务明细(汇总)", summary), ("业务明细", detail_csv)):
+            info = _GbkName(f"{pid}_{day}_{suffix}.csv", date_time=(2026, 3, 3, 5, 46, 49))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text.encode("gbk"))
+    return buffer.getvalue()

@@ -13,6 +13,8 @@ next answer after signing it; `serial_override` signs answers under another seri
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import json
 import re
 import secrets
@@ -56,6 +58,10 @@ class FakeWeChatPay:
     tamper_answers: int = 0
     serial_override: str | None = None
     clock_offset_seconds: int = 0
+    # Trade bills: (bill_date, bill_type) -> the uncompressed CSV bytes; days still being made.
+    bills: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    bills_creating: set[str] = field(default_factory=set)
+    bill_hash_override: str | None = None  # hand out this hash instead of the true one
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- scripting ---------------------------------------------------------------------------
@@ -65,6 +71,13 @@ class FakeWeChatPay:
 
     def tamper_next(self) -> None:
         self.tamper_answers += 1
+
+    def put_bill(self, bill_date: str, content: bytes | str, *, bill_type: str = "ALL") -> None:
+        """Serve `content` (the uncompressed bill) as the trade bill of `bill_date`."""
+        raw = content.encode() if isinstance(content, str) else content
+        with self.lock:
+            self.bills[(bill_date, bill_type)] = raw
+            self.bills_creating.discard(bill_date)
 
     def pay(self, out_trade_no: str, *, bank_type: str = "OTHERS") -> dict[str, Any]:
         """As if the payer paid: the order is SUCCESS; returns the transaction."""
@@ -264,6 +277,8 @@ class FakeWeChatPay:
 
         @app.after_request
         def sign_answer(response: Response) -> Response:
+            if request.path.startswith("/v3/billdownload/"):
+                return response  # bill downloads are not signed (integrations.md §2.10)
             body = response.get_data()
             response.headers.update(self.sign(body))
             response.headers["Request-ID"] = "08" + secrets.token_hex(14).upper()
@@ -388,5 +403,40 @@ class FakeWeChatPay:
             if refund is None:
                 return error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
             return ok(refund)
+
+        @app.get("/v3/bill/tradebill")
+        def trade_bill() -> Response:
+            bill_date = request.args.get("bill_date", "")
+            bill_type = request.args.get("bill_type", "ALL")
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", bill_date):
+                return error(400, "PARAM_ERROR", "账单日期格式不正确")
+            with self.lock:
+                if bill_date in self.bills_creating:
+                    return error(400, "STATEMENT_CREATING", "账单生成中")
+                content = self.bills.get((bill_date, bill_type))
+            if content is None:
+                return error(400, "NO_STATEMENT_EXIST", "请求的账单文件不存在")
+            token = f"{bill_date}.{bill_type}.{secrets.token_hex(8)}"
+            tar = request.args.get("tar_type", "")
+            return ok(
+                {
+                    "hash_type": "SHA1",
+                    "hash_value": self.bill_hash_override or hashlib.sha1(content).hexdigest(),
+                    "download_url": f"{request.host_url}v3/billdownload/file?token={token}"
+                    + ("&tartype=gzip" if tar == "GZIP" else ""),
+                }
+            )
+
+        @app.get("/v3/billdownload/file")
+        def bill_download() -> Response:
+            bill_date, bill_type, _ = request.args.get("token", "..").split(".", 2)
+            content = self.bills.get((bill_date, bill_type))
+            if content is None:
+                return error(400, "INVALID_REQUEST", "下载链接已失效")
+            if request.args.get("tartype") == "gzip":
+                return Response(
+                    gzip.compress(content), status=200, content_type="application/octet-stream"
+                )
+            return Response(content, status=200, content_type="text/plain")
 
         return app
