@@ -81,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     # Outbox deliveries are enqueued after each request's commit.
     attach_dispatcher(app.extensions["baoxiu"].db, redis_client)
+    # External outbox handlers (provider calls) read the settings from the database's info.
+    app.extensions["baoxiu"].db.session_info["settings"] = settings
 
     api = Api(
         app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}

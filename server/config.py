@@ -61,6 +61,8 @@ class Settings:
     alipay_private_key_path: str = ""
     alipay_public_key_path: str = ""
     alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+    # Where Alipay posts trade notifications (our POST /api/v1/payments/alipay/notify).
+    alipay_notify_url: str = ""
 
     # Seals payment accounts' secrets (server.payments.crypto); dev/test derive it from SECRET_KEY.
     payment_secrets_key: str = ""
@@ -195,6 +197,7 @@ class Settings:
             alipay_private_key_path=text("ALIPAY_PRIVATE_KEY_PATH"),
             alipay_public_key_path=text("ALIPAY_PUBLIC_KEY_PATH"),
             alipay_gateway=text("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+            alipay_notify_url=text("ALIPAY_NOTIFY_URL"),
             payment_secrets_key=payment_secrets_key,
             firebase_credentials=text("FIREBASE_CREDENTIALS"),
             fcm_api_base=text("FCM_API_BASE", "https://fcm.googleapis.com").rstrip("/"),

@@ -60,6 +60,14 @@ EXPIRE_BOOKING_HOLDS = JobSpec("workers.tasks.expire_booking_holds", queue="defa
 SWEEP_OUTBOX = JobSpec("workers.tasks.sweep_outbox", queue="high", timeout=120)
 PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
 
+# Payments: refunds owed after a settlement or a late payment, the provider calls that make
+# and follow refunds, and the sweep that asks providers about payments nobody told us about.
+REFUND_DUE = outbox_job("payments.refund_due", queue="high")
+SUBMIT_REFUND = outbox_job("payments.submit_refund", queue="high", retries=8, retry_delay=30)
+QUERY_REFUND = outbox_job("payments.query_refund", queue="default", retries=5, retry_delay=60)
+CLOSE_PAYMENT = outbox_job("payments.close_payment", queue="default", retries=6, retry_delay=60)
+SWEEP_PAYMENTS = JobSpec("workers.tasks.sweep_payments", queue="default", timeout=300)
+
 SWEEP_UPLOADS = JobSpec("workers.tasks.sweep_uploads", queue="low", timeout=1800)
 
 PERIODIC: tuple[PeriodicJob, ...] = (
@@ -75,6 +83,8 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep-outbox", SWEEP_OUTBOX, cron="* * * * *"),
     # 03:53 Asia/Shanghai: delivered items are kept a week for operators, then dropped.
     PeriodicJob("purge-outbox", PURGE_OUTBOX, cron="53 19 * * *"),
+    # Payments still open after a few minutes and refunds still processing: ask the provider.
+    PeriodicJob("sweep-payments", SWEEP_PAYMENTS, cron="*/2 * * * *"),
     # 04:23 Asia/Shanghai: upload files without rows, rows without files, uploads never attached.
     PeriodicJob("sweep-uploads", SWEEP_UPLOADS, cron="23 20 * * *"),
 )

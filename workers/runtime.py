@@ -24,6 +24,8 @@ def database() -> Database:
     db = Database(url, pool_size=2, max_overflow=2)
     # Deliveries, retries and the sweeper enqueue outbox jobs after their commits.
     attach_dispatcher(db, redis_connection())
+    # External outbox handlers (provider calls) read the settings from the database's info.
+    db.session_info["settings"] = settings()
     return db
 
 

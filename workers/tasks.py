@@ -10,6 +10,7 @@ from server.booking import holds
 from server.idempotency import keys as idempotency
 from server.orders import steps
 from server.outbox import delivery
+from server.payments import followup
 from server.uploads import sweeper
 from workers.runtime import database, settings
 
@@ -78,3 +79,10 @@ def sweep_uploads() -> dict[str, int]:
             uow.session, upload_dir=settings().upload_dir, now=datetime.now(UTC)
         )
     return report.counts()
+
+
+def sweep_payments() -> dict[str, int]:
+    """Ask providers about payments open for minutes without news and refunds processing."""
+    report = followup.sweep(database(), settings(), now=datetime.now(UTC))
+    log.info("payment sweep: %s", report)
+    return report

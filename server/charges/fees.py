@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.catalog.models import CHARGE_ON_ORDER, NO_FEE, OrderSubtype
-from server.charges import rules
+from server.charges import ledger, rules
 from server.charges.models import OrderCharge, OrderFee, ServiceSpec
+from server.jobs import REFUND_DUE
 from server.kernel.errors import ValidationFailed
 from server.orders.actors import Actor
 from server.orders.models import Order
 from server.orders.moves import Action, Status, load_order, move
+from server.outbox.outbox import enqueue_on_commit
 
 COMPANY = rules.COMPANY
 CANCELLED = Status.CANCELLED.value
@@ -87,9 +89,12 @@ def attach_fee(session: Session, *, order: Order, fee: FiledFee) -> OrderFee:
         spec_price_fen=fee.price_fen,
         prepay=fee.prepay,
         prepay_fen=fee.prepay_fen,
+        paid_fen=0,
+        refunded_fen=0,
     )
     session.add(row)
     session.flush()
+    ledger.sync_settlement(session, order=order, fee=row, settlement=None, now=order.created_at)
     return row
 
 
@@ -107,6 +112,7 @@ def _fee_row(session: Session, order: Order) -> OrderFee:
             spec_price_fen=0,
             prepay_fen=0,
             paid_fen=0,
+            refunded_fen=0,
             waived=False,
             discount_fen=0,
             total_fen=0,
@@ -135,7 +141,7 @@ def settle_order(session: Session, *, order: Order, now: datetime) -> rules.Sett
     settlement = rules.settle(
         spec_fen=fee.spec_price_fen,
         lines_fen=_lines(session, order.id),
-        paid_fen=fee.paid_fen,
+        paid_fen=fee.paid_fen - fee.refunded_fen,
         payer=payer,
         discount_fen=fee.discount_fen,
         waived=fee.waived,
@@ -146,25 +152,61 @@ def settle_order(session: Session, *, order: Order, now: datetime) -> rules.Sett
     fee.refund_due_fen = settlement.refund_due_fen
     fee.settled_at = now
     order.payable_fen = settlement.balance_due_fen
-    order.payment_status = settlement.payment_status
+    order.payment_status = rules.payment_status(
+        due_fen=settlement.tenant_due_fen,
+        paid_fen=settlement.paid_fen,
+        refunded_fen=fee.refunded_fen,
+    )
+    ledger.sync_settlement(session, order=order, fee=fee, settlement=settlement, now=now)
+    if settlement.refund_due_fen > 0:
+        # Money owed back is refunded by the payments area, after this commits.
+        enqueue_on_commit(session, REFUND_DUE, org_id=order.org_id, order_id=order.id)
     session.flush()
     return settlement
 
 
+def _refresh_prepay(session: Session, order: Order, fee: OrderFee) -> None:
+    """Before settlement the order owes its prepay: what is left of it, and the status."""
+    net = fee.paid_fen - fee.refunded_fen
+    order.payable_fen = max(fee.prepay_fen - net, 0)
+    order.payment_status = rules.payment_status(
+        due_fen=fee.prepay_fen, paid_fen=net, refunded_fen=fee.refunded_fen
+    )
+
+
 def record_payment(
-    session: Session, *, actor: Actor, order_id: int, amount_fen: int, now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    amount_fen: int,
+    reference: str,
+    channel: str,
+    now: datetime,
 ) -> Order:
-    """Money received from the tenant (for the payments issue to call once a payment is in).
+    """Money received from the tenant, booked once under its reference (out_trade_no).
 
     A pay-on-order order whose prepay is covered leaves `awaiting_payment` for the pool; a
-    settled order is settled again (what is left to pay, or to refund).
+    settled or cancelled order is settled again (what is left to pay, or to refund).
     """
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise ValidationFailed.field("amount_fen", "金额须为正整数（分）")
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     fee = _fee_row(session, order)
+    booked = ledger.book(
+        session,
+        order=order,
+        kind=rules.L_PAYMENT,
+        amount_fen=-amount_fen,
+        reference=reference,
+        channel=channel,
+        now=now,
+        actor_user_id=actor.user_id,
+    )
+    if not booked:
+        return order  # this payment is in already
     fee.paid_fen += amount_fen
-    if order.status == AWAITING_PAYMENT and fee.paid_fen >= fee.prepay_fen:
+    if order.status == AWAITING_PAYMENT and fee.paid_fen - fee.refunded_fen >= fee.prepay_fen:
         move(
             session,
             order=order,
@@ -176,8 +218,44 @@ def record_payment(
     if order.status in SETTLED_STATUSES or order.status == CANCELLED:
         settle_order(session, order=order, now=now)
     else:
-        order.payable_fen = max(fee.prepay_fen - fee.paid_fen, 0)
-        order.payment_status = rules.payment_status(due_fen=fee.prepay_fen, paid_fen=fee.paid_fen)
+        _refresh_prepay(session, order, fee)
+    session.flush()
+    return order
+
+
+def record_refund(
+    session: Session,
+    *,
+    org_id: int,
+    order_id: int,
+    amount_fen: int,
+    reference: str,
+    channel: str,
+    now: datetime,
+    actor_user_id: int | None = None,
+) -> Order:
+    """Money paid back to the tenant, booked once under its reference (out_refund_no)."""
+    order = load_order(session, org_id=org_id, order_id=order_id, lock=True)
+    fee = _fee_row(session, order)
+    booked = ledger.book(
+        session,
+        order=order,
+        kind=rules.L_REFUND,
+        amount_fen=amount_fen,
+        reference=reference,
+        channel=channel,
+        now=now,
+        actor_user_id=actor_user_id,
+    )
+    if not booked:
+        return order
+    fee.refunded_fen += amount_fen
+    if fee.settled_at is not None and (
+        order.status in SETTLED_STATUSES or order.status == CANCELLED
+    ):
+        settle_order(session, order=order, now=now)
+    else:
+        _refresh_prepay(session, order, fee)
     session.flush()
     return order
 

@@ -139,3 +139,23 @@ class ReopenWindowPassed(Conflict):
 
 class OutOfStock(Conflict):
     error, message = "out_of_stock", "暂无库存，请申领"
+
+
+class PaymentRequired(DomainError):
+    error, status, message = "payment_required", 402, "请先支付应付费用"
+
+
+class AlreadyPaid(Conflict):
+    error, message = "already_paid", "该工单已支付，无需重复支付"
+
+
+class NothingToPay(Conflict):
+    error, message = "nothing_to_pay", "该工单当前没有需要支付的费用"
+
+
+class RefundExceedsPaid(Conflict):
+    error, message = "refund_exceeds_paid", "退款金额超过可退金额"
+
+
+class SignatureInvalid(DomainError):
+    error, status, message = "signature_invalid", 401, "签名验证失败"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -87,7 +87,7 @@ def deliver(
     now = clock()
     error: Exception | None = None
     try:
-        handler.outside_transaction(_delivery(claim, now))
+        handler.outside_transaction(replace(_delivery(claim, now), db=db))
     except Exception as exc:
         error = exc
     with db.transaction() as uow:

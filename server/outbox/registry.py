@@ -13,8 +13,7 @@ Two kinds:
   run at least once; they pass `delivery.outbox_id` on as the provider's idempotency key.
 
 Product handlers are registered at the bottom of this module, next to each other, so that the
-worker that imports this module knows every job. (None yet: notifications and payments will
-be the first.)
+worker that imports this module knows every job.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from server.db.session import Database
 from server.jobs import DELIVER_OUTBOX, JobSpec, outbox_job
 
 
@@ -39,6 +39,9 @@ class Delivery:
     org_id: int | None
     kwargs: Mapping[str, Any]
     now: datetime
+    # External handlers own their transactions: the process's database (its `session_info`
+    # carries the settings). None for database handlers, which get a session instead.
+    db: Database | None = None
 
 
 DatabaseHandler = Callable[[Session, Delivery], None]
@@ -83,3 +86,7 @@ def spec_for(name: str) -> JobSpec:
     """The catalogue entry of a job; catalogue defaults for a name nobody registered."""
     handler = _HANDLERS.get(name)
     return handler.job if handler is not None else outbox_job(name)
+
+
+# Product handlers: importing them registers them (they import this module's functions above).
+import server.payments.handlers  # noqa: E402, F401

@@ -28,6 +28,7 @@ class Shop:
 
     def __init__(self, world, make, db_session):
         self.world, self.make, self.db = world, make, db_session
+        self.payments = 0
         org = world.org
         self.internal = world.department
         self.outsourced = make.department(org, name="外包维修队", grab_cap=3)
@@ -138,8 +139,15 @@ class Shop:
     def pay(self, order_id, amount_fen):
         """What the payments issue will do once a payment is confirmed."""
         actor = Actor(user_id=self.world.tenant.id, org_id=self.world.org.id, role="tenant")
+        self.payments += 1
         _record_payment(
-            self.db, actor=actor, order_id=order_id, amount_fen=amount_fen, now=datetime.now(UTC)
+            self.db,
+            actor=actor,
+            order_id=order_id,
+            amount_fen=amount_fen,
+            reference=f"TEST{order_id}x{self.payments}",
+            channel="offline",
+            now=datetime.now(UTC),
         )
         self.db.flush()
 

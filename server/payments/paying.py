@@ -1,0 +1,278 @@
+"""Paying an order: what it owes now, the payment that collects it, the answer for the app.
+
+`prepare_payment` decides, under a lock on the order, which payment collects what the order
+owes now (never a client's number): the same open one when asked again for the same amount,
+else a new one, the old ones marked `closing` (closed at the provider before the new one is
+used, and by a job should this process die). `record_prepay` stores the provider's answer.
+The provider call between them happens outside any transaction (`checkout`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import User
+from server.charges.fees import record_payment
+from server.config import Settings
+from server.jobs import CLOSE_PAYMENT
+from server.kernel.clock import local_date
+from server.kernel.errors import (
+    AlreadyPaid,
+    IdempotencyConflict,
+    NothingToPay,
+    ValidationFailed,
+)
+from server.orders.actors import Actor
+from server.orders.lists import require_tenant_access
+from server.orders.models import Order
+from server.orders.moves import load_order
+from server.outbox.outbox import enqueue_on_commit
+from server.payments.accounts import AlipayAccount, WeChatPayAccount, payment_account_for
+from server.payments.channels import enabled_channels
+from server.payments.models import Payment
+from server.payments.rules import (
+    BALANCE,
+    CLOSING,
+    CREATING,
+    OFFLINE,
+    OFFLINE_METHODS,
+    OPEN,
+    PAID,
+    PAYMENT_EXPIRES_MINUTES,
+    PREPAY,
+    PROVIDERS,
+    UNSETTLED,
+    WECHAT,
+    out_trade_no,
+)
+
+AWAITING_PAYMENT = "awaiting_payment"
+SETTLED = ("completed", "closed")
+# A payment is reused only while the tenant still has this long to pay it.
+REUSE_MARGIN = timedelta(minutes=5)
+MAX_OFFLINE_FEN = 100_000_000
+
+
+@dataclass(frozen=True)
+class Prepared:
+    payment_id: int
+    to_close: tuple[int, ...]
+
+
+def amount_due(order: Order) -> tuple[int, str]:
+    """What the order owes now and what for; refuses when there is nothing to pay."""
+    if order.status == AWAITING_PAYMENT and order.payable_fen > 0:
+        return order.payable_fen, PREPAY
+    if order.status in SETTLED and order.payable_fen > 0:
+        return order.payable_fen, BALANCE
+    if order.payment_status == "paid":
+        raise AlreadyPaid()
+    if order.status == "cancelled":
+        raise NothingToPay("工单已取消，无需支付")
+    raise NothingToPay()
+
+
+def _new_number(now: datetime) -> str:
+    return out_trade_no(local_date=local_date(now).strftime("%Y%m%d"), token=secrets.token_hex(8))
+
+
+def prepare_payment(
+    session: Session,
+    *,
+    settings: Settings,
+    actor: Actor,
+    order_id: int,
+    channel: str,
+    idempotency_key: str | None,
+    request_hash: str,
+    now: datetime,
+) -> Prepared:
+    """The payment that collects what the order owes now (see the module docstring)."""
+    require_tenant_access(session, actor=actor, order_id=order_id, now=now)
+    if channel not in PROVIDERS:
+        raise ValidationFailed.field("channel", "请选择微信支付或支付宝")
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    if idempotency_key is not None:
+        earlier = session.scalar(
+            select(Payment).where(
+                Payment.created_by_user_id == actor.user_id,
+                Payment.idempotency_key == idempotency_key,
+            )
+        )
+        if earlier is not None:
+            if earlier.request_hash != request_hash or earlier.order_id != order_id:
+                raise IdempotencyConflict()
+            return Prepared(earlier.id, ())
+    if channel not in enabled_channels(session, settings=settings, org_id=actor.org_id):
+        raise ValidationFailed.field("channel", "该支付方式未开通")
+    amount, purpose = amount_due(order)
+    unsettled = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.order_id == order.id, Payment.status.in_(UNSETTLED))
+            .order_by(Payment.id)
+            .with_for_update()
+        )
+    )
+    reusable = next(
+        (
+            p
+            for p in unsettled
+            if p.status in (CREATING, OPEN)
+            and p.channel == channel
+            and p.amount_fen == amount
+            and p.purpose == purpose
+            and p.created_by_user_id == actor.user_id
+            and p.expires_at is not None
+            and p.expires_at > now + REUSE_MARGIN
+        ),
+        None,
+    )
+    to_close = []
+    for payment in unsettled:
+        if payment is reusable:
+            continue
+        if payment.status != CLOSING:
+            payment.status = CLOSING
+            # Should this request die before closing it, the job does.
+            enqueue_on_commit(
+                session,
+                CLOSE_PAYMENT,
+                org_id=payment.org_id,
+                dedupe_key=f"close:{payment.id}",
+                payment_id=payment.id,
+            )
+        to_close.append(payment.id)
+    if reusable is not None:
+        if idempotency_key is not None and reusable.idempotency_key is None:
+            reusable.idempotency_key, reusable.request_hash = idempotency_key, request_hash
+        session.flush()
+        return Prepared(reusable.id, tuple(to_close))
+    account = payment_account_for(session, settings=settings, org_id=actor.org_id, channel=channel)
+    if account is None:
+        raise ValidationFailed.field("channel", "该支付方式未配置")
+    payer_openid = ""
+    if channel == WECHAT:
+        user = session.get(User, actor.user_id)
+        payer_openid = (user.wechat_openid if user is not None else None) or ""
+        if not payer_openid:
+            raise ValidationFailed.field("channel", "请在微信小程序中登录后使用微信支付")
+    if isinstance(account, WeChatPayAccount):
+        mchid, appid = account.merchant.mchid, account.merchant.appid
+    else:
+        assert isinstance(account, AlipayAccount)
+        mchid, appid = "", account.client.app_id
+    payment = Payment(
+        org_id=actor.org_id,
+        order_id=order.id,
+        channel=channel,
+        purpose=purpose,
+        status=CREATING,
+        amount_fen=amount,
+        out_trade_no=_new_number(now),
+        account_id=account.account_id,
+        account_version=account.version,
+        mchid=mchid,
+        appid=appid,
+        description=f"报修 {order.number} {order.subtype.name}"[:127],
+        payer_openid=payer_openid,
+        expires_at=now + timedelta(minutes=PAYMENT_EXPIRES_MINUTES),
+        created_by_user_id=actor.user_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    return Prepared(payment.id, tuple(to_close))
+
+
+def record_prepay(
+    session: Session, *, payment_id: int, prepay_id: str, params: dict[str, Any], now: datetime
+) -> Payment:
+    """Store what the provider answered: the payment is open; the first answer stays."""
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    assert payment is not None
+    if payment.params is None:
+        payment.prepay_id = prepay_id
+        payment.params = params
+    if payment.status == CREATING:
+        payment.status = OPEN
+    payment.updated_at = now
+    session.flush()
+    return payment
+
+
+def answer(payment: Payment) -> dict[str, Any]:
+    """The answer to the tenant's pay request."""
+    return {
+        "payment_id": payment.id,
+        "channel": payment.channel,
+        "amount_fen": payment.amount_fen,
+        "out_trade_no": payment.out_trade_no,
+        "status": payment.status,
+        "expires_at": payment.expires_at,
+        "params": payment.params or {},
+    }
+
+
+def record_offline_payment(
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    amount_fen: int,
+    method: str,
+    note: str,
+    now: datetime,
+) -> Payment:
+    """The desk took money by hand (现金 / 转账): recorded with who took it and why.
+
+    Never more than the order owes now; a company-paid order owes the tenant nothing.
+    """
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
+        raise ValidationFailed.field("amount_fen", "金额须为正整数（分）")
+    if not 0 < amount_fen <= MAX_OFFLINE_FEN:
+        raise ValidationFailed.field("amount_fen", "金额须大于 0")
+    if method not in OFFLINE_METHODS:
+        raise ValidationFailed.field("method", "收款方式应为现金（cash）或转账（transfer）")
+    if not note.strip():
+        raise ValidationFailed.field("note", "请填写收款说明")
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    due, purpose = amount_due(order)
+    if amount_fen > due:
+        raise ValidationFailed.field("amount_fen", f"收款金额不能超过应付金额 {due} 分")
+    payment = Payment(
+        org_id=actor.org_id,
+        order_id=order.id,
+        channel=OFFLINE,
+        purpose=purpose,
+        status=PAID,
+        amount_fen=amount_fen,
+        out_trade_no=_new_number(now),
+        method=method,
+        note=note.strip()[:200],
+        created_by_user_id=actor.user_id,
+        paid_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    record_payment(
+        session,
+        actor=actor,
+        order_id=order.id,
+        amount_fen=amount_fen,
+        reference=payment.out_trade_no,
+        channel=OFFLINE,
+        now=now,
+    )
+    return payment

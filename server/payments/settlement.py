@@ -1,0 +1,108 @@
+"""A payment confirmed by its provider (a notification, a query, the daily bill): booked once.
+
+Every path that learns "paid" comes here, under a lock on the payment row, so ten identical
+notifications at once, a notification racing the query job, and the bill finding it the
+next morning all end in one payment, booked once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from server.charges.fees import record_payment
+from server.orders.actors import Actor
+from server.orders.models import Order
+from server.payments import refunding
+from server.payments.models import Payment
+from server.payments.rules import CLOSED, LATE_PAYMENT_REFUND, PAID, may_move_payment
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+CANCELLED = "cancelled"
+
+
+class Settled(StrEnum):
+    SETTLED = "settled"  # booked now
+    ALREADY = "already"  # booked before: nothing to do
+    AMOUNT_MISMATCH = "amount_mismatch"  # the provider's amount is not ours: not booked
+    UNKNOWN = "unknown"  # no such payment
+
+
+def settle_paid(
+    session: Session,
+    *,
+    payment_id: int,
+    provider_txn_id: str,
+    amount_fen: int,
+    paid_at: datetime,
+    now: datetime,
+    via: str,
+) -> Settled:
+    """Book a payment the provider says is paid: the payment row, the order's ledger and
+    status; a payment for an order cancelled meanwhile is refunded at once."""
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    if payment is None:
+        return Settled.UNKNOWN
+    if payment.status == PAID:
+        if payment.provider_txn_id != provider_txn_id:
+            log.error(
+                "payment %s already paid as %s, now reported as %s (via %s)",
+                payment.out_trade_no,
+                payment.provider_txn_id,
+                provider_txn_id,
+                via,
+            )
+        return Settled.ALREADY
+    if amount_fen != payment.amount_fen:
+        log.error(
+            "payment %s: provider amount %s fen differs from ours %s fen (via %s); not booked",
+            payment.out_trade_no,
+            amount_fen,
+            payment.amount_fen,
+            via,
+        )
+        payment.note = f"金额不符：渠道 {amount_fen} 分，应收 {payment.amount_fen} 分"[:200]
+        return Settled.AMOUNT_MISMATCH
+    assert may_move_payment(payment.status, PAID) or payment.status == CLOSED
+    payment.status = PAID
+    payment.provider_txn_id = provider_txn_id or None
+    payment.paid_at = paid_at
+    session.flush()
+    order = session.get(Order, payment.order_id, populate_existing=True)
+    was_cancelled = order is not None and order.status == CANCELLED
+    record_payment(
+        session,
+        actor=Actor(user_id=0, org_id=payment.org_id, role=SYSTEM),
+        order_id=payment.order_id,
+        amount_fen=payment.amount_fen,
+        reference=payment.out_trade_no,
+        channel=payment.channel,
+        now=now,
+    )
+    if was_cancelled:
+        # Paid after the order was cancelled (its hold expired, the tenant withdrew): give it back.
+        refunding.refund_owed(
+            session,
+            org_id=payment.org_id,
+            order_id=payment.order_id,
+            now=now,
+            source=LATE_PAYMENT_REFUND,
+        )
+    log.info("payment %s settled via %s", payment.out_trade_no, via)
+    return Settled.SETTLED
+
+
+def mark_closed(session: Session, *, payment_id: int, now: datetime) -> str:
+    """The provider will not take money for this payment any more; returns its status."""
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    if payment is None:
+        return CLOSED
+    if may_move_payment(payment.status, CLOSED):
+        payment.status = CLOSED
+        payment.closed_at = now
+    return payment.status
