@@ -5,10 +5,22 @@ Secret fields are load-only: they are accepted, sealed, and never answered.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
-from schemas.common import LocalDateTime
-from server.payments.rules import CHANNELS, PROVIDERS
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from schemas.common import LocalDateTime, PageArgsSchema
+from server.charges.rules import LEDGER_KINDS
+from server.payments.rules import (
+    CHANNELS,
+    OFFLINE_METHODS,
+    PAYMENT_CHANNELS,
+    PAYMENT_PURPOSES,
+    PAYMENT_STATUSES,
+    PROVIDERS,
+    REFUND_SOURCES,
+    REFUND_STATUSES,
+)
 
 PEM_MAX = 20_000
 
@@ -97,3 +109,161 @@ class PaymentChannelsSchema(Schema):
         metadata={"description": "已有支付账户（本机构或系统默认）、可启用的渠道"},
     )
     customised = fields.Boolean(dump_only=True, metadata={"description": "是否已自行设置"})
+
+
+# --- paying, records, refunds -----------------------------------------------------------------
+
+
+class PaymentCreateSchema(Schema):
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(PROVIDERS),
+        metadata={"description": "wechat（微信支付，小程序 JSAPI）或 alipay（支付宝）"},
+    )
+
+
+class PaymentAnswerSchema(Schema):
+    payment_id = fields.Integer(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    amount_fen = fields.Integer(
+        required=True, metadata={"description": "本次应付（分），由服务端计算"}
+    )
+    out_trade_no = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(PAYMENT_STATUSES))
+    expires_at = LocalDateTime(allow_none=True)
+    params = fields.Dict(
+        required=True,
+        metadata={
+            "description": "wechat：wx.requestPayment 的参数（appId、timeStamp、nonceStr、package、"
+            "signType=RSA、paySign）；alipay：orderStr（支付宝 SDK 调起支付所需的已签名订单串）"
+        },
+    )
+
+
+class PaymentRecordSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    order_number = fields.String()
+    channel = fields.String(validate=validate.OneOf(PAYMENT_CHANNELS))
+    purpose = fields.String(validate=validate.OneOf(PAYMENT_PURPOSES))
+    status = fields.String(validate=validate.OneOf(PAYMENT_STATUSES))
+    amount_fen = fields.Integer()
+    out_trade_no = fields.String()
+    provider_txn_id = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    paid_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    method = fields.String(allow_none=True, validate=validate.OneOf(OFFLINE_METHODS))
+    note = fields.String()
+    created_by_user_id = fields.Integer(allow_none=True)
+
+
+class RefundSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    order_number = fields.String()
+    payment_id = fields.Integer()
+    out_trade_no = fields.String()
+    channel = fields.String(validate=validate.OneOf(PAYMENT_CHANNELS))
+    out_refund_no = fields.String()
+    amount_fen = fields.Integer()
+    status = fields.String(
+        validate=validate.OneOf(REFUND_STATUSES),
+        metadata={
+            "description": "pending 待提交；processing 退款中；success 成功；closed 关闭；"
+            "abnormal 异常（需人工处理）"
+        },
+    )
+    source = fields.String(
+        validate=validate.OneOf(REFUND_SOURCES),
+        metadata={
+            "description": "cancel 取消退款；settlement 结算多付；desk 人工退款；"
+            "late_payment 取消后到账自动退"
+        },
+    )
+    reason = fields.String()
+    provider_refund_id = fields.String(allow_none=True)
+    failure = fields.String()
+    created_at = LocalDateTime()
+    succeeded_at = LocalDateTime(allow_none=True)
+    requested_by_user_id = fields.Integer(allow_none=True)
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(
+        validate=validate.OneOf(LEDGER_KINDS),
+        metadata={
+            "description": "charge 应收 +；waive 减免 −；company_cost 公司承担 −；"
+            "cancel 取消 −；payment 收款 −；refund 退款 +"
+        },
+    )
+    amount_fen = fields.Integer(metadata={"description": "带符号：合计即住户仍欠（负数为应退）"})
+    reference = fields.String(allow_none=True)
+    channel = fields.String()
+    note = fields.String()
+    created_at = LocalDateTime()
+
+
+class OrderMoneySchema(Schema):
+    order_id = fields.Integer()
+    order_number = fields.String()
+    payment_status = fields.String()
+    payable_fen = fields.Integer()
+    owed_fen = fields.Integer(metadata={"description": "台账合计：住户仍欠（负数为应退）"})
+    charged_fen = fields.Integer()
+    paid_fen = fields.Integer()
+    refunded_fen = fields.Integer()
+    payments = fields.List(fields.Nested(PaymentRecordSchema))
+    refunds = fields.List(fields.Nested(RefundSchema))
+    ledger = fields.List(fields.Nested(LedgerEntrySchema))
+
+
+class _RecordQueryArgsSchema(PageArgsSchema):
+    channel = fields.String(validate=validate.OneOf(PAYMENT_CHANNELS))
+    order_number = fields.String(validate=validate.Length(min=1, max=20))
+    date_from = fields.Date(metadata={"description": "创建日期起（北京时间，含）"})
+    date_to = fields.Date(metadata={"description": "创建日期止（北京时间，含）"})
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(("json", "csv", "xlsx")),
+        metadata={"description": "json 分页；csv / xlsx 导出全部匹配记录"},
+    )
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise ValidationError("结束日期不能早于开始日期", "date_to")
+
+
+class PaymentQueryArgsSchema(_RecordQueryArgsSchema):
+    status = fields.String(validate=validate.OneOf(PAYMENT_STATUSES))
+
+
+class RefundQueryArgsSchema(_RecordQueryArgsSchema):
+    status = fields.String(validate=validate.OneOf(REFUND_STATUSES))
+    source = fields.String(validate=validate.OneOf(REFUND_SOURCES))
+
+
+class RefundCreateSchema(Schema):
+    amount_fen = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=100_000_000)
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class OfflinePaymentCreateSchema(Schema):
+    amount_fen = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=100_000_000)
+    )
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(OFFLINE_METHODS),
+        metadata={"description": "cash 现金；transfer 转账"},
+    )
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "收款说明（如转账流水号、收款人）"},
+    )

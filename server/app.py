@@ -114,8 +114,19 @@ def _register_blueprints(api: Api) -> None:
     from mobile_api import auth, catalog, me, tech, tenant, uploads
     from mobile_api.tech import charges as tech_charges
     from server.http import admin, health
+    from server.http.callbacks import payments as payment_callbacks
 
-    for module in (health, auth, me, catalog, tenant, tech, tech_charges, uploads):
+    for module in (
+        health,
+        auth,
+        me,
+        catalog,
+        tenant,
+        tech,
+        tech_charges,
+        uploads,
+        payment_callbacks,
+    ):
         api.register_blueprint(module.blp)
     for blp in admin.blueprints():
         api.register_blueprint(blp)

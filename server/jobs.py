@@ -70,6 +70,12 @@ SWEEP_PAYMENTS = JobSpec("workers.tasks.sweep_payments", queue="default", timeou
 
 SWEEP_UPLOADS = JobSpec("workers.tasks.sweep_uploads", queue="low", timeout=1800)
 
+# Daily reconciliation (对账): one run of one day's bill (download, stream, match), and the
+# half-hourly tick that queues yesterday's runs from 10:30 to 14:00 Beijing time and retries
+# the ones whose bill was not ready yet.
+RECONCILE_DAY = JobSpec("workers.tasks.reconcile_day", queue="low", timeout=3600)
+RECONCILE_DUE = JobSpec("workers.tasks.reconcile_due", queue="low", timeout=300)
+
 PERIODIC: tuple[PeriodicJob, ...] = (
     # Completed orders nobody rated close once the rating window has passed.
     PeriodicJob("auto-close-orders", AUTO_CLOSE_ORDERS, cron="*/15 * * * *"),
@@ -87,4 +93,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep-payments", SWEEP_PAYMENTS, cron="*/2 * * * *"),
     # 04:23 Asia/Shanghai: upload files without rows, rows without files, uploads never attached.
     PeriodicJob("sweep-uploads", SWEEP_UPLOADS, cron="23 20 * * *"),
+    # 10:00–14:00 Asia/Shanghai on the half hour; the tick itself starts at 10:30 and stops
+    # retrying bills that are still not made at 14:00 (their runs are marked failed).
+    PeriodicJob("reconcile-due", RECONCILE_DUE, cron="0,30 2-6 * * *"),
 )

@@ -26,6 +26,7 @@ from server.orders.models import Order, OrderEvent, OrderMessage, OrderNumberCou
 from server.organisation.models import Organisation
 from server.outbox.models import OutboxItem
 from server.payments.models import PaymentAccount, PaymentAccountSecret, PaymentChannelSetting
+from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
 from server.staff.models import Department, Post, Staff
 from server.uploads.models import Upload
 
@@ -57,6 +58,8 @@ __all__ = [
     "PaymentAccountSecret",
     "PaymentChannelSetting",
     "Post",
+    "ReconciliationDiscrepancy",
+    "ReconciliationRun",
     "RefreshToken",
     "Requisition",
     "Room",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 
 from schemas.booking import RescheduleSchema
@@ -18,16 +19,19 @@ from schemas.orders import (
     ReasonSchema,
     TenantOrderQueryArgsSchema,
 )
+from schemas.payments import PaymentAnswerSchema, PaymentCreateSchema
 from server.accounts.auth import active_user
 from server.directory.tenancy import rooms_for_tenant
+from server.kernel.errors import ValidationFailed
 from server.kernel.roles import Role
 from server.orders import detail, handout, lists, steps
 from server.orders.actors import Actor
 from server.orders.filing import NewOrder, file_order
 from server.orders.messages import post_message
 from server.orders.moves import load_order
-from server.web.blueprint import Blueprint
-from server.web.context import now, principal, session, today
+from server.payments import checkout
+from server.web.blueprint import IDEMPOTENCY_HEADER, Blueprint, request_hash
+from server.web.context import container, now, principal, session, today
 
 blp = Blueprint("tenant", __name__, url_prefix="/api/v1/tenant", description="住户 / 租户")
 
@@ -207,4 +211,43 @@ def reopen(data: dict[str, Any], order_id: int) -> Any:
         handout.reopen_order(
             session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
         )
+    )
+
+
+@blp.post("/orders/<int:order_id>/payments")
+@blp.auth(Role.TENANT)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.arguments(PaymentCreateSchema)
+@blp.response(200, PaymentAnswerSchema)
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
+@blp.alt_response(
+    409,
+    description="already_paid：已支付；nothing_to_pay：当前无需支付；"
+    "idempotency_conflict：同一 Idempotency-Key 用于不同请求",
+)
+@blp.alt_response(422, description="validation_error：渠道未开通或未配置、未用微信登录")
+@blp.alt_response(502, description="upstream_error：支付渠道返回异常")
+@blp.alt_response(503, description="upstream_unavailable：支付渠道暂时不可用，可用同一请求重试")
+def pay(data: dict[str, Any], order_id: int) -> Any:
+    """支付：按工单当前应付金额（订金 / 全额 / 完工后尾款）下单，返回调起支付所需参数
+
+    金额由服务端计算，不接受客户端金额。金额未变且未过期时再次请求返回同一笔支付；金额变化时
+    先在渠道关闭旧的支付单。支付结果以渠道通知或查单为准（小程序的成功回调不代表已支付）。
+    """
+    # The provider is called between two short transactions of its own: this view opens none.
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        key = key.strip()
+        if not 1 <= len(key) <= 128 or not key.isprintable():
+            raise ValidationFailed.field("Idempotency-Key", "长度应为 1–128 个可见字符")
+    wiring = container()
+    return checkout.pay(
+        wiring.db,
+        wiring.settings,
+        actor=_actor(),
+        order_id=order_id,
+        channel=data["channel"],
+        idempotency_key=key,
+        request_hash=request_hash(),
+        now=now(),
     )

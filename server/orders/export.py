@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -183,12 +183,14 @@ def export_rows(
         ]
 
 
-def csv_chunks(rows: Iterable[list[Cell]], *, batch: int = 500) -> Iterator[bytes]:
+def csv_chunks(
+    rows: Iterable[list[Cell]], *, batch: int = 500, headers: Sequence[str] = HEADERS
+) -> Iterator[bytes]:
     """UTF-8 CSV with a BOM (so Excel reads Chinese), header first, in chunks to stream."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(HEADERS)
+    writer.writerow(headers)
     pending = 0
     for row in rows:
         writer.writerow([_csv_text(cell) for cell in row])
@@ -199,16 +201,19 @@ def csv_chunks(rows: Iterable[list[Cell]], *, batch: int = 500) -> Iterator[byte
     yield _drain(buffer)
 
 
-def xlsx_bytes(rows: Iterable[list[Cell]], *, sheet_title: str = "工单") -> bytes:
+def xlsx_bytes(
+    rows: Iterable[list[Cell]], *, sheet_title: str = "工单", headers: Sequence[str] = HEADERS
+) -> bytes:
     """One worksheet: bold header, fixed column widths, real date and number cells."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
-    for index, (_, width) in enumerate(COLUMNS, start=1):
+    widths = [width for _, width in COLUMNS] if headers is HEADERS else [18] * len(headers)
+    for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
     header = []
-    for title in HEADERS:
+    for title in headers:
         cell = WriteOnlyCell(sheet, value=title)
         cell.font = bold
         header.append(cell)

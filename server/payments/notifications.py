@@ -104,7 +104,7 @@ def handle_wechat(
     for account in _wechat_candidates(session, settings, serial) if serial else ():
         try:
             note = wechatpay.parse_notification(
-                body=body, headers=lowered.items(), account=account.merchant, now=now
+                body=body, headers=lowered, account=account.merchant, now=now
             )
         except wechatpay.SignatureInvalid as exc:
             log.warning("WeChat Pay notification refused (serial %s): %s", serial, exc.reason)

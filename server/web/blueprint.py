@@ -110,7 +110,7 @@ class Blueprint(flask_smorest.Blueprint):
                     org_id=caller.org_id,
                     user_id=caller.user_id,
                     key=key,
-                    request_hash=_request_hash(),
+                    request_hash=request_hash(),
                     now=now(),
                 )
                 if isinstance(claim, idempotency.Replay):
@@ -148,7 +148,7 @@ IDEMPOTENCY_HEADER = {
 }
 
 
-def _request_hash() -> str:
+def request_hash() -> str:
     raw = request.get_data(cache=True)
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, ensure_ascii=False).encode()

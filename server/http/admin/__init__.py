@@ -13,6 +13,7 @@ def blueprints() -> list[Blueprint]:
         customers,
         jobs,
         orders,
+        payment_records,
         payments,
         property,
         settings,
@@ -30,4 +31,5 @@ def blueprints() -> list[Blueprint]:
         charges.blp,
         jobs.blp,
         payments.blp,
+        payment_records.blp,
     ]

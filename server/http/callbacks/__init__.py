@@ -1,1 +1,1 @@
-"""Provider callbacks (WeChat Pay and Alipay notifications) live here, one module per provider."""
+"""Provider callbacks (WeChat Pay and Alipay notifications) live here."""
