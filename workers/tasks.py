@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from rq import Queue
+
 from server.accounts import maintenance
 from server.booking import holds
 from server.idempotency import keys as idempotency
+from server.jobs import RECONCILE_DAY
 from server.orders import steps
 from server.outbox import delivery
 from server.payments import followup
+from server.reconciliation import matching, runs
 from server.uploads import sweeper
-from workers.runtime import database, settings
+from workers.runtime import database, redis_connection, settings
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +90,23 @@ def sweep_payments() -> dict[str, int]:
     report = followup.sweep(database(), settings(), now=datetime.now(UTC))
     log.info("payment sweep: %s", report)
     return report
+
+
+def reconcile_day(run_id: int) -> str:
+    """Reconcile one day's bill (the run owns its transactions; see matching.reconcile)."""
+    return matching.reconcile(database(), settings=settings(), run_id=run_id)
+
+
+def reconcile_due() -> dict[str, int]:
+    """The half-hourly tick: queue yesterday's runs, retry bills not made yet, give up at 14:00."""
+    with database().transaction() as uow:
+        due = runs.prepare_due(uow.session, settings=settings(), now=datetime.now(UTC))
+    queue = Queue(RECONCILE_DAY.queue, connection=redis_connection())
+    for run_id in due.run_ids:
+        queue.enqueue(
+            RECONCILE_DAY.func,
+            run_id,
+            job_timeout=RECONCILE_DAY.timeout,
+            description=f"reconciliation {run_id}",
+        )
+    return {"enqueued": len(due.run_ids), "gave_up": due.gave_up}
