@@ -1,0 +1,70 @@
+"""The Alipay flow through the HTTP API: order string, the buyer pays, the signed notification."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from server.payments.models import Payment
+from tests.paying.conftest import ALIPAY_APPID
+from tests.paying.helpers import (
+    assert_ledger_agrees,
+    complete_with_charge,
+    ledger_rows,
+    notify_alipay,
+    paid_ok,
+    payments_of,
+    tenant_view,
+)
+
+
+def test_full_prepay_paid_with_alipay_is_booked_once(client, shop, alipay, db_session):
+    order = shop.file(client, subtype_id=shop.full.id)
+    assert order["status"] == "awaiting_payment" and order["payable_fen"] == 8800
+    assert assert_ledger_agrees(client, shop, db_session, order["id"]) == 8800
+
+    paid = paid_ok(client, shop, order["id"], "alipay")
+    assert paid["channel"] == "alipay" and paid["amount_fen"] == 8800
+    order_str = paid["params"]["orderStr"]
+    fields = dict(parse_qsl(order_str))
+    assert fields["app_id"] == ALIPAY_APPID and fields["method"] == "alipay.trade.app.pay"
+    # The buyer's app hands the string to Alipay: it verifies our signature and opens the trade.
+    trade = alipay.open_order_string(order_str)
+    assert trade.out_trade_no == paid["out_trade_no"] and trade.total_amount == "88.00"
+    alipay.pay(paid["out_trade_no"])
+
+    body = alipay.payment_notification(paid["out_trade_no"])
+    for _ in range(3):  # Alipay redelivers until it reads `success`
+        r = notify_alipay(client, body)
+        assert r.status_code == 200 and r.data == b"success"
+    # A fresh notification of the same trade (new notify_id) changes nothing either.
+    r = notify_alipay(client, alipay.payment_notification(paid["out_trade_no"]))
+    assert r.data == b"success"
+
+    detail = tenant_view(client, shop, order["id"])
+    assert detail["status"] == "pending" and detail["payment_status"] == "paid"
+    [payment] = payments_of(db_session, order["id"])
+    assert (payment.status, payment.provider_txn_id) == ("paid", trade.trade_no)
+    assert ledger_rows(db_session, order["id"], "payment") == [(-8800, paid["out_trade_no"])]
+    assert assert_ledger_agrees(client, shop, db_session, order["id"]) == 0
+
+
+def test_the_balance_after_completion_paid_with_alipay(client, shop, alipay, db_session):
+    order = shop.file(client, subtype_id=shop.after.id)
+    oid = order["id"]
+    assert order["status"] == "pending" and order["payable_fen"] == 0
+    done = complete_with_charge(client, shop, db_session, oid, price_fen=15000)
+    assert done["status"] == "completed" and done["payable_fen"] == 15000
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 15000
+
+    paid = paid_ok(client, shop, oid, "alipay")
+    assert paid["amount_fen"] == 15000
+    payment = db_session.get(Payment, paid["payment_id"])
+    assert payment.purpose == "balance"
+    alipay.open_order_string(paid["params"]["orderStr"])
+    alipay.pay(paid["out_trade_no"])
+    r = notify_alipay(client, alipay.payment_notification(paid["out_trade_no"]))
+    assert r.status_code == 200 and r.data == b"success"
+
+    detail = tenant_view(client, shop, oid)
+    assert detail["payment_status"] == "paid" and detail["payable_fen"] == 0
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
