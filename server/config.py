@@ -61,6 +61,8 @@ class Settings:
     alipay_private_key_path: str = ""
     alipay_public_key_path: str = ""
     alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+    # Our Alipay PID (2088…): a notification naming another seller is refused.
+    alipay_seller_id: str = ""
     # Where Alipay posts trade notifications (our POST /api/v1/payments/alipay/notify).
     alipay_notify_url: str = ""
 
@@ -198,6 +200,7 @@ class Settings:
             alipay_public_key_path=text("ALIPAY_PUBLIC_KEY_PATH"),
             alipay_gateway=text("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
             alipay_notify_url=text("ALIPAY_NOTIFY_URL"),
+            alipay_seller_id=text("ALIPAY_SELLER_ID"),
             payment_secrets_key=payment_secrets_key,
             firebase_credentials=text("FIREBASE_CREDENTIALS"),
             fcm_api_base=text("FCM_API_BASE", "https://fcm.googleapis.com").rstrip("/"),

@@ -378,7 +378,10 @@ def default_account(settings: Settings, *, channel: str) -> ProviderAccount | No
         return WeChatPayAccount(merchant=merchant, account_id=None, version=None)
     if channel == ALIPAY and settings.alipay_appid:
         return AlipayAccount(
-            client=AlipayClient.from_settings(settings), account_id=None, version=None
+            client=AlipayClient.from_settings(settings),
+            account_id=None,
+            version=None,
+            seller_id=settings.alipay_seller_id,
         )
     return None
 

@@ -159,6 +159,7 @@ def settings(
             "ALIPAY_PUBLIC_KEY_PATH": str(tmp / "ali_pub.pem"),
             "ALIPAY_GATEWAY": alipay_server[1] + "/gateway.do",
             "ALIPAY_NOTIFY_URL": "https://api.example.com" + NOTIFY_ALIPAY,
+            "ALIPAY_SELLER_ID": SELLER_ID,
         }
     )
 
