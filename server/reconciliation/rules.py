@@ -150,3 +150,7 @@ def judge_refund(*, bill_amount_fen: int, bill_status: str, ours: OurRefund | No
             REFUND_STATUS_MISMATCH, detail=f"渠道退款状态为 {bill_status}，本系统为退款成功"
         )
     return Decision(MATCHED)
+
+
+# How the console gets a run's discrepancies: one JSON page, or all of them as CSV.
+DETAIL_FORMATS = ("json", "csv")

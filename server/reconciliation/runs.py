@@ -362,26 +362,23 @@ def prepare_due(session: Session, *, settings: Settings, now: datetime) -> Due:
             select(ReconciliationRun).where(ReconciliationRun.bill_date == yesterday)
         )
     }
-    run_ids: list[int] = []
+    # Runs already queued for the day (a bill not ready last time, a lost enqueue) go again.
+    run_ids = sorted(run.id for run in existing.values() if run.status == QUEUED)
     for org_id, channel, account_id in sorted(
         _org_channels(session, settings=settings, since=now - DEFAULT_ACCOUNT_LOOKBACK),
         key=lambda item: (item[0], item[1]),
     ):
-        run = existing.get((org_id, channel))
-        if run is not None and run.status != QUEUED:
-            continue  # done, failed (the desk re-runs it) or running
-        if run is None:
-            queued = _queue(
-                session,
-                org_id=org_id,
-                channel=channel,
-                bill_date=yesterday,
-                account_id=account_id,
-                user_id=None,
-                now=now,
-            )
-            if queued is None:
-                continue
-            run = queued
-        run_ids.append(run.id)
+        if (org_id, channel) in existing:
+            continue  # queued (above), done, failed (the desk re-runs it) or running
+        queued = _queue(
+            session,
+            org_id=org_id,
+            channel=channel,
+            bill_date=yesterday,
+            account_id=account_id,
+            user_id=None,
+            now=now,
+        )
+        if queued is not None:
+            run_ids.append(queued.id)
     return Due(run_ids, 0)

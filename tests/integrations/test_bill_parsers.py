@@ -92,7 +92,10 @@ def test_wechat_legacy_columns_are_found_by_name():
         "`REFUND,`CFT,`CNY,`0.00,`0.00,`5030000000001,`RF1,`2.30,`0.00,`ORIGINAL,`PROCESSING,"
         "`维修,`,`-0.01380,`0.60%"
     )
-    summary = "总交易单数,总交易额,总退款金额,总企业红包退款金额,手续费总金额\n`2,`12.30,`2.30,`0.00,`0.06000"
+    summary = (
+        "总交易单数,总交易额,总退款金额,总企业红包退款金额,手续费总金额\n"
+        "`2,`12.30,`2.30,`0.00,`0.06000"
+    )
     rows, totals = read_wechat(wechat_bill(row, refund, header=legacy, summary=summary).encode())
     assert [(r.kind, r.amount_fen, r.fee_milli_fen) for r in rows] == [
         ("payment", 1230, 7380),
@@ -260,9 +263,7 @@ def test_alipay_newer_column_set_is_mapped_by_name():
         "-0.53,0.00,88.27,\t,\t,"
     )
     rows, summary = read_alipay(bill_zip(alipay_detail(row, header=header, footer=False)))
-    assert [(r.out_trade_no, r.amount_fen, r.fee_milli_fen) for r in rows] == [
-        ("A2", 8880, 53000)
-    ]
+    assert [(r.out_trade_no, r.amount_fen, r.fee_milli_fen) for r in rows] == [("A2", 8880, 53000)]
     assert summary is not None and not summary.has_footer
 
 

@@ -16,6 +16,7 @@ def blueprints() -> list[Blueprint]:
         payment_records,
         payments,
         property,
+        reconciliations,
         settings,
         staff,
     )
@@ -32,4 +33,5 @@ def blueprints() -> list[Blueprint]:
         jobs.blp,
         payments.blp,
         payment_records.blp,
+        reconciliations.blp,
     ]
