@@ -1,0 +1,151 @@
+"""Payment races with real commits and real parallel clients against the app on a loopback
+port (the pattern of tests/concurrency): each test commits its own organisation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import text
+
+from server.db.session import Database
+from tests.concurrency.conftest import race
+from tests.factories import Factory
+from tests.fakes.server import serve
+from tests.fakes.wechatpay import FakeWeChatPay
+from tests.paying.conftest import NOTIFY_WECHAT, Shop
+from tests.paying.helpers import TENANT
+
+pytestmark = pytest.mark.concurrency
+
+
+@pytest.fixture(scope="module")
+def base_url(app: Flask) -> Iterator[str]:
+    with serve(app) as url:
+        yield url
+
+
+@dataclass
+class PayOrg:
+    db: Database
+    base_url: str
+    org_id: int
+    room_id: int
+    deposit_id: int
+    tenant: dict[str, str]
+
+    def file_deposit_order(self) -> int:
+        r = requests.post(
+            self.base_url + TENANT,
+            json={"subtype_id": self.deposit_id, "room_id": self.room_id, "description": "换锁"},
+            headers=self.tenant,
+            timeout=30,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "awaiting_payment"
+        return int(r.json()["id"])
+
+    def pay_call(self, order_id: int, key: str | None = None) -> Any:
+        headers = dict(self.tenant)
+        if key:
+            headers["Idempotency-Key"] = key
+        url = f"{self.base_url}{TENANT}/{order_id}/payments"
+
+        def call(http: requests.Session) -> requests.Response:
+            return http.post(url, json={"channel": "wechat"}, headers=headers, timeout=30)
+
+        return call
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.db.engine.connect() as conn:
+            return list(conn.execute(text(sql), {"org_id": self.org_id, **params}).all())
+
+
+@pytest.fixture
+def pay_org(app: Flask, base_url: str) -> PayOrg:
+    container = app.extensions["baoxiu"]
+    with container.db.transaction() as uow:
+        shop = Shop(Factory(uow.session, container.tokens))
+        org = PayOrg(
+            db=container.db,
+            base_url=base_url,
+            org_id=shop.org.id,
+            room_id=shop.room.id,
+            deposit_id=shop.deposit.id,
+            tenant=shop.headers(shop.tenant),
+        )
+    return org
+
+
+def test_ten_identical_notifications_at_once_book_one_payment(pay_org: PayOrg, wxpay: FakeWeChatPay):
+    order_id = pay_org.file_deposit_order()
+    with requests.Session() as http:
+        r = pay_org.pay_call(order_id)(http)
+    assert r.status_code == 200, r.text
+    out_trade_no = r.json()["out_trade_no"]
+    wxpay.pay(out_trade_no)
+    body, headers = wxpay.payment_notification(out_trade_no)
+    url = pay_org.base_url + NOTIFY_WECHAT
+
+    def notify(http: requests.Session) -> requests.Response:
+        return http.post(
+            url, data=body, headers={**headers, "Content-Type": "application/json"}, timeout=30
+        )
+
+    answers = race([notify] * 10)
+
+    assert Counter(a.status for a in answers) == {204: 10}
+    assert pay_org.rows(
+        "SELECT status, amount_fen FROM payments WHERE org_id = :org_id AND order_id = :id",
+        id=order_id,
+    ) == [("paid", 3000)]
+    assert pay_org.rows(
+        "SELECT amount_fen, reference FROM ledger_entries"
+        " WHERE org_id = :org_id AND order_id = :id AND kind = 'payment'",
+        id=order_id,
+    ) == [(-3000, out_trade_no)]
+    assert pay_org.rows(
+        "SELECT status, payment_status, payable_fen FROM orders WHERE id = :id", id=order_id
+    ) == [("pending", "paid", 0)]
+    assert pay_org.rows(
+        "SELECT count(*) FROM order_events WHERE order_id = :id AND action = 'payment_received'",
+        id=order_id,
+    ) == [(1,)]
+    assert pay_org.rows(
+        "SELECT coalesce(sum(amount_fen), 0) FROM ledger_entries WHERE order_id = :id", id=order_id
+    ) == [(0,)]
+
+
+def test_two_pay_requests_at_once_open_one_payment(pay_org: PayOrg, wxpay: FakeWeChatPay):
+    order_id = pay_org.file_deposit_order()
+
+    answers = race([pay_org.pay_call(order_id), pay_org.pay_call(order_id)])
+
+    assert [a.status for a in answers] == [200, 200]
+    rows = pay_org.rows(
+        "SELECT status, amount_fen, out_trade_no FROM payments"
+        " WHERE org_id = :org_id AND order_id = :id",
+        id=order_id,
+    )
+    assert [(s, a) for s, a, _ in rows] == [("open", 3000)]
+    assert list(wxpay.orders) == [rows[0][2]]
+
+
+def test_two_pay_requests_with_one_idempotency_key_open_one_payment(
+    pay_org: PayOrg, wxpay: FakeWeChatPay
+):
+    order_id = pay_org.file_deposit_order()
+
+    answers = race([pay_org.pay_call(order_id, "k-1"), pay_org.pay_call(order_id, "k-1")])
+
+    assert [a.status for a in answers] == [200, 200]
+    assert pay_org.rows(
+        "SELECT status FROM payments WHERE org_id = :org_id AND order_id = :id", id=order_id
+    ) == [("open",)]
+    assert len(wxpay.orders) == 1
+
