@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from schemas.common import LocalDateTime, PageArgsSchema
 from server.charges.rules import LEDGER_KINDS
+from server.orders.rules.values import DESK_LIST_FORMATS
 from server.payments.rules import (
     CHANNELS,
     OFFLINE_METHODS,
@@ -226,7 +227,7 @@ class _RecordQueryArgsSchema(PageArgsSchema):
     date_to = fields.Date(metadata={"description": "创建日期止（北京时间，含）"})
     format = fields.String(
         load_default="json",
-        validate=validate.OneOf(("json", "csv", "xlsx")),
+        validate=validate.OneOf(DESK_LIST_FORMATS),
         metadata={"description": "json 分页；csv / xlsx 导出全部匹配记录"},
     )
 

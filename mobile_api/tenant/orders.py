@@ -184,6 +184,7 @@ def reschedule(data: dict[str, Any], order_id: int) -> Any:
 @blp.arguments(RatingSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition：未办结或已评价")
+@blp.alt_response(402, description="payment_required：请先支付尾款再评价")
 @blp.alt_response(404, description="工单不存在或不属于我的房间")
 def rate(data: dict[str, Any], order_id: int) -> Any:
     """评价（1–5 分），评价后工单关闭；2 分及以下物业将回访"""

@@ -12,7 +12,7 @@ from server.booking.places import move_place, release_place
 from server.charges.fees import settle_order
 from server.charges.order_charges import void_materials
 from server.kernel.clock import local_date
-from server.kernel.errors import InvalidTransition
+from server.kernel.errors import InvalidTransition, PaymentRequired
 from server.kernel.roles import CONSOLE_ROLES
 from server.orders.actors import Actor
 from server.orders.lists import require_tenant_access
@@ -106,6 +106,9 @@ def rate_order(
     """The tenant rates a completed order, which closes it; a low score asks for 回访."""
     require_tenant_access(session, actor=actor, order_id=order_id, now=now)
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    if order.status == Status.COMPLETED.value and order.payable_fen > 0:
+        # Pay first, then rate: the rating closes the order (归档).
+        raise PaymentRequired("请先支付尾款再评价")
     move(
         session,
         order=order,

@@ -47,8 +47,16 @@ from server.orders.rules.values import (
     TENANT_BOXES,
 )
 from server.outbox.rules import STATUSES as OUTBOX_STATUSES
+from server.charges.rules import LEDGER_KINDS
 from server.payments.rules import CHANNELS as PAYMENT_CHANNELS
+from server.payments.rules import OFFLINE_METHODS, PAYMENT_PURPOSES, REFUND_SOURCES, REFUND_STATUSES
+from server.payments.rules import PAYMENT_CHANNELS as PAYMENT_RECORD_CHANNELS
+from server.payments.rules import PAYMENT_STATUSES as PAYMENT_STATES
 from server.payments.rules import PROVIDERS as PAYMENT_PROVIDERS
+from server.reconciliation.rules import ACTIONS as DISCREPANCY_ACTIONS
+from server.reconciliation.rules import CHANNELS as RECONCILIATION_CHANNELS
+from server.reconciliation.rules import DETAIL_FORMATS as RECONCILIATION_FORMATS
+from server.reconciliation.rules import DISCREPANCY_KINDS, RUN_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = values_of(Role)
@@ -308,7 +316,78 @@ LISTS = (
         "payment_accounts",
         "provider",
         "ck_payment_accounts_provider_known",
-        openapi=(("PaymentAccountCreate", "provider"), ("PaymentAccount", "provider")),
+        openapi=(
+            ("PaymentAccountCreate", "provider"),
+            ("PaymentAccount", "provider"),
+            ("PaymentCreate", "channel"),
+            ("PaymentAnswer", "channel"),
+        ),
+    ),
+    Listed(
+        "payment record channels",
+        PAYMENT_RECORD_CHANNELS,
+        "payments",
+        "channel",
+        "ck_payments_channel_known",
+        openapi=(
+            ("PaymentRecord", "channel"),
+            ("Refund", "channel"),
+            ("/api/v1/admin/payments", "get", "channel"),
+            ("/api/v1/admin/refunds", "get", "channel"),
+        ),
+    ),
+    Listed(
+        "payment states",
+        PAYMENT_STATES,
+        "payments",
+        "status",
+        "ck_payments_status_known",
+        openapi=(
+            ("PaymentAnswer", "status"),
+            ("PaymentRecord", "status"),
+            ("/api/v1/admin/payments", "get", "status"),
+        ),
+    ),
+    Listed(
+        "payment purposes",
+        PAYMENT_PURPOSES,
+        "payments",
+        "purpose",
+        "ck_payments_purpose_known",
+        openapi=(("PaymentRecord", "purpose"),),
+    ),
+    Listed(
+        "offline payment methods",
+        OFFLINE_METHODS,
+        "payments",
+        "method",
+        "ck_payments_method_known",
+        nullable=True,
+        openapi=(("PaymentRecord", "method"), ("OfflinePaymentCreate", "method")),
+    ),
+    Listed(
+        "refund states",
+        REFUND_STATUSES,
+        "refunds",
+        "status",
+        "ck_refunds_status_known",
+        openapi=(("Refund", "status"), ("/api/v1/admin/refunds", "get", "status")),
+    ),
+    Listed(
+        "refund sources",
+        REFUND_SOURCES,
+        "refunds",
+        "source",
+        "ck_refunds_source_known",
+        openapi=(("Refund", "source"), ("/api/v1/admin/refunds", "get", "source")),
+    ),
+    Listed(
+        "ledger kinds",
+        LEDGER_KINDS,
+        "ledger_entries",
+        "kind",
+        "ck_ledger_entries_kind_known",
+        openapi=(("LedgerEntry", "kind"),),
     ),
     Listed(
         "payment channels",
@@ -322,7 +401,59 @@ LISTS = (
     Listed(
         "console list formats",
         DESK_LIST_FORMATS,
-        openapi=(("/api/v1/admin/orders", "get", "format"),),
+        openapi=(
+            ("/api/v1/admin/orders", "get", "format"),
+            ("/api/v1/admin/payments", "get", "format"),
+            ("/api/v1/admin/refunds", "get", "format"),
+        ),
+    ),
+    Listed(
+        "reconciliation channels",
+        RECONCILIATION_CHANNELS,
+        "reconciliation_runs",
+        "channel",
+        "ck_reconciliation_runs_channel_known",
+        openapi=(
+            ("ReconciliationRun", "channel"),
+            ("ReconciliationCreate", "channel"),
+            ("/api/v1/admin/reconciliations", "get", "channel"),
+        ),
+    ),
+    Listed(
+        "reconciliation run statuses",
+        RUN_STATUSES,
+        "reconciliation_runs",
+        "status",
+        "ck_reconciliation_runs_status_known",
+        openapi=(
+            ("ReconciliationRun", "status"),
+            ("/api/v1/admin/reconciliations", "get", "status"),
+        ),
+    ),
+    Listed(
+        "discrepancy kinds",
+        DISCREPANCY_KINDS,
+        "reconciliation_discrepancies",
+        "kind",
+        "ck_reconciliation_discrepancies_kind_known",
+        openapi=(
+            ("Discrepancy", "kind"),
+            ("/api/v1/admin/reconciliations/{run_id}", "get", "kind"),
+        ),
+    ),
+    Listed(
+        "discrepancy actions",
+        DISCREPANCY_ACTIONS,
+        "reconciliation_discrepancies",
+        "action",
+        "ck_reconciliation_discrepancies_action_known",
+        nullable=True,
+        openapi=(("Discrepancy", "action"),),
+    ),
+    Listed(
+        "reconciliation detail formats",
+        RECONCILIATION_FORMATS,
+        openapi=(("/api/v1/admin/reconciliations/{run_id}", "get", "format"),),
     ),
 )
 IN_DATABASE = [item for item in LISTS if item.check]

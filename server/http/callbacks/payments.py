@@ -68,7 +68,7 @@ def wechat_notify() -> Any:
     responses={
         "200": {
             "description": "已处理：正文为 success（纯文本）",
-            "content": {"text/plain": {"schema": {"type": "string", "enum": ["success"]}}},
+            "content": {"text/plain": {"schema": {"type": "string"}}},
         },
         "401": {"description": "signature_invalid：RSA2 验签失败或非本账户通知"},
     },
