@@ -23,6 +23,7 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 
 from server.charges.models import LaborItem, Material, ServiceItem, ServiceSpec, TechnicianStock
 from server.kernel.roles import Role
+from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
 from tests.factories import Factory
 from tests.payments.keys import wechat_body
 
@@ -84,6 +86,7 @@ PATH_KINDS = {
     "requisition_id": "requisition",
     "charge_id": "charge",
     "account_id": "payment_account",
+    "run_id": "reconciliation_run",
 }
 
 
@@ -155,6 +158,22 @@ def _seed(app: Any, make: Factory) -> Seeded:
     r = client.post("/api/v1/admin/payment-accounts", json=wechat_body(), headers=headers["admin"])
     assert r.status_code == 201, r.get_data(as_text=True)
     payment_account = r.json["id"]
+    run = ReconciliationRun(
+        org_id=org.id,
+        channel="wechat",
+        bill_date=date.today() - timedelta(days=2),
+        account_id=payment_account,
+        status="done",
+        summary={"bill_rows": 1},
+    )
+    make.session.add(run)
+    make.session.flush()
+    make.session.add(
+        ReconciliationDiscrepancy(
+            org_id=org.id, run_id=run.id, kind="missing_here", out_trade_no="P1", theirs_fen=100
+        )
+    )
+    make.session.flush()
 
     return Seeded(
         headers=headers,
@@ -175,6 +194,7 @@ def _seed(app: Any, make: Factory) -> Seeded:
             "subtype": [s.id for s in subtypes],
             **charges,
             "payment_account": [payment_account],
+            "reconciliation_run": [run.id],
         },
         protected={"staff": {technicians[0].id, technicians[2].id} | {d.id for d in dispatchers}},
     )
