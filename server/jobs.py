@@ -62,7 +62,7 @@ PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
 
 # Payments: refunds owed after a settlement or a late payment, the provider calls that make
 # and follow refunds, and the sweep that asks providers about payments nobody told us about.
-REFUND_DUE = outbox_job("payments.refund_due", queue="high")
+ORDER_SETTLED = outbox_job("payments.order_settled", queue="high")
 SUBMIT_REFUND = outbox_job("payments.submit_refund", queue="high", retries=8, retry_delay=30)
 QUERY_REFUND = outbox_job("payments.query_refund", queue="default", retries=5, retry_delay=60)
 CLOSE_PAYMENT = outbox_job("payments.close_payment", queue="default", retries=6, retry_delay=60)

@@ -1,5 +1,6 @@
 """The booking hold: a booked order charged on order keeps its place while awaiting payment,
-for the subtype's hold (default 15 minutes); left unpaid past it, the order is cancelled with a
+for the subtype's hold (default 15 minutes) — longer while a payment the tenant opened is
+still payable; left unpaid past it, the order is cancelled with a
 reason on its timeline and the place is freed."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from server.booking.models import BookingSettings
 from server.booking.rules import Settings
 from server.orders.models import Order
 from server.orders.steps import expire_hold
+from server.payments.paying import being_paid
 
 EXPIRED_REASON = "超时未支付，预约已自动取消，时段已释放"
 AWAITING_PAYMENT = "awaiting_payment"
@@ -33,6 +35,8 @@ def expire_unpaid_holds(session: Session, *, now: datetime, batch: int = 200) ->
             Order.status == AWAITING_PAYMENT,
             Order.slot_start.is_not(None),
             Order.created_at < now - hold * timedelta(minutes=1),
+            # A tenant in the middle of paying keeps the place until that payment expires.
+            ~being_paid(Order.id, now=now),
         )
         .order_by(Order.created_at, Order.id)
         .limit(batch)

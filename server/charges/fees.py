@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.catalog.models import CHARGE_ON_ORDER, NO_FEE, OrderSubtype
 from server.charges import ledger, rules
 from server.charges.models import OrderCharge, OrderFee, ServiceSpec
-from server.jobs import REFUND_DUE
+from server.jobs import ORDER_SETTLED
 from server.kernel.errors import ValidationFailed
 from server.orders.actors import Actor
 from server.orders.models import Order
@@ -158,9 +158,10 @@ def settle_order(session: Session, *, order: Order, now: datetime) -> rules.Sett
         refunded_fen=fee.refunded_fen,
     )
     ledger.sync_settlement(session, order=order, fee=fee, settlement=settlement, now=now)
-    if settlement.refund_due_fen > 0:
-        # Money owed back is refunded by the payments area, after this commits.
-        enqueue_on_commit(session, REFUND_DUE, org_id=order.org_id, order_id=order.id)
+    if settlement.refund_due_fen > 0 or order.status == CANCELLED:
+        # The payments area refunds what is owed back and, for a cancelled order, closes the
+        # payments still open at their providers — after this commits.
+        enqueue_on_commit(session, ORDER_SETTLED, org_id=order.org_id, order_id=order.id)
     session.flush()
     return settlement
 

@@ -1,5 +1,7 @@
-"""The payments area's outbox handlers: refunds owed, refunds to submit and follow, payments
-to close. Registered on import (by `server.outbox.registry`)."""
+"""The payments area's outbox handlers: settled orders (refunds owed, payments to close),
+refunds to submit and follow, payments to close.
+
+Registered on import (by `server.outbox.registry`)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db.session import Database
-from server.jobs import CLOSE_PAYMENT, QUERY_REFUND, REFUND_DUE, SUBMIT_REFUND
+from server.jobs import CLOSE_PAYMENT, ORDER_SETTLED, QUERY_REFUND, SUBMIT_REFUND
 from server.outbox.registry import Delivery, register_database_handler, register_external_handler
-from server.payments import followup, refunding
+from server.payments import followup, paying, refunding
 
 
 def _services(delivery: Delivery) -> tuple[Database, Settings]:
@@ -20,11 +22,15 @@ def _services(delivery: Delivery) -> tuple[Database, Settings]:
     return db, settings
 
 
-def refund_due(session: Session, delivery: Delivery) -> None:
+def order_settled(session: Session, delivery: Delivery) -> None:
+    """An order was settled (completed, adjusted, cancelled): refund what is owed back, and
+    close the payments a cancelled order leaves open."""
     assert delivery.org_id is not None
-    refunding.refund_owed(
-        session, org_id=delivery.org_id, order_id=int(delivery.kwargs["order_id"]), now=delivery.now
+    order_id = int(delivery.kwargs["order_id"])
+    paying.close_open_payments_of_cancelled(
+        session, org_id=delivery.org_id, order_id=order_id, now=delivery.now
     )
+    refunding.refund_owed(session, org_id=delivery.org_id, order_id=order_id, now=delivery.now)
 
 
 def submit_refund(delivery: Delivery) -> None:
@@ -48,7 +54,7 @@ def close_payment(delivery: Delivery) -> None:
     )
 
 
-register_database_handler(REFUND_DUE, refund_due)
+register_database_handler(ORDER_SETTLED, order_settled)
 register_external_handler(SUBMIT_REFUND, submit_refund)
 register_external_handler(QUERY_REFUND, query_refund)
 register_external_handler(CLOSE_PAYMENT, close_payment)

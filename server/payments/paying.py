@@ -2,8 +2,10 @@
 
 `prepare_payment` decides, under a lock on the order, which payment collects what the order
 owes now (never a client's number): the same open one when asked again for the same amount,
-else a new one, the old ones marked `closing` (closed at the provider before the new one is
-used, and by a job should this process die). `record_prepay` stores the provider's answer.
+else a new one — but only once nothing is left to close: the old ones are first marked
+`closing` and answered without a payment, to be closed at the provider (by the caller, and by
+a job should this process die) before asking again. One of them may turn out paid, which
+changes what is owed. `record_prepay` stores the provider's answer.
 The provider call between them happens outside any transaction (`checkout`).
 """
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
@@ -61,7 +63,7 @@ MAX_OFFLINE_FEN = 100_000_000
 
 @dataclass(frozen=True)
 class Prepared:
-    payment_id: int
+    payment_id: int | None  # None: close `to_close` first, then ask again
     to_close: tuple[int, ...]
 
 
@@ -138,22 +140,19 @@ def prepare_payment(
     for payment in unsettled:
         if payment is reusable:
             continue
-        if payment.status != CLOSING:
-            payment.status = CLOSING
-            # Should this request die before closing it, the job does.
-            enqueue_on_commit(
-                session,
-                CLOSE_PAYMENT,
-                org_id=payment.org_id,
-                dedupe_key=f"close:{payment.id}",
-                payment_id=payment.id,
-            )
+        # Closed by this request before the new payment is used; by the job should it die.
+        _close_later(session, payment)
         to_close.append(payment.id)
     if reusable is not None:
         if idempotency_key is not None and reusable.idempotency_key is None:
             reusable.idempotency_key, reusable.request_hash = idempotency_key, request_hash
         session.flush()
         return Prepared(reusable.id, tuple(to_close))
+    if to_close:
+        # A replaced payment may have been paid meanwhile: a new one is written only after
+        # the old ones are closed (or found paid), never beside them.
+        session.flush()
+        return Prepared(None, tuple(to_close))
     account = payment_account_for(session, settings=settings, org_id=actor.org_id, channel=channel)
     if account is None:
         raise ValidationFailed.field("channel", "该支付方式未配置")
@@ -192,6 +191,54 @@ def prepare_payment(
     session.add(payment)
     session.flush()
     return Prepared(payment.id, tuple(to_close))
+
+
+def being_paid(order_id: ColumnElement[int], *, now: datetime) -> ColumnElement[bool]:
+    """SQL: the order has a payment the tenant may still complete at its provider."""
+    return (
+        select(Payment.id)
+        .where(
+            Payment.order_id == order_id,
+            Payment.status.in_((CREATING, OPEN)),
+            Payment.expires_at > now,
+        )
+        .exists()
+    )
+
+
+def _close_later(session: Session, payment: Payment) -> None:
+    """Mark a payment `closing` and have the job close it at its provider after the commit."""
+    if payment.status != CLOSING:
+        payment.status = CLOSING
+        enqueue_on_commit(
+            session,
+            CLOSE_PAYMENT,
+            org_id=payment.org_id,
+            dedupe_key=f"close:{payment.id}",
+            payment_id=payment.id,
+        )
+
+
+def close_open_payments_of_cancelled(
+    session: Session, *, org_id: int, order_id: int, now: datetime
+) -> int:
+    """A cancelled order's payments still open at a provider are closed there (one paid
+    meanwhile is booked and refunded by the close job); returns how many."""
+    order = load_order(session, org_id=org_id, order_id=order_id, lock=True)
+    if order.status != "cancelled":
+        return 0
+    unsettled = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.order_id == order.id, Payment.status.in_((CREATING, OPEN)))
+            .with_for_update()
+        )
+    )
+    for payment in unsettled:
+        _close_later(session, payment)
+        payment.updated_at = now
+    session.flush()
+    return len(unsettled)
 
 
 def record_prepay(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -146,7 +146,9 @@ def refund_view(
     }
 
 
-def _page(session: Session, stmt: Select[Unpack[tuple[Any, ...]]], page: int, page_size: int) -> tuple[list[Any], int]:
+def _page(
+    session: Session, stmt: Select[*tuple[Any, ...]], page: int, page_size: int
+) -> tuple[list[Any], int]:
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = list(session.execute(stmt.limit(page_size).offset((page - 1) * page_size)))
     return rows, total
