@@ -2,7 +2,7 @@
 
 1. one transaction decides the payment (`paying.prepare_payment`) and commits;
 2. payments it replaced are closed at their provider (or found paid: then what the order owes
-   has changed, and step 1 runs again);
+   has changed), and step 1 runs again: a new payment is written only once none is left open;
 3. the provider is asked for the payment (WeChat JSAPI prepay; the Alipay order string is
    signed here, no call), with no transaction open; the same out_trade_no with the same
    parameters gets the same prepay_id, so a retry after a timeout is safe;
@@ -16,6 +16,7 @@ from typing import Any
 
 from server.config import Settings
 from server.db.session import Database
+from server.kernel.errors import UpstreamUnavailable
 from server.orders.actors import Actor
 from server.payments import followup, paying
 from server.payments.gateways import Gateway, gateway_of_payment
@@ -74,8 +75,11 @@ def pay(
         for payment_id in prepared.to_close:
             if followup.close_payment(db, settings, payment_id=payment_id, now=now) == PAID:
                 owed_changed = True
-        if not owed_changed:
+        if prepared.payment_id is not None and not owed_changed:
             break
+    if prepared.payment_id is None:
+        # Every round found another payment to close first: someone keeps replacing them.
+        raise UpstreamUnavailable("支付处理中，请稍后重试")
     with db.transaction() as uow:
         payment = uow.session.get(Payment, prepared.payment_id)
         assert payment is not None

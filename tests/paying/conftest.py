@@ -67,7 +67,9 @@ def alipay_keys() -> AlipayTestKeys:
     return AlipayTestKeys.generate()
 
 
-def _new_wechatpay(merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey) -> FakeWeChatPay:
+def _new_wechatpay(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
+) -> FakeWeChatPay:
     return FakeWeChatPay(
         mchid=MCHID,
         appid=WX_APPID,
@@ -207,7 +209,11 @@ class Shop(World):
             deposit_fen=3000,
         )
         self.full = make.subtype(
-            self.order_type, name="疏通（全额）", fee_mode="charge_on_order", fee_fen=8800, prepay="full"
+            self.order_type,
+            name="疏通（全额）",
+            fee_mode="charge_on_order",
+            fee_fen=8800,
+            prepay="full",
         )
         self.after = make.subtype(
             self.order_type, name="维修（完工后收费）", fee_mode="charge_after_completion"

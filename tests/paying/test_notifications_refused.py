@@ -107,9 +107,7 @@ def test_an_unknown_serial_or_no_serial_is_refused(client, shop, wxpay, db_sessi
     body, headers = wxpay.payment_notification(out_trade_no)
     _refused(notify_wechat(client, body, {**headers, "Wechatpay-Serial": OTHER_KEY_ID}))
     _refused(
-        notify_wechat(
-            client, body, {k: v for k, v in headers.items() if k != "Wechatpay-Serial"}
-        )
+        notify_wechat(client, body, {k: v for k, v in headers.items() if k != "Wechatpay-Serial"})
     )
     _nothing_recorded(client, shop, db_session, order_id)
 

@@ -82,7 +82,9 @@ def pay_org(app: Flask, base_url: str) -> PayOrg:
     return org
 
 
-def test_ten_identical_notifications_at_once_book_one_payment(pay_org: PayOrg, wxpay: FakeWeChatPay):
+def test_ten_identical_notifications_at_once_book_one_payment(
+    pay_org: PayOrg, wxpay: FakeWeChatPay
+):
     order_id = pay_org.file_deposit_order()
     with requests.Session() as http:
         r = pay_org.pay_call(order_id)(http)
@@ -148,4 +150,3 @@ def test_two_pay_requests_with_one_idempotency_key_open_one_payment(
         "SELECT status FROM payments WHERE org_id = :org_id AND order_id = :id", id=order_id
     ) == [("open",)]
     assert len(wxpay.orders) == 1
-

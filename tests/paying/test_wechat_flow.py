@@ -41,13 +41,17 @@ def test_deposit_paid_by_wechat_moves_the_order_into_the_pool_once(
     assert params["appId"] == WX_APPID and params["signType"] == "RSA"
     assert params["package"].startswith("prepay_id=")
     # paySign verifies with the merchant's key over appId, timeStamp, nonceStr, package.
-    message = f"{params['appId']}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n"
+    message = (
+        f"{params['appId']}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n"
+    )
     merchant_key.public_key().verify(
         base64.b64decode(params["paySign"]), message.encode(), padding.PKCS1v15(), hashes.SHA256()
     )
     # WeChat saw the amount the server computed, for the tenant's openid.
     prepay = wxpay.orders[paid["out_trade_no"]]["request"]
-    assert prepay["amount"]["total"] == 3000 and prepay["payer"]["openid"] == shop.tenant.wechat_openid
+    assert (
+        prepay["amount"]["total"] == 3000 and prepay["payer"]["openid"] == shop.tenant.wechat_openid
+    )
 
     # Asking again (same key, or none) answers the same payment with the same parameters.
     assert _pay(client, shop, order["id"], key="pay-1").json == paid
@@ -64,7 +68,9 @@ def test_deposit_paid_by_wechat_moves_the_order_into_the_pool_once(
     assert detail["status"] == "pending" and detail["payment_status"] == "paid"
     assert detail["payable_fen"] == 0
     rows = db_session.scalars(
-        select(LedgerEntry).where(LedgerEntry.order_id == order["id"], LedgerEntry.kind == "payment")
+        select(LedgerEntry).where(
+            LedgerEntry.order_id == order["id"], LedgerEntry.kind == "payment"
+        )
     ).all()
     assert [(r.amount_fen, r.reference) for r in rows] == [(-3000, paid["out_trade_no"])]
 
@@ -83,11 +89,22 @@ def test_a_changed_amount_closes_the_old_payment_at_wechat_first(client, shop, w
     order = shop.file(client, subtype_id=shop.after.id)
     oid = order["id"]
     tech = shop.techs[0]
-    assert client.post(f"/api/v1/tech/orders/{oid}/grab", headers=shop.headers(tech)).status_code == 200
-    assert client.post(
-        f"/api/v1/tech/orders/{oid}/complete", json={"result": "已修好"}, headers=shop.headers(tech)
-    ).status_code == 200
+    assert (
+        client.post(f"/api/v1/tech/orders/{oid}/grab", headers=shop.headers(tech)).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"/api/v1/tech/orders/{oid}/complete",
+            json={"result": "已修好"},
+            headers=shop.headers(tech),
+        ).status_code
+        == 200
+    )
     # Nothing was charged: nothing to pay.
     r = _pay(client, shop, oid)
     assert r.status_code == 409 and r.json["error"] in ("nothing_to_pay", "already_paid")
-    assert db_session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert (
+        db_session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == oid))
+        == 0
+    )
