@@ -246,7 +246,8 @@ class FeeSchema(Schema):
         metadata={"description": "deposit 订金 | full 全额"},
     )
     prepay_fen = fields.Integer(metadata={"description": "下单时应预付（分）"})
-    paid_fen = fields.Integer(metadata={"description": "已支付（分）"})
+    paid_fen = fields.Integer(metadata={"description": "已支付（分，累计收款）"})
+    refunded_fen = fields.Integer(metadata={"description": "已退款（分，累计退回）"})
     waived = fields.Boolean(metadata={"description": "是否已减免"})
     discount_fen = fields.Integer(metadata={"description": "优惠金额（分）"})
     total_fen = fields.Integer(metadata={"description": "结算总额（分）"})

@@ -34,6 +34,13 @@ from server.orders.rules.values import (
     STATUSES,
     TENANT_BOXES,
 )
+from server.payments.rules import (
+    PAYMENT_CHANNELS,
+    PAYMENT_PURPOSES,
+    REFUND_SOURCES,
+    REFUND_STATUSES,
+)
+from server.payments.rules import PAYMENT_STATUSES as PAYMENT_STATES
 
 STATUS = fields.String(validate=validate.OneOf(STATUSES))
 MAX_IMAGES = 9
@@ -244,6 +251,31 @@ class MessageSchema(Schema):
     created_at = LocalDateTime(attribute="message.created_at")
 
 
+class OrderPaymentSchema(Schema):
+    """One payment of the order, as the tenant and the desk follow it."""
+
+    id = fields.Integer()
+    channel = fields.String(validate=validate.OneOf(PAYMENT_CHANNELS))
+    purpose = fields.String(
+        validate=validate.OneOf(PAYMENT_PURPOSES),
+        metadata={"description": "prepay 下单预付（订金/全额）；balance 完工后尾款"},
+    )
+    status = fields.String(validate=validate.OneOf(PAYMENT_STATES))
+    amount_fen = fields.Integer()
+    created_at = LocalDateTime()
+    paid_at = LocalDateTime(allow_none=True)
+
+
+class OrderRefundSchema(Schema):
+    id = fields.Integer()
+    amount_fen = fields.Integer()
+    status = fields.String(validate=validate.OneOf(REFUND_STATUSES))
+    source = fields.String(validate=validate.OneOf(REFUND_SOURCES))
+    reason = fields.String()
+    created_at = LocalDateTime()
+    succeeded_at = LocalDateTime(allow_none=True)
+
+
 class OrderDetailSchema(OrderSchema):
     """One order in full, with its history and conversation."""
 
@@ -277,6 +309,10 @@ class OrderDetailSchema(OrderSchema):
         allow_none=True,
         metadata={"description": "服务规格、预付、已付与结算（无收费时为空）"},
     )
+    payments = fields.List(
+        fields.Nested(OrderPaymentSchema), metadata={"description": "支付记录（含进行中的）"}
+    )
+    refunds = fields.List(fields.Nested(OrderRefundSchema), metadata={"description": "退款记录"})
 
 
 class DeskOrderQueryArgsSchema(PageArgsSchema):

@@ -13,6 +13,7 @@ from server.charges.fees import fee_of
 from server.charges.models import OrderCharge, OrderFee
 from server.charges.order_charges import charges_of
 from server.orders.models import Order, OrderEvent, OrderMessage
+from server.payments.models import Payment, Refund
 from server.uploads.models import Upload
 
 
@@ -27,6 +28,8 @@ class OrderDetail:
     completion_images: list[Upload]
     charges: list[OrderCharge]
     fee: OrderFee | None
+    payments: list[Payment]
+    refunds: list[Refund]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)
@@ -81,4 +84,13 @@ def order_detail(session: Session, *, order: Order) -> OrderDetail:
         completion_images=[u for u in uploads if u.purpose == "completion"],
         charges=charges_of(session, order_id=order.id),
         fee=fee_of(session, order_id=order.id),
+        # Payments still being made are shown too: the app follows them to paid or closed.
+        payments=list(
+            session.scalars(
+                select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)
+            )
+        ),
+        refunds=list(
+            session.scalars(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id))
+        ),
     )

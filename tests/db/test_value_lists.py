@@ -21,7 +21,7 @@ from schemas.staff import STAFF_ROLE_VALUES
 from server.booking.rules import REASONS as BOOKING_REASONS
 from server.booking.rules import WEEKDAYS as BOOKING_WEEKDAYS
 from server.catalog.rules import FEE_MODES
-from server.charges.rules import MOVEMENT_REASONS, REQUISITION_STATUSES
+from server.charges.rules import LEDGER_KINDS, MOVEMENT_REASONS, REQUISITION_STATUSES
 from server.db.base import Base
 from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
 from server.kernel.roles import Role
@@ -47,7 +47,6 @@ from server.orders.rules.values import (
     TENANT_BOXES,
 )
 from server.outbox.rules import STATUSES as OUTBOX_STATUSES
-from server.charges.rules import LEDGER_KINDS
 from server.payments.rules import CHANNELS as PAYMENT_CHANNELS
 from server.payments.rules import OFFLINE_METHODS, PAYMENT_PURPOSES, REFUND_SOURCES, REFUND_STATUSES
 from server.payments.rules import PAYMENT_CHANNELS as PAYMENT_RECORD_CHANNELS
@@ -331,6 +330,7 @@ LISTS = (
         "ck_payments_channel_known",
         openapi=(
             ("PaymentRecord", "channel"),
+            ("OrderPayment", "channel"),
             ("Refund", "channel"),
             ("/api/v1/admin/payments", "get", "channel"),
             ("/api/v1/admin/refunds", "get", "channel"),
@@ -345,6 +345,7 @@ LISTS = (
         openapi=(
             ("PaymentAnswer", "status"),
             ("PaymentRecord", "status"),
+            ("OrderPayment", "status"),
             ("/api/v1/admin/payments", "get", "status"),
         ),
     ),
@@ -354,7 +355,7 @@ LISTS = (
         "payments",
         "purpose",
         "ck_payments_purpose_known",
-        openapi=(("PaymentRecord", "purpose"),),
+        openapi=(("PaymentRecord", "purpose"), ("OrderPayment", "purpose")),
     ),
     Listed(
         "offline payment methods",
@@ -371,7 +372,11 @@ LISTS = (
         "refunds",
         "status",
         "ck_refunds_status_known",
-        openapi=(("Refund", "status"), ("/api/v1/admin/refunds", "get", "status")),
+        openapi=(
+            ("Refund", "status"),
+            ("OrderRefund", "status"),
+            ("/api/v1/admin/refunds", "get", "status"),
+        ),
     ),
     Listed(
         "refund sources",
@@ -379,7 +384,11 @@ LISTS = (
         "refunds",
         "source",
         "ck_refunds_source_known",
-        openapi=(("Refund", "source"), ("/api/v1/admin/refunds", "get", "source")),
+        openapi=(
+            ("Refund", "source"),
+            ("OrderRefund", "source"),
+            ("/api/v1/admin/refunds", "get", "source"),
+        ),
     ),
     Listed(
         "ledger kinds",
