@@ -1,4 +1,4 @@
-"""The `baoxiu` command: migrate, seed-demo, serve, worker, cron, outbox, dev."""
+"""The `baoxiu` command: migrate, seed-demo, serve, worker, cron, outbox, sandbox, dev."""
 
 from __future__ import annotations
 
@@ -213,6 +213,58 @@ def outbox(sweep: bool) -> None:
 
 
 @main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=5010, show_default=True)
+@click.option(
+    "--api",
+    default=f"http://127.0.0.1:{DEFAULT_PORT}",
+    show_default=True,
+    help="the API whose notify endpoints the sandbox calls",
+)
+def sandbox(port: int, api: str) -> None:
+    """Local WeChat Pay + Alipay sandbox for development (never for production).
+
+    Speaks both providers' wire protocols with keys generated under the instance directory;
+    `baoxiu dev` starts it and points WECHATPAY_* / ALIPAY_* at it when no real account is set.
+    """
+    from werkzeug.serving import run_simple
+
+    from server.sandbox.service import Sandbox, SandboxKeys
+
+    keys = SandboxKeys.ensure(_sandbox_dir())
+    box = Sandbox(
+        keys,
+        wechat_notify_url=f"{api}/api/v1/payments/wechat/notify",
+        alipay_notify_url=f"{api}/api/v1/payments/alipay/notify",
+    )
+    box.start_background()
+    click.echo(f"payment sandbox on http://127.0.0.1:{port} (notifies {api})")
+    run_simple("127.0.0.1", port, box.wsgi(), threaded=True)
+
+
+def _sandbox_dir() -> Path:
+    return Path(Settings.from_env().instance_dir) / "sandbox"
+
+
+def _use_sandbox(api_port: int) -> int | None:
+    """Point WECHATPAY_* / ALIPAY_* at the local sandbox unless a real account is configured;
+    returns the sandbox's port, or None when real accounts are set."""
+    if os.environ.get("WECHATPAY_MCHID") or os.environ.get("ALIPAY_APPID"):
+        return None
+    from server.sandbox.service import SandboxKeys, environment
+
+    port = api_port + 10
+    if _bind_problem("127.0.0.1", port) is not None:
+        port = _free_port_near("127.0.0.1", port) or port
+    keys = SandboxKeys.ensure(_sandbox_dir())
+    os.environ.update(
+        environment(
+            keys, sandbox_url=f"http://127.0.0.1:{port}", api_url=f"http://127.0.0.1:{api_port}"
+        )
+    )
+    return port
+
+
+@main.command()
 @port_option
 def dev(port: int) -> None:
     """Everything for a first look: embedded services, migrate, seed, API, worker and cron.
@@ -229,11 +281,18 @@ def dev(port: int) -> None:
 
 
 def _dev(port: int) -> None:
+    sandbox_port = _use_sandbox(port)
     settings = _settings()
     click.get_current_context().invoke(migrate)
     click.get_current_context().invoke(seed_demo)
     command = [sys.executable, "-m", "server.cli"]
-    children = [
+    children = []
+    if sandbox_port is not None:
+        api = f"http://127.0.0.1:{port}"
+        children.append(
+            subprocess.Popen([*command, "sandbox", "--port", str(sandbox_port), "--api", api])
+        )
+    children += [
         subprocess.Popen(
             [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
         ),
@@ -251,7 +310,7 @@ Demo logins (password demo1234), POST {base}/api/v1/auth/login:
   technicians         13900000001 … 13900000005 (grab cap 3)
   residents           13800000001, 13800000002, 13800000003 (family of …001)
   company employees   13800000010 … 13800000014
-Press Ctrl-C to stop.
+{_sandbox_note(sandbox_port)}Press Ctrl-C to stop.
 """)
     stopping = False
 
@@ -276,6 +335,16 @@ Press Ctrl-C to stop.
     failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
     if failed and not stopping:
         raise click.ClickException(f"a process stopped unexpectedly: {failed[0].args!r}")
+
+
+def _sandbox_note(port: int | None) -> str:
+    if port is None:
+        return "Payments go to the configured WeChat Pay / Alipay accounts.\n"
+    return (
+        f"Payments go to the local sandbox http://127.0.0.1:{port} (no real money):\n"
+        f"  pay a WeChat payment  POST http://127.0.0.1:{port}/sandbox/wechat/pay/<out_trade_no>\n"
+        f"  pay an Alipay one     POST http://127.0.0.1:{port}/sandbox/alipay/pay {{orderStr}}\n"
+    )
 
 
 if __name__ == "__main__":

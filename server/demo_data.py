@@ -98,6 +98,11 @@ DEMO_ORDERS = (  # resident phone, room code, subtype, description, priority
 )
 
 
+def demo_openid(phone: str) -> str:
+    """The WeChat openid a demo resident has (a made-up one, 28 characters like WeChat's)."""
+    return f"oDemo{phone}".ljust(28, "0")
+
+
 def seed_demo(session: Session, *, now: datetime | None = None) -> bool:
     """Create the demo organisation unless it exists; return whether anything was created."""
     if session.scalar(select(Organisation.id).where(Organisation.code == DEMO_ORG_CODE)):
@@ -215,6 +220,9 @@ def _customers(
                 name=name,
                 password_hash=password_hash,
                 roles=[Role.TENANT.value],
+                # As if they had logged in from the mini-program once: WeChat Pay pays for an
+                # openid, and the local payment sandbox accepts these.
+                wechat_openid=demo_openid(phone),
             )
         )
     session.flush()

@@ -311,10 +311,10 @@ class FakeAlipay:
                     "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配",
                 )
             try:
-                sent = datetime.strptime(params["timestamp"], TIME_FORMAT) - LOCAL
+                sent = datetime.strptime(f"{params['timestamp']} +0800", f"{TIME_FORMAT} %z")
             except ValueError:
                 return unsigned("40002", "Invalid Arguments", "isv.invalid-timestamp", "")
-            if abs(sent.replace(tzinfo=UTC) - datetime.now(UTC)) > TIMESTAMP_TOLERANCE:
+            if abs(sent - datetime.now(UTC)) > TIMESTAMP_TOLERANCE:
                 return unsigned("40002", "Invalid Arguments", "isv.invalid-timestamp", "")
             if params.get("format", "JSON") != "JSON" or params["version"] != "1.0":
                 return unsigned("40002", "Invalid Arguments", "isv.invalid-format", "")
