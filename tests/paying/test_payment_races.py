@@ -67,7 +67,7 @@ class PayOrg:
 
 
 @pytest.fixture
-def pay_org(app: Flask, base_url: str) -> PayOrg:
+def pay_org(app: Flask, base_url: str) -> Iterator[PayOrg]:
     container = app.extensions["baoxiu"]
     with container.db.transaction() as uow:
         shop = Shop(Factory(uow.session, container.tokens))
@@ -79,7 +79,21 @@ def pay_org(app: Flask, base_url: str) -> PayOrg:
             deposit_id=shop.deposit.id,
             tenant=shop.headers(shop.tenant),
         )
-    return org
+    yield org
+    # The rows stay committed (the per-run database goes at the end), but other tests run the
+    # global sweep and outbox: leave them no open payment and no pending job of this org.
+    with container.db.engine.begin() as conn:
+        params = {"org_id": org.org_id}
+        conn.execute(
+            text(
+                "UPDATE payments SET status = 'closed' WHERE org_id = :org_id"
+                " AND status IN ('creating', 'open', 'closing')"
+            ),
+            params,
+        )
+        conn.execute(
+            text("DELETE FROM outbox WHERE org_id = :org_id AND status = 'pending'"), params
+        )
 
 
 def test_ten_identical_notifications_at_once_book_one_payment(
