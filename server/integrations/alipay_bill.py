@@ -55,7 +55,7 @@ _PAYMENT_FOOTER = re.compile(r"交易合计[：:]\s*(\d+)\s*笔[，,]\s*商家�
 _REFUND_FOOTER = re.compile(r"退款合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收退款共\s*(-?[0-9.]+)\s*元")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AlipayBillRow:
     kind: str  # payment | refund
     out_trade_no: str

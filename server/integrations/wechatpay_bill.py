@@ -66,7 +66,7 @@ class BillFormatError(ValueError):
     """The file is not a trade bill we can read (missing columns, malformed amounts)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WeChatBillRow:
     kind: str  # payment | refund
     out_trade_no: str
@@ -183,10 +183,13 @@ class WeChatBillReader:
             if stripped.startswith(SUMMARY_FIRST):
                 summary_header = stripped.split(",")
                 break
-            raw = stripped.split(",")
-            if len(raw) < width:
-                raise BillFormatError(f"row with {len(raw)} fields, header has {width}")
-            v = [item[1:] if item[:1] == "`" else item for item in raw]
+            # Every value starts with one back-tick and none holds a comma (there is no
+            # quoting): dropping "`" after each separator is the same as stripping each value.
+            if stripped[:1] == "`":
+                stripped = stripped[1:]
+            v = stripped.replace(",`", ",").split(",")
+            if len(v) < width:
+                raise BillFormatError(f"row with {len(v)} fields, header has {width}")
             out_refund_no = v[i_out_refund] if i_out_refund >= 0 else ""
             state = v[i_state]
             is_refund = state == "REFUND" or out_refund_no not in _EMPTY_NUMBERS
