@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from server.config import Settings
 from server.db.session import Database
-from server.kernel.errors import UpstreamUnavailable
+from server.kernel.errors import UpstreamError, UpstreamUnavailable
 from server.orders.actors import Actor
 from server.payments import followup, paying
 from server.payments.gateways import Gateway, gateway_of_payment
@@ -24,6 +25,8 @@ from server.payments.models import Payment
 from server.payments.rules import CLOSED, PAID
 
 MAX_ROUNDS = 3
+
+log = logging.getLogger(__name__)
 
 
 def _provider_params(gateway: Gateway, payment: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -73,8 +76,13 @@ def pay(
             )
         owed_changed = False
         for payment_id in prepared.to_close:
-            if followup.close_payment(db, settings, payment_id=payment_id, now=now) == PAID:
-                owed_changed = True
+            try:
+                closed = followup.close_payment(db, settings, payment_id=payment_id, now=now)
+            except (UpstreamError, UpstreamUnavailable) as exc:
+                # Left `closing`: its job keeps trying; the tenant is not kept waiting for it.
+                log.warning("payment %s not closed yet: %r", payment_id, exc)
+                continue
+            owed_changed = owed_changed or closed == PAID
         if prepared.payment_id is not None and not owed_changed:
             break
     if prepared.payment_id is None:

@@ -138,7 +138,9 @@ def prepare_payment(
     )
     to_close = []
     for payment in unsettled:
-        if payment is reusable:
+        if payment is reusable or payment.status == CLOSING:
+            # One already closing (an earlier request could not close it: Alipay has no trade
+            # before the buyer opens it) is left to its job; paid late, it is refunded.
             continue
         # Closed by this request before the new payment is used; by the job should it die.
         _close_later(session, payment)
@@ -282,7 +284,8 @@ def record_offline_payment(
 ) -> Payment:
     """The desk took money by hand (现金 / 转账): recorded with who took it and why.
 
-    Never more than the order owes now; a company-paid order owes the tenant nothing.
+    Never more than the order owes now; a company-paid order owes the tenant nothing. A
+    payment the tenant still has open was for the old amount: it is closed at its provider.
     """
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise ValidationFailed.field("amount_fen", "金额须为正整数（分）")
@@ -296,6 +299,16 @@ def record_offline_payment(
     due, purpose = amount_due(order)
     if amount_fen > due:
         raise ValidationFailed.field("amount_fen", f"收款金额不能超过应付金额 {due} 分")
+    stale = session.scalars(
+        select(Payment)
+        .where(Payment.order_id == order.id, Payment.status.in_((CREATING, OPEN)))
+        .with_for_update()
+    )
+    for open_payment in stale:
+        # Paid meanwhile? The close job asks first and books it; an overpayment comes back
+        # with the settlement.
+        _close_later(session, open_payment)
+        open_payment.updated_at = now
     payment = Payment(
         org_id=actor.org_id,
         order_id=order.id,

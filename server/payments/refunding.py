@@ -224,9 +224,12 @@ def apply_refund_state(
     failure: str = "",
 ) -> Refund | None:
     """What the provider says of a refund; a success books it on the order's ledger once."""
-    refund = session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
-    if refund is None:
+    found = session.get(Refund, refund_id)
+    if found is None:
         return None
+    load_order(session, org_id=found.org_id, order_id=found.order_id, lock=True)  # order first
+    refund = session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+    assert refund is not None
     if provider_refund_id and not refund.provider_refund_id:
         refund.provider_refund_id = provider_refund_id
     refund.last_queried_at = now

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.charges.fees import record_payment
 from server.orders.actors import Actor
 from server.orders.models import Order
+from server.orders.moves import load_order
 from server.payments import refunding
 from server.payments.models import Payment
 from server.payments.rules import CLOSED, LATE_PAYMENT_REFUND, PAID, may_move_payment
@@ -45,9 +46,14 @@ def settle_paid(
 ) -> Settled:
     """Book a payment the provider says is paid: the payment row, the order's ledger and
     status; a payment for an order cancelled meanwhile is refunded at once."""
-    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
-    if payment is None:
+    found = session.get(Payment, payment_id)
+    if found is None:
         return Settled.UNKNOWN
+    # The order first, then the payment: the order the pay request and every refund take
+    # them in, so a notification racing them waits instead of deadlocking.
+    load_order(session, org_id=found.org_id, order_id=found.order_id, lock=True)
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    assert payment is not None
     if payment.status == PAID:
         if payment.provider_txn_id != provider_txn_id:
             log.error(
