@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check bench bench-booking clean
+.PHONY: help install run test lint format check bench bench-booking bench-reconcile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -47,3 +47,6 @@ bench: $(STAMP) ## grab throughput: the API under gunicorn vs the same SQL on ps
 
 bench-booking: $(STAMP) ## booking throughput into the same few slots: API vs the counter UPDATE on psycopg
 	$(BIN)/python -m bench.booking
+
+bench-reconcile: $(STAMP) ## reconcile a 1M-row WeChat bill: parsing alone vs the whole run, peak memory
+	$(BIN)/python -m bench.reconcile
