@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.payments import followup
 from server.payments.rules import PAYMENT_EXPIRES_MINUTES, QUERY_AFTER_MINUTES
+from tests.paying.conftest import deliver_all
 from tests.paying.helpers import (
     ADMIN,
     assert_ledger_agrees,
@@ -152,10 +153,12 @@ def test_part_paid_at_the_desk_closes_the_open_deposit_payment(client, shop, wxp
     )
     assert r.status_code == 201, r.json
     assert tenant_view(client, shop, oid)["payable_fen"] == 2000
+    # The 3000 the tenant has open is no longer what is owed: closed at WeChat by the job.
+    deliver_all(client.application)
+    assert wxpay.orders[first["out_trade_no"]]["state"] == "CLOSED"
 
     second = paid_ok(client, shop, oid)
     assert second["amount_fen"] == 2000
-    assert wxpay.orders[first["out_trade_no"]]["state"] == "CLOSED"
     assert assert_ledger_agrees(client, shop, db_session, oid) == 2000
 
 

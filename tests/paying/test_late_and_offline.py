@@ -174,3 +174,21 @@ def test_an_order_the_company_pays_asks_the_tenant_for_nothing(client, shop, mak
     assert r.status_code == 409 and r.json["error"] == "nothing_to_pay"
     assert payments_of(db_session, oid) == []
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+
+
+def test_money_taken_at_the_desk_closes_the_tenants_open_payment(client, shop, wxpay, db_session):
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    oid = order["id"]
+    open_one = paid_ok(client, shop, oid)  # the tenant opened WeChat Pay, then came to the desk
+    r = _offline(client, shop, oid, 3000)
+    assert r.status_code == 201, r.json
+    assert tenant_view(client, shop, oid)["payment_status"] == "paid"
+
+    # The tenant must not be able to pay the same deposit a second time at WeChat.
+    deliver_all(client.application)
+    assert wxpay.orders[open_one["out_trade_no"]]["state"] == "CLOSED"
+    assert [(p.channel, p.status) for p in payments_of(db_session, oid)] == [
+        ("wechat", "closed"),
+        ("offline", "paid"),
+    ]
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
