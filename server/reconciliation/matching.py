@@ -84,7 +84,7 @@ from server.reconciliation.rules import (
 
 log = logging.getLogger(__name__)
 
-BATCH = 5_000  # bill numbers looked up per query
+BATCH = 5_000  # bill rows per COPY; unmatched rows fetched and discrepancies written per batch
 PROGRESS_EVERY = 20_000  # rows between two progress commits
 # A run still `running` after this long lost its worker: it may be claimed again.
 STALE_AFTER = timedelta(hours=1)
@@ -397,8 +397,12 @@ class Matcher:
     def _match_payments(self) -> tuple[int, int]:
         """Judge the payment rows that are not matched; returns their count and amount."""
         count = total = 0
-        # All fetched before anything is settled (a payment booked now was not matched).
-        result = self.session.execute(text(_PAYMENT_CANDIDATES), self._params()).all()
+        # Streamed (a shared merchant's bill may hold many other organisations' rows) from a
+        # cursor whose snapshot predates any settlement below: a payment booked now was not
+        # matched.
+        result = self.session.execute(
+            text(_PAYMENT_CANDIDATES), self._params(), execution_options={"yield_per": BATCH}
+        )
         for number, amount, txn, at, our_id, our_no, our_status, our_amount, foreign in result:
             ours = None if our_id is None else OurPayment(our_id, our_no, our_status, our_amount)
             decision = judge_payment(bill_amount_fen=amount, ours=ours)
@@ -419,7 +423,9 @@ class Matcher:
     def _match_refunds(self) -> tuple[int, int]:
         """Judge the refund rows that are not matched; returns their count and amount."""
         count = total = 0
-        result = self.session.execute(text(_REFUND_CANDIDATES), self._params()).all()
+        result = self.session.execute(
+            text(_REFUND_CANDIDATES), self._params(), execution_options={"yield_per": BATCH}
+        )
         for (
             trade_no, number, amount, status, refund_id, txn, at,
             our_id, our_no, our_trade_no, our_status, our_amount, foreign,
