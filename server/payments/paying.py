@@ -17,11 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.charges.fees import record_payment
 from server.config import Settings
+from server.idempotency.keys import KEY_LIFETIME
 from server.jobs import CLOSE_PAYMENT
 from server.kernel.clock import local_date
 from server.kernel.errors import (
@@ -107,7 +109,10 @@ def prepare_payment(
                 Payment.idempotency_key == idempotency_key,
             )
         )
-        if earlier is not None:
+        if earlier is not None and earlier.created_at < now - KEY_LIFETIME:
+            earlier.idempotency_key = None  # a key is free again after its lifetime
+            session.flush()
+        elif earlier is not None:
             if earlier.request_hash != request_hash or earlier.order_id != order_id:
                 raise IdempotencyConflict()
             return Prepared(earlier.id, ())
@@ -190,8 +195,13 @@ def prepare_payment(
         created_at=now,
         updated_at=now,
     )
-    session.add(payment)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError as exc:
+        # The same key at the same moment for another order (this one's lock does not cover it).
+        raise IdempotencyConflict() from exc
     return Prepared(payment.id, tuple(to_close))
 
 
