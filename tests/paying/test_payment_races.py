@@ -18,8 +18,8 @@ from tests.concurrency.conftest import race
 from tests.factories import Factory
 from tests.fakes.server import serve
 from tests.fakes.wechatpay import FakeWeChatPay
-from tests.paying.conftest import NOTIFY_WECHAT, Shop
-from tests.paying.helpers import TENANT
+from tests.paying.conftest import NOTIFY_WECHAT, Shop, deliver_all
+from tests.paying.helpers import ADMIN, TENANT
 
 pytestmark = pytest.mark.concurrency
 
@@ -37,12 +37,18 @@ class PayOrg:
     org_id: int
     room_id: int
     deposit_id: int
+    full_id: int
     tenant: dict[str, str]
+    admins: list[dict[str, str]]
 
-    def file_deposit_order(self) -> int:
+    def file_deposit_order(self, subtype_id: int | None = None) -> int:
         r = requests.post(
             self.base_url + TENANT,
-            json={"subtype_id": self.deposit_id, "room_id": self.room_id, "description": "换锁"},
+            json={
+                "subtype_id": subtype_id or self.deposit_id,
+                "room_id": self.room_id,
+                "description": "换锁",
+            },
             headers=self.tenant,
             timeout=30,
         )
@@ -50,16 +56,42 @@ class PayOrg:
         assert r.json()["status"] == "awaiting_payment"
         return int(r.json()["id"])
 
-    def pay_call(self, order_id: int, key: str | None = None) -> Any:
+    def post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        url = self.base_url + path
+
+        def call(http: requests.Session) -> requests.Response:
+            return http.post(url, json=body, headers=headers, timeout=30)
+
+        return call
+
+    def pay_call(self, order_id: int, key: str | None = None, channel: str = "wechat") -> Any:
         headers = dict(self.tenant)
         if key:
             headers["Idempotency-Key"] = key
-        url = f"{self.base_url}{TENANT}/{order_id}/payments"
+        return self.post(f"{TENANT}/{order_id}/payments", {"channel": channel}, headers)
+
+    def notify_call(self, body: bytes, headers: dict[str, str]) -> Any:
+        url = self.base_url + NOTIFY_WECHAT
+        sent = {**headers, "Content-Type": "application/json"}
 
         def call(http: requests.Session) -> requests.Response:
-            return http.post(url, json={"channel": "wechat"}, headers=headers, timeout=30)
+            return http.post(url, data=body, headers=sent, timeout=30)
 
         return call
+
+    def run(self, call: Any) -> requests.Response:
+        with requests.Session() as http:
+            return call(http)
+
+    def paid_order(self, wxpay: FakeWeChatPay, subtype_id: int | None = None) -> tuple[int, str]:
+        """An order whose payment WeChat has confirmed to us."""
+        order_id = self.file_deposit_order(subtype_id)
+        r = self.run(self.pay_call(order_id))
+        assert r.status_code == 200, r.text
+        out_trade_no = r.json()["out_trade_no"]
+        wxpay.pay(out_trade_no)
+        assert self.run(self.notify_call(*wxpay.payment_notification(out_trade_no))).ok
+        return order_id, out_trade_no
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
         with self.db.engine.connect() as conn:
@@ -77,7 +109,9 @@ def pay_org(app: Flask, base_url: str) -> Iterator[PayOrg]:
             org_id=shop.org.id,
             room_id=shop.room.id,
             deposit_id=shop.deposit.id,
+            full_id=shop.full.id,
             tenant=shop.headers(shop.tenant),
+            admins=[shop.headers(shop.make.admin(shop.org)) for _ in range(2)],
         )
     yield org
     # The rows stay committed (the per-run database goes at the end), but other tests run the
@@ -92,6 +126,13 @@ def pay_org(app: Flask, base_url: str) -> Iterator[PayOrg]:
             params,
         )
         conn.execute(
+            text(
+                "UPDATE refunds SET status = 'closed' WHERE org_id = :org_id"
+                " AND status IN ('pending', 'processing')"
+            ),
+            params,
+        )
+        conn.execute(
             text("DELETE FROM outbox WHERE org_id = :org_id AND status = 'pending'"), params
         )
 
@@ -100,20 +141,12 @@ def test_ten_identical_notifications_at_once_book_one_payment(
     pay_org: PayOrg, wxpay: FakeWeChatPay
 ):
     order_id = pay_org.file_deposit_order()
-    with requests.Session() as http:
-        r = pay_org.pay_call(order_id)(http)
+    r = pay_org.run(pay_org.pay_call(order_id))
     assert r.status_code == 200, r.text
     out_trade_no = r.json()["out_trade_no"]
     wxpay.pay(out_trade_no)
     body, headers = wxpay.payment_notification(out_trade_no)
-    url = pay_org.base_url + NOTIFY_WECHAT
-
-    def notify(http: requests.Session) -> requests.Response:
-        return http.post(
-            url, data=body, headers={**headers, "Content-Type": "application/json"}, timeout=30
-        )
-
-    answers = race([notify] * 10)
+    answers = race([pay_org.notify_call(body, headers)] * 10)
 
     assert Counter(a.status for a in answers) == {204: 10}
     assert pay_org.rows(
@@ -164,3 +197,88 @@ def test_two_pay_requests_with_one_idempotency_key_open_one_payment(
         "SELECT status FROM payments WHERE org_id = :org_id AND order_id = :id", id=order_id
     ) == [("open",)]
     assert len(wxpay.orders) == 1
+
+
+def test_two_desk_refunds_at_once_never_exceed_what_was_paid(pay_org: PayOrg, wxpay: FakeWeChatPay):
+    order_id, _ = pay_org.paid_order(wxpay, pay_org.full_id)  # 8800 paid
+    path = f"{ADMIN}/orders/{order_id}/refunds"
+    calls = [
+        pay_org.post(path, {"amount_fen": 6000, "reason": "重复收费"}, headers)
+        for headers in pay_org.admins
+    ]
+
+    answers = race(calls)
+
+    assert sorted((a.status, a.error) for a in answers) == [
+        (201, None),
+        (409, "refund_exceeds_paid"),
+    ]
+    assert pay_org.rows(
+        "SELECT amount_fen, status FROM refunds WHERE org_id = :org_id AND order_id = :id",
+        id=order_id,
+    ) == [(6000, "pending")]
+
+
+def test_a_notification_racing_a_pay_request_on_another_channel_books_once(
+    pay_org: PayOrg, wxpay: FakeWeChatPay
+):
+    order_id = pay_org.file_deposit_order()
+    r = pay_org.run(pay_org.pay_call(order_id))
+    out_trade_no = r.json()["out_trade_no"]
+    wxpay.pay(out_trade_no)
+    body, headers = wxpay.payment_notification(out_trade_no)
+    # While WeChat's notification arrives, the tenant (seeing nothing yet) tries Alipay: that
+    # request asks WeChat about the old payment first, finds it paid and settles it too.
+    answers = race(
+        [pay_org.notify_call(body, headers), pay_org.pay_call(order_id, channel="alipay")]
+    )
+
+    notified, paid_again = answers
+    assert notified.status == 204
+    assert (paid_again.status, paid_again.error) == (409, "already_paid")
+    assert pay_org.rows(
+        "SELECT channel, status FROM payments WHERE org_id = :org_id AND order_id = :id",
+        id=order_id,
+    ) == [("wechat", "paid")]
+    assert pay_org.rows(
+        "SELECT count(*) FROM ledger_entries WHERE order_id = :id AND kind = 'payment'",
+        id=order_id,
+    ) == [(1,)]
+    assert pay_org.rows("SELECT status FROM orders WHERE id = :id", id=order_id) == [("pending",)]
+
+
+def test_a_notification_racing_the_tenants_cancel_ends_in_one_refund(
+    app: Flask, pay_org: PayOrg, wxpay: FakeWeChatPay
+):
+    order_id = pay_org.file_deposit_order()
+    r = pay_org.run(pay_org.pay_call(order_id))
+    out_trade_no = r.json()["out_trade_no"]
+    wxpay.pay(out_trade_no)
+    body, headers = wxpay.payment_notification(out_trade_no)
+    cancel = pay_org.post(f"{TENANT}/{order_id}/cancel", {"reason": "不修了"}, pay_org.tenant)
+
+    answers = race([pay_org.notify_call(body, headers), cancel])
+
+    assert [a.status for a in answers] == [204, 200]
+    deliver_all(app)  # refunds owed, submitted to WeChat
+    assert pay_org.rows("SELECT status FROM orders WHERE id = :id", id=order_id) == [("cancelled",)]
+    refunds = pay_org.rows(
+        "SELECT amount_fen, status FROM refunds WHERE org_id = :org_id AND order_id = :id",
+        id=order_id,
+    )
+    assert refunds == [(3000, "processing")]
+    assert pay_org.rows(
+        "SELECT coalesce(sum(amount_fen), 0) FROM ledger_entries WHERE order_id = :id",
+        id=order_id,
+    ) == [(-3000,)]
+    [(out_refund_no,)] = pay_org.rows(
+        "SELECT out_refund_no FROM refunds WHERE order_id = :id", id=order_id
+    )
+    assert pay_org.run(pay_org.notify_call(*wxpay.refund_notification(out_refund_no))).ok
+    assert pay_org.rows(
+        "SELECT coalesce(sum(amount_fen), 0) FROM ledger_entries WHERE order_id = :id",
+        id=order_id,
+    ) == [(0,)]
+    assert pay_org.rows("SELECT payment_status FROM orders WHERE id = :id", id=order_id) == [
+        ("refunded",)
+    ]
