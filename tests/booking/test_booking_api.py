@@ -441,3 +441,23 @@ def test_a_grid_change_that_leaves_open_bookings_behind_is_refused(booking, clie
         )
         assert cancelled.status_code == 200, cancelled.json
     booking.configure(slot_minutes=180, windows=windows)
+
+
+def test_an_unpaid_order_without_a_booking_is_withdrawn_after_a_day(world, client, db_session):
+    filed = world.file(client, subtype_id=world.paid_subtype.id)
+    assert filed["status"] == "awaiting_payment" and filed["slot_start"] is None
+    now = datetime.now(UTC)
+    order = db_session.get(Order, filed["id"])
+
+    expire_unpaid_holds(db_session, now=now + timedelta(hours=23))
+    db_session.refresh(order)
+    assert order.status == "awaiting_payment"  # a day to pay, booking or not
+
+    expire_unpaid_holds(db_session, now=now + timedelta(hours=25))
+    db_session.refresh(order)
+    assert order.status == "cancelled"
+    reason = db_session.execute(
+        text("SELECT reason FROM order_events WHERE order_id = :o AND action = 'hold_expired'"),
+        {"o": filed["id"]},
+    ).scalar()
+    assert "24 小时未支付" in reason
