@@ -176,3 +176,31 @@ def test_a_replaced_payment_found_paid_is_settled_not_closed(
     assert [(p.channel, p.status) for p in payments_of(db_session, oid)] == [("wechat", "paid")]
     assert tenant_view(client, shop, oid)["status"] == "pending"
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+
+
+def test_a_payment_paid_just_before_it_expired_is_settled_not_closed(
+    client, shop, wxpay, db_session
+):
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    paid = paid_ok(client, shop, order["id"])
+    wxpay.pay(paid["out_trade_no"])  # at the last minute; the notification is lost
+
+    counts = _sweep(client, PAYMENT_EXPIRES_MINUTES + 5)
+    assert counts["payments"] == 1 and counts["errors"] == 0
+    assert wxpay.orders[paid["out_trade_no"]]["state"] == "SUCCESS"  # never closed
+    assert [p.status for p in payments_of(db_session, order["id"])] == ["paid"]
+    assert tenant_view(client, shop, order["id"])["payment_status"] == "paid"
+    assert assert_ledger_agrees(client, shop, db_session, order["id"]) == 0
+
+
+def test_a_query_reporting_another_amount_is_not_settled(client, shop, wxpay, db_session):
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    paid = paid_ok(client, shop, order["id"])
+    wxpay.pay(paid["out_trade_no"])
+    wxpay.orders[paid["out_trade_no"]]["request"]["amount"]["total"] = 1
+
+    _sweep(client, QUERY_AFTER_MINUTES + 1)
+    [payment] = payments_of(db_session, order["id"])
+    assert payment.status != "paid" and "金额不符" in payment.note
+    assert ledger_rows(db_session, order["id"], "payment") == []
+    assert tenant_view(client, shop, order["id"])["status"] == "awaiting_payment"

@@ -12,7 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.payments.models import Payment
 from tests.fakes.wechatpay import FakeWeChatPay
-from tests.paying.conftest import APIV3_KEY, MCHID, MERCHANT_SERIAL, PLATFORM_KEY_ID, WX_APPID
+from tests.paying.conftest import (
+    APIV3_KEY,
+    MCHID,
+    MERCHANT_SERIAL,
+    PLATFORM_KEY_ID,
+    WX_APPID,
+    deliver_all,
+)
 from tests.paying.helpers import (
     ADMIN,
     ledger_rows,
@@ -20,6 +27,7 @@ from tests.paying.helpers import (
     notify_wechat,
     paid_ok,
     payments_of,
+    refunds_of,
     tenant_view,
 )
 from tests.payments.keys import private_pem, wechat_body
@@ -203,3 +211,41 @@ def test_an_alipay_amount_mismatch_is_answered_but_not_settled(
     _nothing_recorded(client, shop, db_session, order_id)
     payment = db_session.get(Payment, payments_of(db_session, order_id)[0].id)
     assert "金额不符" in payment.note
+
+
+def test_a_refund_notification_from_another_account_is_refused(
+    client, shop, wxpay, make, db_session
+):
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    paid = paid_ok(client, shop, order["id"])
+    wxpay.pay(paid["out_trade_no"])
+    r = notify_wechat(client, *wxpay.payment_notification(paid["out_trade_no"]))
+    assert r.status_code == 204
+    r = client.post(
+        f"/api/v1/tenant/orders/{order['id']}/cancel",
+        json={"reason": "不修了"},
+        headers=shop.headers(shop.tenant),
+    )
+    assert r.status_code == 200
+    deliver_all(client.application)
+    [refund] = refunds_of(db_session, order["id"])
+    assert refund.status == "processing"
+
+    other = _another_platform(wxpay, serial=OTHER_KEY_ID, apiv3=OTHER_APIV3)
+    other.refunds = wxpay.refunds
+    org2 = make.org()
+    r = client.post(
+        f"{ADMIN}/payment-accounts",
+        json=wechat_body(
+            mchid="1900000999",
+            private_key=private_pem("org2-merchant"),
+            apiv3_key=OTHER_APIV3,
+            platform_public_key=_public_pem(other.platform_private_key),
+            platform_public_key_id=OTHER_KEY_ID,
+        ),
+        headers=make.headers(make.admin(org2)),
+    )
+    assert r.status_code == 201, r.json
+    _refused(notify_wechat(client, *other.refund_notification(refund.out_refund_no)))
+    assert refunds_of(db_session, order["id"])[0].status == "processing"
+    assert ledger_rows(db_session, order["id"], "refund") == []

@@ -249,3 +249,20 @@ def test_a_discount_on_a_paid_completed_order_is_refunded_by_itself(
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
     deliver_all(client.application)
     assert len(refunds_of(db_session, oid)) == 1
+
+
+def test_a_refund_wechat_closed_releases_its_share_for_another(
+    client, shop, wxpay, admin, db_session
+):
+    oid, _ = _wx_order_paid(client, shop, wxpay, shop.deposit)
+    _cancel(client, shop, oid)
+    deliver_all(client.application)
+    [refund] = refunds_of(db_session, oid)
+    r = notify_wechat(client, *wxpay.refund_notification(refund.out_refund_no, status="CLOSED"))
+    assert r.status_code == 204
+    assert refunds_of(db_session, oid)[0].status == "closed"
+    # Still owed back: the ledger says so, and the desk may refund it again.
+    assert assert_ledger_agrees(client, shop, db_session, oid) == -3000
+    again = _desk_refund(client, admin, oid, 3000, reason="原退款关闭，重新退款")
+    assert again.status_code == 201, again.json
+    assert _desk_refund(client, admin, oid, 1).json["error"] == "refund_exceeds_paid"
