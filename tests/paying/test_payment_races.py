@@ -16,10 +16,11 @@ from sqlalchemy import text
 from server.db.session import Database
 from tests.concurrency.conftest import race
 from tests.factories import Factory
+from tests.fakes.alipay import FakeAlipay
 from tests.fakes.server import serve
 from tests.fakes.wechatpay import FakeWeChatPay
-from tests.paying.conftest import NOTIFY_WECHAT, Shop, deliver_all
-from tests.paying.helpers import ADMIN, TENANT
+from tests.paying.conftest import NOTIFY_ALIPAY, NOTIFY_WECHAT, Shop, deliver_all
+from tests.paying.helpers import ADMIN, FORM, TENANT
 
 pytestmark = pytest.mark.concurrency
 
@@ -282,3 +283,34 @@ def test_a_notification_racing_the_tenants_cancel_ends_in_one_refund(
     assert pay_org.rows("SELECT payment_status FROM orders WHERE id = :id", id=order_id) == [
         ("refunded",)
     ]
+
+
+def test_ten_identical_alipay_notifications_at_once_book_one_payment(
+    pay_org: PayOrg, alipay: FakeAlipay
+):
+    order_id = pay_org.file_deposit_order(pay_org.full_id)
+    r = pay_org.run(pay_org.pay_call(order_id, channel="alipay"))
+    assert r.status_code == 200, r.text
+    out_trade_no = r.json()["out_trade_no"]
+    alipay.open_order_string(r.json()["params"]["orderStr"])
+    alipay.pay(out_trade_no)
+    body = alipay.payment_notification(out_trade_no)
+    url = pay_org.base_url + NOTIFY_ALIPAY
+
+    def notify(http: requests.Session) -> requests.Response:
+        return http.post(url, data=body, headers={"Content-Type": FORM}, timeout=30)
+
+    answers = race([notify] * 10)
+
+    assert Counter(a.status for a in answers) == {200: 10}
+    assert pay_org.rows(
+        "SELECT status FROM payments WHERE org_id = :org_id AND order_id = :id", id=order_id
+    ) == [("paid",)]
+    assert pay_org.rows(
+        "SELECT amount_fen FROM ledger_entries WHERE order_id = :id AND kind = 'payment'",
+        id=order_id,
+    ) == [(-8800,)]
+    assert pay_org.rows(
+        "SELECT count(*) FROM order_events WHERE order_id = :id AND action = 'payment_received'",
+        id=order_id,
+    ) == [(1,)]
