@@ -231,6 +231,23 @@ def _close_later(session: Session, payment: Payment) -> None:
         )
 
 
+def close_payments_left_open(session: Session, *, order_id: int, now: datetime) -> int:
+    """The order owes nothing any more: its payments still open at a provider (a new one
+    written while an old one was closing, and the old one got paid) are closed there, so the
+    tenant cannot pay twice. The caller holds the order's lock; returns how many."""
+    left_open = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.order_id == order_id, Payment.status.in_((CREATING, OPEN)))
+            .with_for_update()
+        )
+    )
+    for payment in left_open:
+        _close_later(session, payment)
+        payment.updated_at = now
+    return len(left_open)
+
+
 def close_open_payments_of_cancelled(
     session: Session, *, org_id: int, order_id: int, now: datetime
 ) -> int:

@@ -17,7 +17,7 @@ from server.charges.fees import record_payment
 from server.orders.actors import Actor
 from server.orders.models import Order
 from server.orders.moves import load_order
-from server.payments import refunding
+from server.payments import paying, refunding
 from server.payments.models import Payment
 from server.payments.rules import CLOSED, LATE_PAYMENT_REFUND, PAID, may_move_payment
 
@@ -45,7 +45,8 @@ def settle_paid(
     via: str,
 ) -> Settled:
     """Book a payment the provider says is paid: the payment row, the order's ledger and
-    status; a payment for an order cancelled meanwhile is refunded at once."""
+    status; a payment for an order cancelled meanwhile is refunded at once, and once the
+    order owes nothing its other open payments are closed."""
     found = session.get(Payment, payment_id)
     if found is None:
         return Settled.UNKNOWN
@@ -81,7 +82,7 @@ def settle_paid(
     session.flush()
     order = session.get(Order, payment.order_id, populate_existing=True)
     was_cancelled = order is not None and order.status == CANCELLED
-    record_payment(
+    booked = record_payment(
         session,
         actor=Actor(user_id=0, org_id=payment.org_id, role=SYSTEM),
         order_id=payment.order_id,
@@ -90,6 +91,10 @@ def settle_paid(
         channel=payment.channel,
         now=now,
     )
+    if booked.payable_fen == 0:
+        # Nothing owed now: a payment still open (written while this one was closing) would
+        # take the money a second time.
+        paying.close_payments_left_open(session, order_id=payment.order_id, now=now)
     if was_cancelled:
         # Paid after the order was cancelled (its hold expired, the tenant withdrew): give it back.
         refunding.refund_owed(

@@ -14,11 +14,14 @@ from tests.paying.helpers import (
     assert_ledger_agrees,
     complete_with_charge,
     ledger_rows,
+    notify_alipay,
     notify_wechat,
     paid_ok,
     pay,
     payments_of,
+    refunds_of,
     tenant_view,
+    wechat_paid,
 )
 
 
@@ -204,3 +207,80 @@ def test_a_query_reporting_another_amount_is_not_settled(client, shop, wxpay, db
     assert payment.status != "paid" and "金额不符" in payment.note
     assert ledger_rows(db_session, order["id"], "payment") == []
     assert tenant_view(client, shop, order["id"])["status"] == "awaiting_payment"
+
+
+def test_an_old_alipay_string_paid_after_the_amount_dropped(client, shop, alipay, db_session):
+    order = shop.file(client, subtype_id=shop.after.id)
+    oid = order["id"]
+    complete_with_charge(client, shop, db_session, oid, price_fen=15000)
+    first = paid_ok(client, shop, oid, "alipay")
+    r = client.post(
+        f"{ADMIN}/orders/{oid}/fee-adjustments",
+        json={"discount_fen": 5000, "reason": "老住户优惠"},
+        headers=shop.headers(shop.dispatcher),
+    )
+    assert r.status_code == 200, r.json
+    # Alipay has no trade to close before the buyer opens the string: the old one stays
+    # `closing` for its job, and the tenant gets the new amount.
+    second = paid_ok(client, shop, oid, "alipay")
+    assert second["amount_fen"] == 10000
+    assert [(p.amount_fen, p.status) for p in payments_of(db_session, oid)] == [
+        (15000, "closing"),
+        (10000, "open"),
+    ]
+
+    # ... but the tenant pays the old string they still hold.
+    alipay.open_order_string(first["params"]["orderStr"])
+    alipay.pay(first["out_trade_no"])
+    assert notify_alipay(client, alipay.payment_notification(first["out_trade_no"])).data == (
+        b"success"
+    )
+    deliver_all(client.application)
+    # Booked; the 5000 paid beyond what is owed goes back; the new payment is no longer
+    # offered (closing: Alipay has no trade for it yet; paid anyway, it would be refunded).
+    payments = payments_of(db_session, oid)
+    assert [(p.amount_fen, p.status) for p in payments] == [(15000, "paid"), (10000, "closing")]
+    assert second["out_trade_no"] not in alipay.trades
+    [refund] = refunds_of(db_session, oid)
+    assert (refund.amount_fen, refund.source, refund.status) == (5000, "settlement", "success")
+    assert tenant_view(client, shop, oid)["payment_status"] == "paid"
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+
+
+def test_an_old_wechat_payment_paid_after_its_close_failed_closes_the_new_one(
+    client, shop, wxpay, db_session
+):
+    order = shop.file(client, subtype_id=shop.after.id)
+    oid = order["id"]
+    complete_with_charge(client, shop, db_session, oid, price_fen=15000)
+    first = paid_ok(client, shop, oid)
+    r = client.post(
+        f"{ADMIN}/orders/{oid}/fee-adjustments",
+        json={"discount_fen": 5000, "reason": "老住户优惠"},
+        headers=shop.headers(shop.dispatcher),
+    )
+    assert r.status_code == 200, r.json
+    # WeChat cannot close the old one just now: it stays closing for its job.
+    wxpay.fail_next(
+        f"/v3/pay/transactions/out-trade-no/{first['out_trade_no']}/close", 500, "SYSTEM_ERROR"
+    )
+    second = paid_ok(client, shop, oid)
+    assert second["amount_fen"] == 10000
+    assert wxpay.orders[first["out_trade_no"]]["state"] == "NOTPAY"
+
+    # The tenant pays the old one after all, before its job runs.
+    wechat_paid(client, wxpay, first["out_trade_no"])
+    deliver_all(client.application)
+    # The new one is closed at WeChat (no second payment), the 5000 too much comes back.
+    assert wxpay.orders[second["out_trade_no"]]["state"] == "CLOSED"
+    assert [(p.amount_fen, p.status) for p in payments_of(db_session, oid)] == [
+        (15000, "paid"),
+        (10000, "closed"),
+    ]
+    [refund] = refunds_of(db_session, oid)
+    assert (refund.amount_fen, refund.source) == (5000, "settlement")
+    assert (
+        notify_wechat(client, *wxpay.refund_notification(refund.out_refund_no)).status_code == 204
+    )
+    assert tenant_view(client, shop, oid)["payment_status"] == "paid"
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
