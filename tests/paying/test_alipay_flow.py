@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 from server.payments.models import Payment
 from tests.paying.conftest import ALIPAY_APPID
 from tests.paying.helpers import (
+    TENANT,
     assert_ledger_agrees,
     complete_with_charge,
     ledger_rows,
@@ -56,6 +57,11 @@ def test_the_balance_after_completion_paid_with_alipay(client, shop, alipay, db_
     assert done["status"] == "completed" and done["payable_fen"] == 15000
     assert assert_ledger_agrees(client, shop, db_session, oid) == 15000
 
+    # The rating closes the order: it waits for the balance.
+    rate = {"score": 5, "comment": "很好"}
+    r = client.post(f"{TENANT}/{oid}/rating", json=rate, headers=shop.headers(shop.tenant))
+    assert r.status_code == 402 and r.json["error"] == "payment_required"
+
     paid = paid_ok(client, shop, oid, "alipay")
     assert paid["amount_fen"] == 15000
     payment = db_session.get(Payment, paid["payment_id"])
@@ -68,3 +74,6 @@ def test_the_balance_after_completion_paid_with_alipay(client, shop, alipay, db_
     detail = tenant_view(client, shop, oid)
     assert detail["payment_status"] == "paid" and detail["payable_fen"] == 0
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+    r = client.post(f"{TENANT}/{oid}/rating", json=rate, headers=shop.headers(shop.tenant))
+    assert r.status_code == 200 and r.json["status"] == "closed"
+    assert tenant_view(client, shop, oid)["payment_status"] == "paid"

@@ -290,3 +290,45 @@ def test_a_desk_refund_on_a_paid_completed_order_is_not_asked_back(
     )
     view = tenant_view(client, shop, oid)
     assert view["payable_fen"] == 0
+
+
+def test_a_refund_larger_than_the_last_payment_is_split_over_both_providers(
+    client, shop, wxpay, alipay, db_session
+):
+    # 订金 3000 by WeChat; after completion the 7000 balance by Alipay.
+    oid, deposit_no = _wx_order_paid(client, shop, wxpay, shop.deposit)
+    tech = shop.headers(shop.techs[0])
+    assert client.post(f"/api/v1/tech/orders/{oid}/grab", headers=tech).status_code == 200
+    r = client.post(f"/api/v1/tech/orders/{oid}/complete", json={"result": "好"}, headers=tech)
+    assert r.status_code == 200 and r.json["payable_fen"] == 7000
+    balance = paid_ok(client, shop, oid, "alipay")
+    assert balance["amount_fen"] == 7000
+    alipay.open_order_string(balance["params"]["orderStr"])
+    alipay.pay(balance["out_trade_no"])
+    assert notify_alipay(client, alipay.payment_notification(balance["out_trade_no"])).data == (
+        b"success"
+    )
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+
+    # The desk discounts 8000: owed back, refunded newest payment first.
+    r = client.post(
+        f"{ADMIN}/orders/{oid}/fee-adjustments",
+        json={"discount_fen": 8000, "reason": "工期延误"},
+        headers=shop.headers(shop.dispatcher),
+    )
+    assert r.status_code == 200, r.json
+    deliver_all(client.application)
+    refunds = refunds_of(db_session, oid)
+    by_amount = sorted((r.amount_fen, r.status) for r in refunds)
+    assert by_amount == [(1000, "processing"), (7000, "success")]
+    assert alipay.trades[balance["out_trade_no"]].refunds == {
+        next(r.out_refund_no for r in refunds if r.amount_fen == 7000): "70.00"
+    }
+    [(wx_no, wx_refund)] = wxpay.refunds.items()
+    assert wx_refund["out_trade_no"] == deposit_no and wx_refund["amount"]["refund"] == 1000
+    assert assert_ledger_agrees(client, shop, db_session, oid) == -1000
+    r = notify_wechat(client, *wxpay.refund_notification(wx_no))
+    assert r.status_code == 204
+    view = tenant_view(client, shop, oid)
+    assert view["payable_fen"] == 0 and view["payment_status"] == "paid"
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
