@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,5 +45,6 @@ def test_the_outbox_command_counts_by_job_and_status_and_sweeps():
     result = CliRunner().invoke(main, ["outbox", "--sweep"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "swept: 0 lost deliveries re-armed, 0 re-enqueued"
-    assert lines[1].split() == ["tests.note", "pending", "1"]
+    # Other tests commit work too (concurrency tests settle real orders): count only ours.
+    assert re.fullmatch(r"swept: \d+ lost deliveries re-armed, \d+ re-enqueued", lines[0])
+    assert ["tests.note", "pending", "1"] in [line.split() for line in lines[1:]]

@@ -37,6 +37,20 @@ blp = Blueprint(
 DESK = (Role.ADMIN, Role.DISPATCHER)
 MONEY = (Role.ADMIN,)
 _EXPORT = "JSON 分页列表；format=csv / xlsx 时为附件（全部匹配记录，最多 50,000 行）"
+_CSV = {"type": "string", "description": "UTF-8 CSV（带 BOM）"}
+_XLSX = {"type": "string", "format": "binary"}
+
+
+def _exportable(view: Any) -> Any:
+    """Document the CSV and XLSX answers beside the JSON page."""
+    for schema, media_type in (
+        (_CSV, order_export.CSV_MEDIA_TYPE),
+        (_XLSX, order_export.XLSX_MEDIA_TYPE),
+    ):
+        view = blp.alt_response(200, schema=schema, content_type=media_type, description=_EXPORT)(
+            view
+        )
+    return view
 
 
 def _org() -> int:
@@ -73,6 +87,7 @@ def _export(fmt: str, name: str, headers: tuple[str, ...], rows: Any) -> Respons
 @blp.auth(*DESK)
 @blp.arguments(PaymentQueryArgsSchema, location="query")
 @blp.response(200, page_of(PaymentRecordSchema), description=_EXPORT)
+@_exportable
 def payments(args: dict[str, Any]) -> Any:
     """支付记录：按渠道、状态、工单号、日期筛选；可导出 CSV / XLSX"""
     filters = _filters(args)
@@ -88,6 +103,7 @@ def payments(args: dict[str, Any]) -> Any:
 @blp.auth(*DESK)
 @blp.arguments(RefundQueryArgsSchema, location="query")
 @blp.response(200, page_of(RefundSchema), description=_EXPORT)
+@_exportable
 def refunds(args: dict[str, Any]) -> Any:
     """退款记录：按渠道、状态（含 abnormal 异常待处理）、来源、工单号、日期筛选；可导出"""
     filters = _filters(args)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, request
 
-from server.kernel.errors import SignatureInvalid
 from server.payments import notifications
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, session
@@ -23,42 +22,33 @@ blp = Blueprint(
     description="支付渠道回调（微信支付、支付宝；验签，幂等）",
 )
 
-WECHAT_FAIL = {"code": "FAIL", "message": "签名验证失败", "error": SignatureInvalid.error}
-
 
 @blp.post("/wechat/notify")
 @blp.doc(
-    security=[],
     requestBody={
         "required": True,
         "content": {"application/json": {"schema": {"type": "object"}}},
     },
-    responses={
-        "204": {"description": "已处理（含重复通知）"},
-        "401": {"description": "signature_invalid：验签失败、时间戳过期、探测签名或非本账户密钥"},
-    },
+)
+@blp.response(204, description="已处理（含重复通知）")
+@blp.alt_response(
+    401,
+    description="signature_invalid：验签失败、时间戳过期、探测签名或非本账户密钥（微信支付会重发）",
 )
 def wechat_notify() -> Any:
     """微信支付通知（支付成功、退款结果）：按原始报文验签、解密，按商户单号幂等入账"""
-    body = request.get_data(cache=True)
-    try:
-        notifications.handle_wechat(
-            session(),
-            settings=container().settings,
-            body=body,
-            headers=request.headers,
-            now=now(),
-        )
-    except SignatureInvalid:
-        failed = jsonify(WECHAT_FAIL)
-        failed.status_code = SignatureInvalid.status
-        return failed
+    notifications.handle_wechat(
+        session(),
+        settings=container().settings,
+        body=request.get_data(cache=True),
+        headers=request.headers,
+        now=now(),
+    )
     return Response(status=204)
 
 
 @blp.post("/alipay/notify")
 @blp.doc(
-    security=[],
     requestBody={
         "required": True,
         "content": {
@@ -70,16 +60,15 @@ def wechat_notify() -> Any:
             "description": "已处理：正文为 success（纯文本）",
             "content": {"text/plain": {"schema": {"type": "string"}}},
         },
-        "401": {"description": "signature_invalid：RSA2 验签失败或非本账户通知"},
     },
 )
+@blp.alt_response(401, description="signature_invalid：RSA2 验签失败或非本账户通知（支付宝会重发）")
 def alipay_notify() -> Any:
     """支付宝异步通知：RSA2 验签（支付宝公钥），核对 app_id、收款方、金额，幂等入账，回复 success"""
-    body = request.get_data(cache=True)
     notifications.handle_alipay(
         session(),
         settings=container().settings,
-        body=body,
+        body=request.get_data(cache=True),
         content_type=request.headers.get("Content-Type"),
         now=now(),
     )
