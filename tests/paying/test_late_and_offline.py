@@ -192,3 +192,21 @@ def test_money_taken_at_the_desk_closes_the_tenants_open_payment(client, shop, w
         ("offline", "paid"),
     ]
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+
+
+def test_a_deposit_taken_at_the_desk_is_given_back_at_the_desk(client, shop, wxpay, db_session):
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    oid = order["id"]
+    assert _offline(client, shop, oid, 3000).status_code == 201
+    _cancel(client, shop, oid)
+
+    deliver_all(client.application)
+    [refund] = refunds_of(db_session, oid)
+    # Nothing to ask a provider: the desk hands the cash back, the refund is done when written.
+    assert (refund.amount_fen, refund.status, refund.source) == (3000, "success", "cancel")
+    assert wxpay.refunds == {}
+    assert ledger_rows(db_session, oid, "refund") == [(3000, refund.out_refund_no)]
+    assert tenant_view(client, shop, oid)["payment_status"] == "refunded"
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+    # The settlement jobs come to an end.
+    assert deliver_all(client.application) == []
