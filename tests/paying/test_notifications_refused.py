@@ -249,3 +249,33 @@ def test_a_refund_notification_from_another_account_is_refused(
     _refused(notify_wechat(client, *other.refund_notification(refund.out_refund_no)))
     assert refunds_of(db_session, order["id"])[0].status == "processing"
     assert ledger_rows(db_session, order["id"], "refund") == []
+
+
+def test_garbage_is_refused_not_a_server_error(client, shop, wxpay, db_session, wx_paid):
+    order_id, out_trade_no = wx_paid
+    _refused(notify_wechat(client, b"", {}))
+    _refused(notify_wechat(client, b"{not json", {}))
+    body, headers = wxpay.payment_notification(out_trade_no)
+    _refused(notify_wechat(client, body, {**headers, "Wechatpay-Timestamp": "soon"}))
+    _refused(notify_wechat(client, body, {**headers, "Wechatpay-Signature": "!!!"}))
+    # Signed by WeChat, but the resource is sealed with another APIv3 key.
+    sealed = _another_platform(wxpay, serial=PLATFORM_KEY_ID, apiv3=OTHER_APIV3)
+    sealed.platform_private_key = wxpay.platform_private_key
+    _refused(notify_wechat(client, *sealed.payment_notification(out_trade_no)))
+    # Signed, well formed JSON, but no resource.
+    envelope = json.dumps({"id": "x", "event_type": "TRANSACTION.SUCCESS"}).encode()
+    _refused(notify_wechat(client, envelope, wxpay.sign(envelope)))
+    _nothing_recorded(client, shop, db_session, order_id)
+
+
+def test_alipay_garbage_is_refused_not_a_server_error(client, shop, alipay, db_session, ali_paid):
+    order_id, out_trade_no = ali_paid
+    _refused(notify_alipay(client, b""))
+    _refused(notify_alipay(client, b"\xff\xfe\x00garbage"))
+    _refused(
+        notify_alipay(client, b"app_id=2021000000000001&out_trade_no=" + out_trade_no.encode())
+    )
+    genuine = alipay.payment_notification(out_trade_no)
+    unsigned = b"&".join(p for p in genuine.split(b"&") if not p.startswith(b"sign="))
+    _refused(notify_alipay(client, unsigned))
+    _nothing_recorded(client, shop, db_session, order_id)
