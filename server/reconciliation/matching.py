@@ -77,6 +77,7 @@ from server.reconciliation.rules import (
     Decision,
     OurPayment,
     OurRefund,
+    bill_ready,
     judge_payment,
     judge_refund,
     refund_day_is_request_day,
@@ -189,7 +190,9 @@ def gateway_of_run(session: Session, *, settings: Settings, claim: Claim) -> Gat
 # --- 2. download (no transaction) --------------------------------------------------------------
 
 
-def download_bill(gateway: Gateway, *, bill_date: date, directory: str) -> Path | None:
+def download_bill(
+    gateway: Gateway, *, bill_date: date, directory: str, now: datetime
+) -> Path | None:
     """The day's bill as a file (WeChat: gzip; Alipay: zip), None for a day without one."""
     try:
         if gateway.wechat is not None:
@@ -197,6 +200,9 @@ def download_bill(gateway: Gateway, *, bill_date: date, directory: str) -> Path 
             return bill.path if bill is not None else None
         assert gateway.alipay is not None
         url = gateway.alipay.bill_download_url(bill_date)
+        if url is None and not bill_ready(bill_date, now=now):
+            # Alipay says "no bill" both for a quiet day and for one not made yet.
+            raise BillNotReady("isp.bill_not_exist before 10:00")
         return None if url is None else gateway.alipay.download_bill(url, directory=directory)
     except WeChatPayError as exc:
         if exc.retryable:
@@ -732,7 +738,9 @@ def reconcile(
     directory = tempfile.mkdtemp(prefix="reconciliation-", dir=work_dir)
     try:
         try:
-            path = download_bill(gateway, bill_date=claim.bill_date, directory=directory)
+            path = download_bill(
+                gateway, bill_date=claim.bill_date, directory=directory, now=clock()
+            )
         except BillNotReady as exc:
             log.info("reconciliation %s: bill not ready (%s)", run_id, exc)
             _end(db, run_id, status=QUEUED, now=clock(), error=MSG_NOT_READY)

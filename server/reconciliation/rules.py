@@ -4,9 +4,10 @@ row against our own payment or refund. No framework, database or provider here."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
+from server.kernel.clock import LOCAL_TZ
 from server.kernel.values import sql_in
 from server.payments.rules import (
     ALIPAY,
@@ -60,6 +61,7 @@ WECHAT_HISTORY_DAYS = 92
 ALIPAY_HISTORY_DAYS = 900
 HISTORY_DAYS = {WECHAT: WECHAT_HISTORY_DAYS, ALIPAY: ALIPAY_HISTORY_DAYS}
 # The daily job: first try 10:30 Beijing time, retried on the half hour until 14:00.
+BILL_READY_LOCAL = (10, 0)
 FIRST_TRY_LOCAL = (10, 30)
 LAST_TRY_LOCAL = (14, 0)
 
@@ -79,6 +81,13 @@ def check_bill_date(channel: str, bill_date: date, *, today: date) -> str | None
     if bill_date < today - timedelta(days=HISTORY_DAYS[channel]):
         return MSG_DATE_TOO_OLD
     return None
+
+
+def bill_ready(bill_date: date, *, now: datetime) -> bool:
+    """Whether the providers have made the day's bill: from 10:00 Beijing time the next day
+    (before that, Alipay answers "no bill" for a day that had trades)."""
+    ready = datetime.combine(bill_date + timedelta(days=1), time(*BILL_READY_LOCAL), LOCAL_TZ)
+    return now >= ready
 
 
 def refund_day_is_request_day(channel: str) -> bool:

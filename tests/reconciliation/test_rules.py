@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, text
 
+from server.kernel.clock import LOCAL_TZ
 from server.payments.rules import PAYMENT_STATUSES, REFUND_STATUSES
 from server.reconciliation import matching
 from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
@@ -27,6 +28,7 @@ from server.reconciliation.rules import (
     UNPAID_HERE,
     OurPayment,
     OurRefund,
+    bill_ready,
     check_bill_date,
     judge_payment,
     judge_refund,
@@ -124,6 +126,10 @@ def test_bill_dates():
     assert check_bill_date("alipay", today + timedelta(days=1), today=today) == MSG_DATE_NOT_PAST
     assert check_bill_date("wechat", today - timedelta(days=93), today=today) == MSG_DATE_TOO_OLD
     assert check_bill_date("alipay", today - timedelta(days=93), today=today) is None
+    nine = datetime(2026, 11, 30, 9, 59, tzinfo=LOCAL_TZ)
+    assert not bill_ready(date(2026, 11, 29), now=nine)
+    assert bill_ready(date(2026, 11, 29), now=nine + timedelta(minutes=1))
+    assert bill_ready(date(2026, 11, 28), now=nine)
 
 
 def test_a_thousand_rows_matched_in_one_transaction(

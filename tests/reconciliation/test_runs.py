@@ -606,3 +606,28 @@ def test_only_admins_reconcile(client, shop):
     dispatcher = shop.headers(shop.dispatcher)
     assert start(client, dispatcher, "wechat", day).status_code == 403
     assert client.get(ADMIN, headers=dispatcher).status_code == 403
+
+
+def test_an_alipay_day_asked_for_before_ten_waits_instead_of_finding_nothing(
+    client, app, settings, shop, alipay, db_session
+):
+    day = yesterday()
+    admin = shop.make.headers(shop.make.admin(shop.org))
+    r = start(client, admin, "alipay", day)
+    forget_enqueued(app)
+    # Alipay answers isp.bill_not_exist for a bill it has not made yet: before 10:00 that is
+    # not an empty day.
+    nine = datetime.combine(day + timedelta(days=1), time(9, 0), tzinfo=LOCAL_TZ)
+    db = app.extensions["baoxiu"].db
+    assert matching.reconcile(db, settings=settings, run_id=r.json["id"], clock=lambda: nine) == (
+        "not_ready"
+    )
+    run = client.get(f"{ADMIN}/{r.json['id']}", headers=admin).json["run"]
+    assert run["status"] == "queued" and run["error"] == MSG_NOT_READY
+    # After 10:00 the same answer is an empty day.
+    eleven = nine.replace(hour=11)
+    assert matching.reconcile(db, settings=settings, run_id=r.json["id"], clock=lambda: eleven) == (
+        "done"
+    )
+    run = client.get(f"{ADMIN}/{r.json['id']}", headers=admin).json["run"]
+    assert run["summary"]["empty_bill"] is True
