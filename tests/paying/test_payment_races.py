@@ -3,9 +3,11 @@ port (the pattern of tests/concurrency): each test commits its own organisation.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from flask import Flask
 from sqlalchemy import text
 
 from server.db.session import Database
+from server.payments import followup
+from server.payments.rules import QUERY_AFTER_MINUTES
 from tests.concurrency.conftest import race
 from tests.factories import Factory
 from tests.fakes.alipay import FakeAlipay
@@ -310,6 +314,49 @@ def test_ten_identical_alipay_notifications_at_once_book_one_payment(
         "SELECT amount_fen FROM ledger_entries WHERE order_id = :id AND kind = 'payment'",
         id=order_id,
     ) == [(-8800,)]
+    assert pay_org.rows(
+        "SELECT count(*) FROM order_events WHERE order_id = :id AND action = 'payment_received'",
+        id=order_id,
+    ) == [(1,)]
+
+
+def test_notifications_racing_the_sweep_book_one_payment(
+    app: Flask, pay_org: PayOrg, wxpay: FakeWeChatPay
+):
+    order_id = pay_org.file_deposit_order()
+    out_trade_no = pay_org.run(pay_org.pay_call(order_id)).json()["out_trade_no"]
+    wxpay.pay(out_trade_no)
+    body, headers = wxpay.payment_notification(out_trade_no)
+    wiring = app.extensions["baoxiu"]
+    later = datetime.now(UTC) + timedelta(minutes=QUERY_AFTER_MINUTES + 1)
+    barrier = threading.Barrier(6)
+    results: dict[str, Any] = {}
+
+    def notify(index: int) -> None:
+        with requests.Session() as http:
+            barrier.wait(timeout=30)
+            results[f"n{index}"] = pay_org.notify_call(body, headers)(http).status_code
+
+    def sweep() -> None:
+        barrier.wait(timeout=30)
+        results["sweep"] = followup.sweep(wiring.db, wiring.settings, now=later)
+
+    threads = [threading.Thread(target=notify, args=(i,)) for i in range(5)]
+    threads.append(threading.Thread(target=sweep))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert [results[f"n{i}"] for i in range(5)] == [204] * 5
+    assert results["sweep"]["errors"] == 0
+    assert pay_org.rows(
+        "SELECT status FROM payments WHERE org_id = :org_id AND order_id = :id", id=order_id
+    ) == [("paid",)]
+    assert pay_org.rows(
+        "SELECT count(*) FROM ledger_entries WHERE order_id = :id AND kind = 'payment'",
+        id=order_id,
+    ) == [(1,)]
     assert pay_org.rows(
         "SELECT count(*) FROM order_events WHERE order_id = :id AND action = 'payment_received'",
         id=order_id,
