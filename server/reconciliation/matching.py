@@ -141,6 +141,12 @@ class BillNotReady(Exception):
     """The provider has not made the bill yet (or could not be reached): try again later."""
 
 
+def _milli_to_fen(milli_fen: int) -> int:
+    """Milli-fen to fen, half away from zero, in integers (money never goes through float)."""
+    fen = (abs(milli_fen) + 500) // 1000
+    return -fen if milli_fen < 0 else fen
+
+
 def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -610,7 +616,7 @@ class Matcher:
             },
             "fees": {
                 "milli_fen": t.fee_milli_fen,
-                "fen": round(t.fee_milli_fen / 1000),
+                "fen": _milli_to_fen(t.fee_milli_fen),
                 "bill_total_milli_fen": totals.fee_milli_fen,
             },
             "settled": t.settled,
