@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.accounts.models import User
 from server.charges.fees import record_payment
@@ -205,7 +205,9 @@ def prepare_payment(
     return Prepared(payment.id, tuple(to_close))
 
 
-def being_paid(order_id: ColumnElement[int], *, now: datetime) -> ColumnElement[bool]:
+def being_paid(
+    order_id: ColumnElement[int] | InstrumentedAttribute[int], *, now: datetime
+) -> ColumnElement[bool]:
     """SQL: the order has a payment the tenant may still complete at its provider."""
     return (
         select(Payment.id)
