@@ -166,12 +166,28 @@ def settle_order(session: Session, *, order: Order, now: datetime) -> rules.Sett
     return settlement
 
 
-def _refresh_prepay(session: Session, order: Order, fee: OrderFee) -> None:
+def _prepay_discount(order: Order, fee: OrderFee) -> int:
+    """What the desk took off the prepay before settlement: nothing while the prepay is still
+    awaited (it is paid in full, the difference comes back at settlement), else the discount
+    (a desk refund of prepaid money is recorded as one)."""
+    if order.status == AWAITING_PAYMENT or fee.waived:
+        return 0
+    return min(fee.discount_fen, fee.prepay_fen)
+
+
+def _refresh_prepay(session: Session, order: Order, fee: OrderFee, now: datetime) -> None:
     """Before settlement the order owes its prepay: what is left of it, and the status."""
     net = fee.paid_fen - fee.refunded_fen
-    order.payable_fen = max(fee.prepay_fen - net, 0)
+    discount = _prepay_discount(order, fee)
+    due = fee.prepay_fen - discount
+    order.payable_fen = max(due - net, 0)
+    # Paid beyond the prepay (two payments, a discount): owed back, refunded at settlement.
+    fee.refund_due_fen = max(net - due, 0)
     order.payment_status = rules.payment_status(
-        due_fen=fee.prepay_fen, paid_fen=net, refunded_fen=fee.refunded_fen
+        due_fen=due, paid_fen=net, refunded_fen=fee.refunded_fen
+    )
+    ledger.sync_settlement(
+        session, order=order, fee=fee, settlement=None, now=now, prepay_discount_fen=discount
     )
 
 
@@ -219,7 +235,7 @@ def record_payment(
     if order.status in SETTLED_STATUSES or order.status == CANCELLED:
         settle_order(session, order=order, now=now)
     else:
-        _refresh_prepay(session, order, fee)
+        _refresh_prepay(session, order, fee, now)
     session.flush()
     return order
 
@@ -256,7 +272,7 @@ def record_refund(
     ):
         settle_order(session, order=order, now=now)
     else:
-        _refresh_prepay(session, order, fee)
+        _refresh_prepay(session, order, fee, now)
     session.flush()
     return order
 
@@ -273,7 +289,8 @@ def adjust_fee(
 ) -> Order:
     """The desk waives (减免) or discounts (优惠) an order's charges, with a reason on the timeline.
 
-    A settled order is settled again at once; an open one when it is completed.
+    A settled order is settled again at once; an open one when it is completed (until
+    then a discount only lowers what is left of the prepay).
     """
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     fee = _fee_row(session, order)
@@ -282,6 +299,8 @@ def adjust_fee(
     if order.status in SETTLED_STATUSES:
         settlement = settle_order(session, order=order, now=now)
         data.update(total_fen=settlement.total_fen, payable_fen=settlement.balance_due_fen)
+    elif order.status != CANCELLED:
+        _refresh_prepay(session, order, fee, now)
     # The status stays; the state machine says which orders may still be adjusted.
     move(
         session,
@@ -290,6 +309,39 @@ def adjust_fee(
         actor=actor,
         now=now,
         reason=reason,
+        data=data,
+    )
+    session.flush()
+    return order
+
+
+def discount_for_refund(
+    session: Session, *, actor: Actor, order_id: int, amount_fen: int, reason: str, now: datetime
+) -> Order:
+    """A desk refund gives money back as a goodwill discount (优惠) of the same amount, so
+    the tenant is not asked for it again; on the timeline as `adjust_fee` with the reason.
+
+    Nothing to record when the tenant owes nothing anyway (cancelled or waived): the refund
+    only returns what is owed back.
+    """
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    fee = _fee_row(session, order)
+    if order.status == CANCELLED or fee.waived:
+        return order
+    fee.discount_fen += amount_fen
+    data: dict[str, Any] = {"refund_fen": amount_fen, "discount_fen": fee.discount_fen}
+    if order.status in SETTLED_STATUSES:
+        settlement = settle_order(session, order=order, now=now)
+        data.update(total_fen=settlement.total_fen, payable_fen=settlement.balance_due_fen)
+    else:
+        _refresh_prepay(session, order, fee, now)
+    move(
+        session,
+        order=order,
+        action=Action.ADJUST_FEE,
+        actor=actor,
+        now=now,
+        reason=f"退款：{reason}"[:200],
         data=data,
     )
     session.flush()

@@ -83,11 +83,18 @@ def sync_settlement(
     settlement: Settlement | None,
     now: datetime,
     actor_user_id: int | None = None,
+    prepay_discount_fen: int = 0,
 ) -> None:
-    """Book what the order now owes: the prepay before settlement, else the settlement's
-    gross, discount, company share and cancellation — each as the delta to the ledger."""
+    """Book what the order now owes: the prepay (less the desk's discount of it) before
+    settlement, else the settlement's gross, discount, company share and cancellation — each
+    as the delta to the ledger."""
     if settlement is None:
-        target = {L_CHARGE: fee.prepay_fen, L_WAIVE: 0, L_COMPANY: 0, L_CANCEL: 0}
+        target = {
+            L_CHARGE: fee.prepay_fen,
+            L_WAIVE: -prepay_discount_fen,
+            L_COMPANY: 0,
+            L_CANCEL: 0,
+        }
     else:
         cancel = settlement.total_fen - settlement.company_cost_fen - settlement.tenant_due_fen
         target = {

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.charges.fees import fee_of, record_refund
+from server.charges.fees import discount_for_refund, fee_of, record_refund
 from server.jobs import SUBMIT_REFUND
 from server.kernel.clock import local_date
 from server.kernel.errors import RefundExceedsPaid, ValidationFailed
@@ -201,7 +201,7 @@ def desk_refund(
     if not reason.strip():
         raise ValidationFailed.field("reason", "请填写退款原因")
     load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
-    return create_refunds(
+    refunds = create_refunds(
         session,
         org_id=actor.org_id,
         order_id=order_id,
@@ -211,6 +211,17 @@ def desk_refund(
         now=now,
         actor_user_id=actor.user_id,
     )
+    # Goodwill: what the desk gives back is taken off what the order costs, so the tenant is
+    # not asked for it again (the refund it makes due is the one just written).
+    discount_for_refund(
+        session,
+        actor=actor,
+        order_id=order_id,
+        amount_fen=amount_fen,
+        reason=reason.strip(),
+        now=now,
+    )
+    return refunds
 
 
 def apply_refund_state(

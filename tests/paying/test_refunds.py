@@ -76,7 +76,15 @@ def test_cancelling_a_paid_deposit_refunds_it_through_wechat(client, shop, wxpay
     [refund] = refunds_of(db_session, oid)
     assert refund.status == "success" and refund.provider_refund_id == at_wechat["refund_id"]
     assert refund.succeeded_at is not None
-    assert tenant_view(client, shop, oid)["payment_status"] == "refunded"
+    view = tenant_view(client, shop, oid)
+    assert view["payment_status"] == "refunded"
+    # The tenant follows both in the order detail.
+    assert [(p["channel"], p["status"], p["amount_fen"]) for p in view["payments"]] == [
+        ("wechat", "paid", 3000)
+    ]
+    assert [(r["status"], r["amount_fen"], r["source"]) for r in view["refunds"]] == [
+        ("success", 3000, "cancel")
+    ]
     assert ledger_rows(db_session, oid, "refund") == [(3000, refund.out_refund_no)]
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
     # Settling the refunded order again owes nothing more: no second refund anywhere.
@@ -268,12 +276,6 @@ def test_a_refund_wechat_closed_releases_its_share_for_another(
     assert _desk_refund(client, admin, oid, 1).json["error"] == "refund_exceeds_paid"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open question for the lead: a desk refund is booked as money back only, so the "
-    "settlement asks the tenant for it again (payable_fen > 0, partially_paid, rating then "
-    "waits for payment); a goodwill refund would need a matching discount",
-)
 def test_a_desk_refund_on_a_paid_completed_order_is_not_asked_back(
     client, shop, wxpay, admin, db_session
 ):
@@ -289,7 +291,13 @@ def test_a_desk_refund_on_a_paid_completed_order_is_not_asked_back(
         notify_wechat(client, *wxpay.refund_notification(refund.out_refund_no)).status_code == 204
     )
     view = tenant_view(client, shop, oid)
-    assert view["payable_fen"] == 0
+    # A goodwill refund: recorded as a discount of the same amount, so nothing is owed again.
+    assert view["payable_fen"] == 0 and view["payment_status"] == "paid"
+    assert view["fee"]["discount_fen"] == 1000 and view["fee"]["total_fen"] == 7800
+    assert [e["action"] for e in view["timeline"]][-1] == "adjust_fee"
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+    deliver_all(client.application)
+    assert len(refunds_of(db_session, oid)) == 1  # the settlement refunds nothing more
 
 
 def test_a_refund_larger_than_the_last_payment_is_split_over_both_providers(
