@@ -340,3 +340,34 @@ def test_a_refund_larger_than_the_last_payment_is_split_over_both_providers(
     view = tenant_view(client, shop, oid)
     assert view["payable_fen"] == 0 and view["payment_status"] == "paid"
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+
+
+def test_a_desk_refund_before_completion_counts_at_settlement(
+    client, shop, wxpay, admin, db_session
+):
+    # Price 10000, deposit 3000 paid by WeChat; the desk gives 1000 back before the work.
+    oid, _ = _wx_order_paid(client, shop, wxpay, shop.deposit)
+    assert _desk_refund(client, admin, oid, 1000).status_code == 201
+    deliver_all(client.application)
+    [refund] = refunds_of(db_session, oid)
+    r = notify_wechat(client, *wxpay.refund_notification(refund.out_refund_no))
+    assert r.status_code == 204
+    view = tenant_view(client, shop, oid)
+    assert view["status"] == "pending" and view["payable_fen"] == 0
+    assert_ledger_agrees(client, shop, db_session, oid)
+
+    tech = shop.headers(shop.techs[0])
+    assert client.post(f"/api/v1/tech/orders/{oid}/grab", headers=tech).status_code == 200
+    r = client.post(f"/api/v1/tech/orders/{oid}/complete", json={"result": "好"}, headers=tech)
+    assert r.status_code == 200, r.json
+    # 10000 less the 1000 given back is 9000; 3000 − 1000 = 2000 kept: 7000 left to pay.
+    assert r.json["payable_fen"] == 7000
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 7000
+    balance = paid_ok(client, shop, oid)
+    assert balance["amount_fen"] == 7000
+    wechat_paid(client, wxpay, balance["out_trade_no"])
+    view = tenant_view(client, shop, oid)
+    assert view["payable_fen"] == 0 and view["payment_status"] == "paid"
+    money = client.get(f"{ADMIN}/orders/{oid}/money", headers=admin).json
+    assert (money["paid_fen"], money["refunded_fen"], money["owed_fen"]) == (10000, 1000, 0)
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
