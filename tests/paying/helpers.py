@@ -58,7 +58,9 @@ def grab(client, shop, order_id, tech=None):
 
 
 def service_item(shop, db_session, price_fen=12000):
-    item = ServiceItem(org_id=shop.org.id, name="上门维修", unit="次", price_fen=price_fen)
+    item = ServiceItem(
+        org_id=shop.org.id, name=f"上门维修 {price_fen}", unit="次", price_fen=price_fen
+    )
     db_session.add(item)
     db_session.flush()
     return item

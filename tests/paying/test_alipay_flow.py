@@ -1,4 +1,5 @@
-"""The Alipay flow through the HTTP API: order string, the buyer pays, the signed notification."""
+"""The Alipay flow through the HTTP API: order string, the buyer pays, the signed notification;
+balances after completion (and after a reopen)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from tests.paying.helpers import (
     TENANT,
     assert_ledger_agrees,
     complete_with_charge,
+    grab,
     ledger_rows,
     notify_alipay,
     paid_ok,
+    pay,
     payments_of,
+    service_item,
     tenant_view,
+    wechat_paid,
 )
 
 
@@ -77,3 +82,43 @@ def test_the_balance_after_completion_paid_with_alipay(client, shop, alipay, db_
     r = client.post(f"{TENANT}/{oid}/rating", json=rate, headers=shop.headers(shop.tenant))
     assert r.status_code == 200 and r.json["status"] == "closed"
     assert tenant_view(client, shop, oid)["payment_status"] == "paid"
+
+
+def test_a_reopened_order_asks_only_for_what_was_added(client, shop, wxpay, db_session):
+    order = shop.file(client, subtype_id=shop.after.id)
+    oid = order["id"]
+    complete_with_charge(client, shop, db_session, oid, price_fen=12000)
+    first = paid_ok(client, shop, oid)
+    wechat_paid(client, wxpay, first["out_trade_no"])
+    assert tenant_view(client, shop, oid)["payment_status"] == "paid"
+
+    r = client.post(
+        f"{TENANT}/{oid}/reopen", json={"reason": "又漏了"}, headers=shop.headers(shop.tenant)
+    )
+    assert r.status_code == 200, r.json
+    r = pay(client, shop, oid)
+    assert r.status_code == 409  # nothing is owed while the work goes on
+    tech = shop.techs[1]
+    grab(client, shop, oid, tech)
+    item = service_item(shop, db_session, 3000)
+    r = client.post(
+        f"/api/v1/tech/orders/{oid}/charges",
+        json={"kind": "service", "item_id": item.id, "quantity": 1},
+        headers=shop.headers(tech),
+    )
+    assert r.status_code == 201, r.json
+    r = client.post(
+        f"/api/v1/tech/orders/{oid}/complete",
+        json={"result": "换了管子"},
+        headers=shop.headers(tech),
+    )
+    assert r.status_code == 200 and r.json["payable_fen"] == 3000
+    second = paid_ok(client, shop, oid)
+    assert second["amount_fen"] == 3000 and second["out_trade_no"] != first["out_trade_no"]
+    wechat_paid(client, wxpay, second["out_trade_no"])
+    assert tenant_view(client, shop, oid)["payment_status"] == "paid"
+    assert assert_ledger_agrees(client, shop, db_session, oid) == 0
+    assert [(a, r) for a, r in ledger_rows(db_session, oid, "payment")] == [
+        (-12000, first["out_trade_no"]),
+        (-3000, second["out_trade_no"]),
+    ]
