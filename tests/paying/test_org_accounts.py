@@ -129,3 +129,41 @@ def test_an_organisations_own_alipay_app_checks_its_seller(
     r = notify_alipay(client, alipay.payment_notification(paid["out_trade_no"]))
     assert r.data == b"success"
     assert tenant_view(client, shop, order["id"])["payment_status"] == "paid"
+
+
+def test_a_payment_outlives_its_account_being_switched_off(
+    client, shop, wxpay, admin, merchant_key, platform_key, db_session
+):
+    account_id = _account(
+        client,
+        admin,
+        {
+            "provider": "wechat",
+            "mchid": MCHID,
+            "appid": ORG_APPID,
+            "private_key": _private(merchant_key),
+            "apiv3_key": APIV3_KEY,
+            "cert_serial": MERCHANT_SERIAL,
+            "platform_public_key": _public(platform_key.public_key()),
+            "platform_public_key_id": PLATFORM_KEY_ID,
+        },
+    )
+    wxpay.appid = ORG_APPID
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    paid = paid_ok(client, shop, order["id"])
+    r = client.delete(f"{ADMIN}/payment-accounts/{account_id}", headers=admin)
+    assert r.status_code in (200, 204), r.data
+
+    # Paid after the switch-off: verified with the keys the payment was made with, and
+    # refunded with them too.
+    wxpay.pay(paid["out_trade_no"])
+    r = notify_wechat(client, *wxpay.payment_notification(paid["out_trade_no"]))
+    assert r.status_code == 204
+    assert tenant_view(client, shop, order["id"])["payment_status"] == "paid"
+    tenant = shop.headers(shop.tenant)
+    r = client.post(f"{TENANT}/{order['id']}/cancel", json={"reason": "不修了"}, headers=tenant)
+    assert r.status_code == 200
+    deliver_all(client.application)
+    [refund] = refunds_of(db_session, order["id"])
+    assert refund.status == "processing"
+    assert wxpay.refunds[refund.out_refund_no]["out_trade_no"] == paid["out_trade_no"]
