@@ -3,6 +3,9 @@ takes by hand, and orders the company pays."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from server.booking.holds import UNPAID_ORDER_HOURS, expire_unpaid_holds
 from server.kernel.roles import Role
 from tests.paying.conftest import deliver_all
 from tests.paying.helpers import (
@@ -210,3 +213,20 @@ def test_a_deposit_taken_at_the_desk_is_given_back_at_the_desk(client, shop, wxp
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
     # The settlement jobs come to an end.
     assert deliver_all(client.application) == []
+
+
+def test_an_unpaid_order_withdrawn_after_a_day_has_its_payment_closed(
+    client, shop, wxpay, db_session
+):
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    paid = paid_ok(client, shop, order["id"])
+    later = datetime.now(UTC) + timedelta(hours=UNPAID_ORDER_HOURS, minutes=1)
+    assert expire_unpaid_holds(db_session, now=later) >= 1
+    db_session.flush()
+    assert tenant_view(client, shop, order["id"])["status"] == "cancelled"
+
+    deliver_all(client.application)
+    assert wxpay.orders[paid["out_trade_no"]]["state"] == "CLOSED"
+    assert [p.status for p in payments_of(db_session, order["id"])] == ["closed"]
+    assert refunds_of(db_session, order["id"]) == []
+    assert assert_ledger_agrees(client, shop, db_session, order["id"]) == 0
