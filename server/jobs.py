@@ -56,6 +56,8 @@ PURGE_IDEMPOTENCY_KEYS = JobSpec("workers.tasks.purge_idempotency_keys", queue="
 
 AUTO_CLOSE_ORDERS = JobSpec("workers.tasks.auto_close_orders", queue="default", timeout=600)
 EXPIRE_BOOKING_HOLDS = JobSpec("workers.tasks.expire_booking_holds", queue="default", timeout=300)
+# SLA (督办): reminders at 80 % of a deadline, escalations past it, booked-visit reminders.
+SLA_TICK = JobSpec("workers.tasks.sla_tick", queue="high", timeout=120)
 
 SWEEP_OUTBOX = JobSpec("workers.tasks.sweep_outbox", queue="high", timeout=120)
 PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
@@ -81,6 +83,8 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("auto-close-orders", AUTO_CLOSE_ORDERS, cron="*/15 * * * *"),
     # Booked orders left unpaid past their hold are cancelled and free their slot.
     PeriodicJob("expire-booking-holds", EXPIRE_BOOKING_HOLDS, cron="* * * * *"),
+    # Deadlines are promised to the minute: the tick is idempotent, so a late run catches up.
+    PeriodicJob("sla-tick", SLA_TICK, cron="* * * * *"),
     # 03:17 Asia/Shanghai: quiet hours, and off the hour that everyone else picks.
     PeriodicJob("purge-refresh-tokens", PURGE_REFRESH_TOKENS, cron="17 19 * * *"),
     # Keys live 24 h; hourly keeps the table small without racing the requests that use them.

@@ -27,6 +27,7 @@ from server.organisation.models import Organisation
 from server.outbox.models import OutboxItem
 from server.payments.models import PaymentAccount, PaymentAccountSecret, PaymentChannelSetting
 from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
+from server.sla.models import BusinessCalendar, BusinessDay, SlaClock, SlaPolicy
 from server.staff.models import Department, Post, Staff
 from server.uploads.models import Upload
 
@@ -35,6 +36,8 @@ __all__ = [
     "BookingException",
     "BookingSettings",
     "Building",
+    "BusinessCalendar",
+    "BusinessDay",
     "Community",
     "Contact",
     "Customer",
@@ -65,6 +68,8 @@ __all__ = [
     "Room",
     "ServiceItem",
     "ServiceSpec",
+    "SlaClock",
+    "SlaPolicy",
     "SlotCounter",
     "Staff",
     "StockMovement",

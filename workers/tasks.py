@@ -15,6 +15,7 @@ from server.orders import steps
 from server.outbox import delivery
 from server.payments import followup
 from server.reconciliation import matching, runs
+from server.sla import timers as sla_timers
 from server.uploads import sweeper
 from workers.runtime import database, redis_connection, settings
 
@@ -57,6 +58,22 @@ def expire_booking_holds() -> int:
             break
     log.info("expired %d unpaid booking holds", expired)
     return expired
+
+
+def sla_tick(now: datetime | None = None, batch: int = 200) -> dict[str, int]:
+    """Send the SLA reminders, escalations and visit reminders now due (every minute)."""
+    at = now or datetime.now(UTC)
+    totals = {"reminded": 0, "escalated": 0, "visits": 0}
+    while True:  # in batches, each its own short transaction
+        with database().transaction() as uow:
+            report = sla_timers.tick(uow.session, now=at, batch=batch)
+        totals["reminded"] += report.reminded
+        totals["escalated"] += report.escalated
+        totals["visits"] += report.visits
+        if report.seen < batch:
+            break
+    log.info("sla tick: %s", totals)
+    return totals
 
 
 def deliver_outbox(outbox_id: int, job: str) -> str:

@@ -24,6 +24,7 @@ from server.orders.rules.states import HELD, LABELS, next_status
 # Re-exported: the moves other areas make are named here (the rules stay private).
 from server.orders.rules.states import Action as Action
 from server.orders.rules.states import Status as Status
+from server.sla import clocks as sla_clocks
 
 
 def record_event(
@@ -37,7 +38,9 @@ def record_event(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Append one step to the order's timeline."""
+    """Append one step to the order's timeline (and keep its SLA clock in step)."""
+    if from_status != order.status:
+        sla_clocks.on_event(session, order=order, before=from_status, now=now)
     append_event(
         session,
         org_id=order.org_id,

@@ -18,6 +18,7 @@ def blueprints() -> list[Blueprint]:
         property,
         reconciliations,
         settings,
+        sla,
         staff,
     )
 
@@ -27,6 +28,7 @@ def blueprints() -> list[Blueprint]:
         staff.blp,
         catalog.blp,
         settings.blp,
+        sla.blp,
         orders.blp,
         booking.blp,
         charges.blp,

@@ -44,6 +44,7 @@ class Action(StrEnum):
     ADJUST_FEE = "adjust_fee"
     RESCHEDULE = "reschedule"  # 改约: the booked slot moves, the status stays
     HOLD_EXPIRED = "hold_expired"  # unpaid past the booking hold: the slot is freed
+    ESCALATE = "escalate"  # 督办: past its SLA deadline, the system escalates; the status stays
 
 
 S, A = Status, Action
@@ -94,6 +95,11 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
     (S.ON_HOLD, A.RESCHEDULE): S.ON_HOLD,
     # A booked order left unpaid past its hold is cancelled by the system and frees its slot.
     (S.AWAITING_PAYMENT, A.HOLD_EXPIRED): S.CANCELLED,
+    # 督办: an open order past its deadline is escalated (level 1, then 2); the status stays.
+    **{
+        (s, A.ESCALATE): s
+        for s in (S.AWAITING_PAYMENT, S.PENDING, S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD)
+    },
 }
 
 # An order counts against its technician's grab cap in these statuses (API.md).
