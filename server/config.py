@@ -7,6 +7,7 @@ Names are the ones fixed in API.md. `DATABASE_URL`/`REDIS_URL` may be unset: the
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -15,6 +16,22 @@ from pathlib import Path
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0000000000"
 MIN_SECRET_KEY_LENGTH = 32
 ENVIRONMENTS = ("dev", "test", "production")
+
+
+def _templates(raw: str, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """WECHAT_SUBSCRIBE_TEMPLATES: a JSON object of notification kind → template id."""
+    if not raw:
+        return ()
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in parsed.items()
+    ):
+        problems.append("WECHAT_SUBSCRIBE_TEMPLATES must be a JSON object of kind → template id")
+        return ()
+    return tuple(sorted(parsed.items()))
 
 
 class ConfigError(RuntimeError):
@@ -70,6 +87,9 @@ class Settings:
     payment_secrets_key: str = ""
 
     firebase_credentials: str = ""
+    # WeChat subscribe-message template ids by notification kind (JSON object), e.g.
+    # {"order_taken": "…", "order_completed": "…"}; kinds without one stay in the inbox.
+    wechat_subscribe_templates: tuple[tuple[str, str], ...] = ()
     fcm_api_base: str = "https://fcm.googleapis.com"
 
     @property
@@ -204,6 +224,7 @@ class Settings:
             payment_secrets_key=payment_secrets_key,
             firebase_credentials=text("FIREBASE_CREDENTIALS"),
             fcm_api_base=text("FCM_API_BASE", "https://fcm.googleapis.com").rstrip("/"),
+            wechat_subscribe_templates=_templates(text("WECHAT_SUBSCRIBE_TEMPLATES"), problems),
         )
         if settings.wechatpay_apiv3_key and len(settings.wechatpay_apiv3_key) != 32:
             problems.append("WECHATPAY_APIV3_KEY must be exactly 32 characters")

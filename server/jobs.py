@@ -68,6 +68,10 @@ ORDER_SETTLED = outbox_job("payments.order_settled", queue="high")
 SUBMIT_REFUND = outbox_job("payments.submit_refund", queue="high", retries=8, retry_delay=30)
 QUERY_REFUND = outbox_job("payments.query_refund", queue="default", retries=5, retry_delay=60)
 CLOSE_PAYMENT = outbox_job("payments.close_payment", queue="default", retries=6, retry_delay=60)
+# Notifications: one delivery per event (its pushes batched), retried on transient errors.
+DELIVER_NOTIFICATIONS = outbox_job(
+    "notifications.deliver", queue="high", timeout=300, retries=6, retry_delay=20
+)
 SWEEP_PAYMENTS = JobSpec("workers.tasks.sweep_payments", queue="default", timeout=300)
 
 SWEEP_UPLOADS = JobSpec("workers.tasks.sweep_uploads", queue="low", timeout=1800)

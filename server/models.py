@@ -11,6 +11,7 @@ from server.catalog.models import OrderSubtype, OrderType
 from server.charges.models import (
     LaborItem,
     LaborPrice,
+    LedgerEntry,
     Material,
     OrderCharge,
     OrderFee,
@@ -22,10 +23,23 @@ from server.charges.models import (
 )
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.idempotency.models import IdempotencyKey
+from server.notifications.models import (
+    Delivery,
+    Device,
+    Notification,
+    NotificationPreference,
+    SubscribeConsent,
+)
 from server.orders.models import Order, OrderEvent, OrderMessage, OrderNumberCounter
 from server.organisation.models import Organisation
 from server.outbox.models import OutboxItem
-from server.payments.models import PaymentAccount, PaymentAccountSecret, PaymentChannelSetting
+from server.payments.models import (
+    Payment,
+    PaymentAccount,
+    PaymentAccountSecret,
+    PaymentChannelSetting,
+    Refund,
+)
 from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
 from server.sla.models import BusinessCalendar, BusinessDay, SlaClock, SlaPolicy
 from server.staff.models import Department, Post, Staff
@@ -42,11 +56,16 @@ __all__ = [
     "Contact",
     "Customer",
     "CustomerRoom",
+    "Delivery",
     "Department",
+    "Device",
     "IdempotencyKey",
     "LaborItem",
     "LaborPrice",
+    "LedgerEntry",
     "Material",
+    "Notification",
+    "NotificationPreference",
     "Order",
     "OrderCharge",
     "OrderEvent",
@@ -57,6 +76,7 @@ __all__ = [
     "OrderType",
     "Organisation",
     "OutboxItem",
+    "Payment",
     "PaymentAccount",
     "PaymentAccountSecret",
     "PaymentChannelSetting",
@@ -64,6 +84,7 @@ __all__ = [
     "ReconciliationDiscrepancy",
     "ReconciliationRun",
     "RefreshToken",
+    "Refund",
     "Requisition",
     "Room",
     "ServiceItem",
@@ -73,6 +94,7 @@ __all__ = [
     "SlotCounter",
     "Staff",
     "StockMovement",
+    "SubscribeConsent",
     "TechnicianStock",
     "Unit",
     "Upload",

@@ -25,6 +25,7 @@ from server.kernel.errors import (
 )
 from server.kernel.personal_data import normalise_phone
 from server.kernel.roles import Role
+from server.notifications.devices import remove_user_devices
 from server.organisation.models import Organisation
 
 
@@ -203,9 +204,11 @@ def revoke_refresh_tokens(session: Session, *, user_id: int, now: datetime) -> N
 def log_out_everywhere(
     session: Session, *, access: AccessCache, user_id: int, now: datetime
 ) -> None:
-    """End every session of a user: refresh tokens revoked, access tokens refused at once."""
+    """End every session of a user: refresh tokens revoked, access tokens refused at once,
+    and no device receives their notifications any more."""
     revoke_refresh_tokens(session, user_id=user_id, now=now)
     revoke_access(session, cache=access, user_id=user_id)
+    remove_user_devices(session, user_id=user_id)
 
 
 def active_user(session: Session, *, user_id: int, org_id: int) -> User:

@@ -73,6 +73,34 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+_EVENTS = "baoxiu_domain_events"
+
+
+def record_domain_event(session: Session, name: str, **data: Any) -> None:
+    """Note that something happened in this transaction (an order moved, money came in), for
+    whoever listens before the commit (notifications). Kept with the transaction it happened
+    in: a rolled-back savepoint forgets its events, a rolled-back transaction all of them."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_EVENTS, []).append((transaction, name, data))
+
+
+def take_domain_events(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    """The events of transactions still alive, removed from the session."""
+    events = session.info.pop(_EVENTS, [])
+    return [(name, data) for transaction, name, data in events if _alive(transaction)]
+
+
+def forget_dead_domain_events(session: Session) -> None:
+    """After a rollback: drop what the rolled-back (sub)transaction recorded."""
+    events = session.info.get(_EVENTS)
+    if events:
+        session.info[_EVENTS] = [e for e in events if _alive(e[0])]
+
+
+def _alive(transaction: Any) -> bool:
+    return transaction is None or bool(transaction.is_active)
+
+
 class UnitOfWork:
     """One session, one transaction, and the side effects that wait for its commit."""
 
@@ -96,6 +124,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.info.pop(_AFTER_COMMIT, None)
+        self.session.info.pop(_EVENTS, None)
         self.session.rollback()
 
     def close(self) -> None:

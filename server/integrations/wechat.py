@@ -127,6 +127,33 @@ class WeChatMiniClient:
         self.redis.set(self._token_key, token, ex=ttl)
         return token
 
+    def send_subscribe_message(
+        self,
+        *,
+        openid: str,
+        template_id: str,
+        data: dict[str, str],
+        page: str = "",
+        state: str = "formal",
+    ) -> int:
+        """subscribeMessage.send; 0 when sent, else WeChat's errcode for the caller to judge
+        (43101: no consent left, 40003: bad openid, 47003: a value breaks its field's rules)."""
+        self._require_configured()
+        payload: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "miniprogram_state": state,
+            "lang": "zh_CN",
+            "data": {name: {"value": value} for name, value in data.items()},
+        }
+        if page:
+            payload["page"] = page
+        try:
+            self._with_access_token("/cgi-bin/message/subscribe/send", payload)
+        except _Refused as exc:
+            return exc.errcode
+        return 0
+
     def _with_access_token(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
             return self._call(
@@ -172,9 +199,23 @@ class _TokenRejected(UpstreamError):
     message = "微信 access_token 无效"
 
 
+class _Refused(UpstreamError):
+    """A business refusal the caller answers for itself (subscribe messages)."""
+
+    def __init__(self, errcode: int) -> None:
+        self.errcode = errcode
+        super().__init__(f"微信接口错误（{errcode}）")
+
+
+# subscribeMessage.send refusals that concern one message, not our configuration or WeChat.
+_MESSAGE_REFUSALS = frozenset({43101, 40003, 47003, 41030, 40037})
+
+
 def _error_for(errcode: int) -> Exception:
     if errcode in TOKEN_ERRCODES:
         return _TokenRejected()
+    if errcode in _MESSAGE_REFUSALS:
+        return _Refused(errcode)
     if errcode in (40029, 40163):
         return WeChatCodeInvalid()
     if errcode in (45011, 45009):

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
+from server.db.session import record_domain_event
 from server.kernel.errors import InvalidTransition
 from server.orders.actors import Actor
 from server.orders.lists import require_tenant_access
@@ -53,4 +54,14 @@ def post_message(
     session.flush()
     for upload in images:
         upload.message_id, upload.purpose = message.id, "message"
+    record_domain_event(
+        session,
+        "order_message",
+        org_id=order.org_id,
+        order_id=order.id,
+        actor_user_id=actor.user_id,
+        actor_role=actor.role,
+        text=text,
+        now=now,
+    )
     return message

@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from server.db.scoping import get_owned
+from server.db.session import record_domain_event
 from server.kernel.errors import (
     InvalidTransition,
     NotFound,
@@ -86,6 +87,20 @@ def append_event(
             "data": data or {},
             "created_at": now,
         },
+    )
+    # Listeners (notifications) act on it before the commit, in the same transaction.
+    record_domain_event(
+        session,
+        "order_event",
+        org_id=org_id,
+        order_id=order_id,
+        action=action.value,
+        from_status=from_status,
+        actor_user_id=actor.user_id,
+        actor_role=actor.role,
+        reason=reason,
+        data=dict(data or {}),
+        now=now,
     )
 
 

@@ -89,4 +89,5 @@ def spec_for(name: str) -> JobSpec:
 
 
 # Product handlers: importing them registers them (they import this module's functions above).
+import server.notifications.handlers  # noqa: E402
 import server.payments.handlers  # noqa: E402, F401

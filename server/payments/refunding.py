@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.charges.fees import discount_for_refund, fee_of, record_refund
+from server.db.session import record_domain_event
 from server.jobs import SUBMIT_REFUND
 from server.kernel.clock import local_date
 from server.kernel.errors import RefundExceedsPaid, ValidationFailed
@@ -261,6 +262,15 @@ def apply_refund_state(
             amount_fen=refund.amount_fen,
             reference=refund.out_refund_no,
             channel=payment.channel,
+            now=now,
+        )
+        record_domain_event(
+            session,
+            "refund_done",
+            org_id=refund.org_id,
+            order_id=refund.order_id,
+            amount_fen=refund.amount_fen,
+            payer_user_id=payment.created_by_user_id,
             now=now,
         )
     session.flush()

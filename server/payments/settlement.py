@@ -14,6 +14,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from server.charges.fees import record_payment
+from server.db.session import record_domain_event
 from server.orders.actors import Actor
 from server.orders.models import Order
 from server.orders.moves import load_order
@@ -104,6 +105,15 @@ def settle_paid(
             now=now,
             source=LATE_PAYMENT_REFUND,
         )
+    record_domain_event(
+        session,
+        "payment_received",
+        org_id=payment.org_id,
+        order_id=payment.order_id,
+        amount_fen=payment.amount_fen,
+        payer_user_id=payment.created_by_user_id,
+        now=now,
+    )
     log.info("payment %s settled via %s", payment.out_trade_no, via)
     return Settled.SETTLED
 

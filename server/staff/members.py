@@ -19,6 +19,7 @@ from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned, reference_owned
 from server.kernel.errors import Conflict
 from server.kernel.roles import STAFF_ROLES, Role
+from server.notifications.devices import remove_user_devices
 from server.orders.capacity import cap_column, grab_cap_of, held_column, held_counts
 from server.orders.eligibility import type_reaches
 from server.organisation.models import Organisation
@@ -237,6 +238,7 @@ def deactivate_staff(
     staff.user.is_active = False
     revoke_refresh_tokens(session, user_id=staff.user_id, now=now)
     revoke_access(session, cache=access, user_id=staff.user_id)
+    remove_user_devices(session, user_id=staff.user_id)  # their phone goes quiet too
     session.flush()
 
 

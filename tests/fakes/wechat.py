@@ -28,6 +28,9 @@ class FakeWeChat:
     # Errcodes to answer once, per path, before behaving normally again.
     scripted_errors: dict[str, list[int]] = field(default_factory=dict)
     token_expires_in: int = 7200
+    # Subscribe messages received: (openid, template_id, data); openids that refused (43101).
+    subscribe_messages: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    refused_openids: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def login_code(self, openid: str | None = None) -> str:
@@ -123,5 +126,27 @@ class FakeWeChat:
                     },
                 }
             )
+
+        @app.post("/cgi-bin/message/subscribe/send")
+        def subscribe_send() -> Any:
+            self.calls["subscribe_send"] += 1
+            if request.args.get("access_token") not in self.valid_tokens:
+                return error(40001, "invalid credential, access_token is invalid or not latest")
+            if (answer := scripted("/cgi-bin/message/subscribe/send")) is not None:
+                return answer
+            body = request.get_json(force=True)
+            openid, template_id = body.get("touser", ""), body.get("template_id", "")
+            if not openid:
+                return error(40003, "invalid openid")
+            if openid in self.refused_openids:
+                return error(43101, "user refuse to accept the msg")
+            data = body.get("data") or {}
+            for name, value in data.items():
+                text = str((value or {}).get("value", ""))
+                if name.startswith("thing") and len(text) > 20:
+                    return error(47003, f"argument invalid! data.{name}.value")
+            with self.lock:
+                self.subscribe_messages.append((openid, template_id, data))
+            return jsonify({"errcode": 0, "errmsg": "ok"})
 
         return app

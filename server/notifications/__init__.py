@@ -1,0 +1,1 @@
+"""Notifications: devices, the in-app inbox, pushes (FCM) and WeChat subscribe messages."""

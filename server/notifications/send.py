@@ -1,0 +1,142 @@
+"""Asking for a notification: inbox rows now, delivery (push, subscribe message) after commit.
+
+`notify` is called inside the transaction of the change that causes it: the inbox rows and
+the outbox job commit with that change, or not at all (a rolled-back grab notifies no one).
+One outbox job carries every recipient of one event, so a fan-out to a thousand technicians
+is one delivery that batches its pushes, not a thousand jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from server.accounts.models import User
+from server.catalog.models import OrderType
+from server.directory.models import Room
+from server.jobs import DELIVER_NOTIFICATIONS
+from server.kernel.roles import Role
+from server.notifications.models import Notification
+from server.notifications.rules import TEMPLATES, render
+from server.orders.eligibility import eligible_types
+from server.orders.models import Order
+from server.outbox.outbox import enqueue_on_commit
+from server.staff.models import Staff
+from server.staff.technicians import active_technician
+
+
+def order_fields(session: Session, order: Order) -> dict[str, str]:
+    """What every order notification says: its number, type and room."""
+    room = session.get(Room, order.room_id) if order.room_id else None
+    return {
+        "number": order.number,
+        "type": order.subtype.name,
+        "room": room.code if room is not None else "",
+    }
+
+
+def notify(
+    session: Session,
+    *,
+    org_id: int,
+    kind: str,
+    user_ids: Iterable[int],
+    now: datetime,
+    order_id: int | None = None,
+    data: Mapping[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> int:
+    """Write `kind` to each user's inbox and have it delivered after this transaction commits.
+
+    `data` fills the template (the order's number, type and room are added); a `dedupe_key`
+    makes a second call with the same key a no-op per user (timers that run twice). Returns
+    how many inbox rows were written.
+    """
+    template = TEMPLATES[kind]
+    fields: dict[str, Any] = {}
+    if order_id is not None:
+        order = session.get(Order, order_id)
+        if order is not None:
+            fields.update(order_fields(session, order))
+    fields.update(data or {})
+    title, body = render(kind, fields)
+    payload = {k: str(v)[:100] for k, v in fields.items() if v is not None}
+    written: list[int] = []
+    for user_id in sorted({u for u in user_ids if u}):
+        notification_id = session.scalar(
+            insert(Notification)
+            .values(
+                org_id=org_id,
+                user_id=user_id,
+                kind=kind,
+                title=title,
+                body=body,
+                order_id=order_id,
+                data=payload,
+                urgent=template.urgent,
+                dedupe_key=dedupe_key,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["user_id", "dedupe_key"],
+                index_where=Notification.dedupe_key.isnot(None),
+            )
+            .returning(Notification.id)
+        )
+        if notification_id is not None:
+            written.append(int(notification_id))
+    if written:
+        enqueue_on_commit(session, DELIVER_NOTIFICATIONS, org_id=org_id, notification_ids=written)
+    return len(written)
+
+
+# --- who receives what ------------------------------------------------------------------------
+
+
+def staff_user(session: Session, staff_id: int | None) -> list[int]:
+    if staff_id is None:
+        return []
+    user_id = session.scalar(select(Staff.user_id).where(Staff.id == staff_id))
+    return [int(user_id)] if user_id else []
+
+
+def desk_users(session: Session, *, org_id: int, role: Role = Role.DISPATCHER) -> list[int]:
+    """The organisation's active dispatchers (or admins: the managers escalations go to)."""
+    return [
+        int(u)
+        for u in session.scalars(
+            select(User.id).where(
+                User.org_id == org_id,
+                User.is_active.is_(True),
+                User.roles.contains([role.value]),
+            )
+        )
+    ]
+
+
+def eligible_technicians(session: Session, *, order: Order) -> list[int]:
+    """Users of every active, on-duty technician the order's type reaches (its pool)."""
+    reaches = exists().where(
+        OrderType.id == order.order_type_id,
+        eligible_types(Staff.department_id, Staff.post_id),
+    )
+    return [
+        int(u)
+        for u in session.scalars(
+            select(Staff.user_id)
+            .join(User, User.id == Staff.user_id)
+            .where(
+                and_(
+                    Staff.org_id == order.org_id,
+                    Staff.on_duty.is_(True),
+                    active_technician(),
+                    reaches,
+                )
+            )
+        )
+    ]
