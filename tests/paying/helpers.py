@@ -136,3 +136,9 @@ def refunds_of(db_session, order_id) -> list[Refund]:
     return list(
         db_session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))
     )
+
+
+def payment_jobs(outcomes: list[str]) -> list[str]:
+    """The payments area's deliveries among `deliver_all`'s outcomes (other areas, such as
+    the tenant's notifications, have outbox jobs of their own)."""
+    return [o for o in outcomes if o.startswith("payments.")]

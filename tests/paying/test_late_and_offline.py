@@ -17,6 +17,7 @@ from tests.paying.helpers import (
     notify_wechat,
     paid_ok,
     pay,
+    payment_jobs,
     payments_of,
     refunds_of,
     tenant_view,
@@ -212,7 +213,7 @@ def test_a_deposit_taken_at_the_desk_is_given_back_at_the_desk(client, shop, wxp
     assert tenant_view(client, shop, oid)["payment_status"] == "refunded"
     assert assert_ledger_agrees(client, shop, db_session, oid) == 0
     # The settlement jobs come to an end.
-    assert deliver_all(client.application) == []
+    assert payment_jobs(deliver_all(client.application)) == []
 
 
 def test_an_unpaid_order_withdrawn_after_a_day_has_its_payment_closed(
