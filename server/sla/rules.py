@@ -144,11 +144,12 @@ def milestones(start: datetime, length: timedelta, calendar: Calendar | None) ->
 
 def level_due(stones: Milestones, *, now: datetime) -> Level:
     """The highest alert due at `now` (late after downtime: only the highest is sent)."""
-    if stones.escalate_at <= now:
+    # Past the deadline, strictly: the same instant the orders' overdue rule turns true.
+    if now > stones.escalate_at:
         return Level.ESCALATED
-    if stones.due_at <= now:
+    if now > stones.due_at:
         return Level.OVERDUE
-    if stones.remind_at <= now:
+    if now >= stones.remind_at:
         return Level.REMINDED
     return Level.NONE
 

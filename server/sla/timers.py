@@ -76,11 +76,19 @@ _DEADLINES = (
 
 
 def _due(deadline: _Deadline, now: datetime) -> ColumnElement[bool]:
+    """`rules.level_due` above the level sent, in SQL (the rows worth a look)."""
     return or_(
         and_(deadline.level < int(Level.REMINDED), deadline.remind_at <= now),
-        and_(deadline.level < int(Level.OVERDUE), deadline.due_at <= now),
-        and_(deadline.level < int(Level.ESCALATED), deadline.escalate_at <= now),
+        and_(deadline.level < int(Level.OVERDUE), _past(deadline.due_at, now)),
+        and_(deadline.level < int(Level.ESCALATED), _past(deadline.escalate_at, now)),
     )
+
+
+def _past(
+    instant: InstrumentedAttribute[datetime | None] | InstrumentedAttribute[datetime],
+    now: datetime,
+) -> ColumnElement[bool]:
+    return instant < now
 
 
 def tick(session: Session, *, now: datetime, batch: int = 200) -> TickReport:

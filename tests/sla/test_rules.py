@@ -82,8 +82,9 @@ def test_milestones_remind_at_80_percent_and_level_2_at_150():
     assert stones.escalate_at == at(tuesday, 13)
     assert level_due(stones, now=at(monday, 14, 59)) is Level.NONE
     assert level_due(stones, now=at(monday, 15)) is Level.REMINDED
-    assert level_due(stones, now=at(monday, 17)) is Level.OVERDUE
-    assert level_due(stones, now=at(tuesday, 13)) is Level.ESCALATED
+    assert level_due(stones, now=at(monday, 17)) is Level.REMINDED  # at, not yet past
+    assert level_due(stones, now=at(monday, 17, 1)) is Level.OVERDUE
+    assert level_due(stones, now=at(tuesday, 13, 1)) is Level.ESCALATED
 
 
 def test_to_send_only_the_highest_level_not_sent_yet():
@@ -164,7 +165,7 @@ def test_a_positive_amount_ends_inside_open_hours(calendar, start, amount):
 @given(calendars, instants, instants, instants)
 def test_between_is_monotone_and_splits(calendar, a, b, c):
     a, b, c = sorted((a, b, c))
-    assert business_between(a, c, calendar) == business_between(
-        a, b, calendar
-    ) + business_between(b, c, calendar)
+    assert business_between(a, c, calendar) == business_between(a, b, calendar) + business_between(
+        b, c, calendar
+    )
     assert business_between(a, b, calendar) <= business_between(a, c, calendar)
