@@ -33,6 +33,8 @@ from server.kernel.values import (
     sql_subset,
     values_of,
 )
+from server.notifications.rules import KINDS as NOTIFICATION_KINDS
+from server.notifications.rules import PLATFORMS as DEVICE_PLATFORMS
 from server.orders.rules.values import (
     ACTIONS,
     ACTOR_ROLES,
@@ -388,6 +390,26 @@ LISTS = (
             ("Refund", "source"),
             ("OrderRefund", "source"),
             ("/api/v1/admin/refunds", "get", "source"),
+        ),
+    ),
+    Listed(
+        "device platforms",
+        DEVICE_PLATFORMS,
+        "devices",
+        "platform",
+        "ck_devices_platform_known",
+        openapi=(("DeviceCreate", "platform"), ("Device", "platform")),
+    ),
+    Listed(
+        "notification kinds",
+        NOTIFICATION_KINDS,
+        "notifications",
+        "kind",
+        "ck_notifications_kind_known",
+        openapi=(
+            ("Notification", "kind"),
+            ("Preferences", "muted_kinds"),
+            ("Preferences", "urgent_kinds"),
         ),
     ),
     Listed(
