@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import signal
 import socket
@@ -221,7 +222,7 @@ def outbox(sweep: bool) -> None:
     help="the API whose notify endpoints the sandbox calls",
 )
 def sandbox(port: int, api: str) -> None:
-    """Local WeChat Pay + Alipay sandbox for development (never for production).
+    """Local WeChat Pay + Alipay + FCM sandbox for development (never for production).
 
     Speaks both providers' wire protocols with keys generated under the instance directory;
     `baoxiu dev` starts it and points WECHATPAY_* / ALIPAY_* at it when no real account is set.
@@ -230,6 +231,7 @@ def sandbox(port: int, api: str) -> None:
 
     from server.sandbox.service import Sandbox, SandboxKeys
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(message)s")
     keys = SandboxKeys.ensure(_sandbox_dir())
     box = Sandbox(
         keys,
@@ -246,9 +248,13 @@ def _sandbox_dir() -> Path:
 
 
 def _use_sandbox(api_port: int) -> int | None:
-    """Point WECHATPAY_* / ALIPAY_* at the local sandbox unless a real account is configured;
+    """Point WECHATPAY_* / ALIPAY_* / FCM at the local sandbox unless real ones are configured;
     returns the sandbox's port, or None when real accounts are set."""
-    if os.environ.get("WECHATPAY_MCHID") or os.environ.get("ALIPAY_APPID"):
+    if (
+        os.environ.get("WECHATPAY_MCHID")
+        or os.environ.get("ALIPAY_APPID")
+        or os.environ.get("FIREBASE_CREDENTIALS")
+    ):
         return None
     from server.sandbox.service import SandboxKeys, environment
 
@@ -344,6 +350,8 @@ def _sandbox_note(port: int | None) -> str:
         f"Payments go to the local sandbox http://127.0.0.1:{port} (no real money):\n"
         f"  pay a WeChat payment  POST http://127.0.0.1:{port}/sandbox/wechat/pay/<out_trade_no>\n"
         f"  pay an Alipay one     POST http://127.0.0.1:{port}/sandbox/alipay/pay {{orderStr}}\n"
+        f"Pushes go to the sandbox's FCM: a 'FCM push to …' line per delivery, and\n"
+        f"  GET http://127.0.0.1:{port}/ lists the last ones.\n"
     )
 
 

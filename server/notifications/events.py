@@ -36,7 +36,10 @@ def _order(session: Session, order_id: int) -> Order | None:
 
 def _technician_name(session: Session, order: Order) -> str:
     assignee = order.assignee
-    return f"{assignee.user.name}师傅" if assignee is not None else "师傅"
+    if assignee is None:
+        return "师傅"
+    name = assignee.user.name
+    return name if name.endswith("师傅") else f"{name}师傅"
 
 
 def _order_event(session: Session, e: dict[str, Any]) -> None:

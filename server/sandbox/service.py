@@ -1,6 +1,7 @@
-"""The payment sandbox as a service: its keys, the settings the server needs to use it, and
-one loopback HTTP app serving WeChat Pay's paths (`/v3/...`), Alipay's gateway (`/gateway.do`)
-and a few `/sandbox/...` buttons that play the buyer (pay) and let refunds finish.
+"""The local sandbox (payments and pushes) as a service: its keys, the settings the server
+needs to use it, and one loopback HTTP app serving WeChat Pay's paths (`/v3/...`), Alipay's
+gateway (`/gateway.do`), FCM (`/v1/projects/...`, `/token`) and a few `/sandbox/...` buttons
+that play the buyer (pay) and let refunds finish.
 
 The keys are generated once into the instance directory (never committed) and read by both
 sides: the sandbox verifies the server's requests with the merchant's public keys and signs
@@ -9,6 +10,7 @@ its answers and notifications with the platform's private keys, like the provide
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify, request
 
 from server.sandbox.alipay import AlipayTestKeys, FakeAlipay
+from server.sandbox.fcm import FakeFCM, service_account
 from server.sandbox.wechatpay import FakeWeChatPay
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,8 @@ SELLER_ID = "2088000000000009"
 # How long after a WeChat refund is accepted the sandbox reports it done (REFUND.SUCCESS).
 REFUND_DELAY_SECONDS = 2.0
 
-_KEYS = ("wx_merchant", "wx_platform", "alipay_app", "alipay")
+_KEYS = ("wx_merchant", "wx_platform", "alipay_app", "alipay", "fcm_account")
+FCM_PROJECT = "baoxiu-sandbox"
 
 
 def _load_or_make(path: Path) -> rsa.RSAPrivateKey:
@@ -68,6 +72,7 @@ class SandboxKeys:
     wx_platform: rsa.RSAPrivateKey
     alipay_app: rsa.RSAPrivateKey
     alipay: rsa.RSAPrivateKey
+    fcm_account: rsa.RSAPrivateKey
 
     @classmethod
     def ensure(cls, directory: Path) -> SandboxKeys:
@@ -80,9 +85,21 @@ class SandboxKeys:
 
 
 def environment(keys: SandboxKeys, *, sandbox_url: str, api_url: str) -> dict[str, str]:
-    """The WECHATPAY_* / ALIPAY_* settings that make the server pay through the sandbox."""
+    """The WECHATPAY_* / ALIPAY_* / FCM settings that make the server pay and push through
+    the sandbox (the FCM service account's tokens come from the sandbox too)."""
     d = keys.directory
+    account = d / "fcm_service_account.json"
+    account.write_text(
+        json.dumps(
+            service_account(
+                project_id=FCM_PROJECT, token_uri=f"{sandbox_url}/token", key=keys.fcm_account
+            )
+        )
+    )
+    account.chmod(0o600)
     return {
+        "FIREBASE_CREDENTIALS": str(account),
+        "FCM_API_BASE": sandbox_url,
         "WECHAT_APPID": MINI_PROGRAM_APPID,
         "WECHATPAY_MCHID": MCHID,
         "WECHATPAY_APIV3_KEY": APIV3_KEY,
@@ -119,6 +136,7 @@ class Sandbox:
             keys=AlipayTestKeys(app_private_key=keys.alipay_app, alipay_private_key=keys.alipay),
             seller_id=SELLER_ID,
         )
+        self.fcm = FakeFCM(project_id=FCM_PROJECT, account_key=keys.fcm_account.public_key())
         self.wechat_notify_url = wechat_notify_url
         self.alipay_notify_url = alipay_notify_url
         self._stop = threading.Event()
@@ -183,6 +201,13 @@ class Sandbox:
                     "alipay_trades": {
                         number: trade.status for number, trade in self.alipay.trades.items()
                     },
+                    "pushes": [
+                        {
+                            "to": (m.get("token") or m.get("fid") or "")[-6:],
+                            **m.get("notification", {}),
+                        }
+                        for m in self.fcm.messages[-20:]
+                    ],
                     "pay_wechat": "POST /sandbox/wechat/pay/<out_trade_no>",
                     "pay_alipay": "POST /sandbox/alipay/pay {orderStr}",
                 }
@@ -203,7 +228,7 @@ class Sandbox:
             except (ValueError, KeyError) as exc:
                 return jsonify({"error": f"bad orderStr: {exc}"}), 422
 
-        wechatpay, alipay = self.wechatpay.app(), self.alipay.app()
+        wechatpay, alipay, fcm = self.wechatpay.app(), self.alipay.app(), self.fcm.app()
 
         def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
             # By path, unprefixed: WeChat signs the path it sees, so it must be the real one.
@@ -212,6 +237,8 @@ class Sandbox:
                 return wechatpay(environ, start_response)
             if path in ("/gateway.do", "/downloadBillFile.resource"):
                 return alipay(environ, start_response)
+            if path.startswith("/v1/projects/") or path == "/token":
+                return fcm(environ, start_response)
             return control(environ, start_response)
 
         return dispatch
