@@ -53,6 +53,8 @@ from server.integrations.wechatpay import WeChatPayError
 from server.integrations.wechatpay_bill import PAYMENT, BillFormatError, WeChatBillReader
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import UpstreamError
+from server.kernel.roles import Role
+from server.notifications.send import desk_users, notify
 from server.payments.followup import schedule_refund_query
 from server.payments.gateways import Gateway, account_of, gateway_for
 from server.payments.models import Payment, PaymentAccount, Refund
@@ -84,6 +86,8 @@ from server.reconciliation.rules import (
 )
 
 log = logging.getLogger(__name__)
+
+CHANNEL_LABELS = {"wechat": "微信支付", "alipay": "支付宝"}
 
 BATCH = 5_000  # bill rows per COPY; unmatched rows fetched and discrepancies written per batch
 PROGRESS_EVERY = 20_000  # rows between two progress commits
@@ -775,6 +779,23 @@ def reconcile(
                         error="",
                     )
                 )
+                found = sum(int(n) for n in summary["discrepancies"].values())
+                if found:
+                    # The managers hear of it (once per run and outcome, however often re-run).
+                    notify(
+                        uow.session,
+                        org_id=claim.org_id,
+                        kind="reconciliation_discrepancy",
+                        user_ids=desk_users(uow.session, org_id=claim.org_id, role=Role.ADMIN),
+                        now=now,
+                        data={
+                            "date": claim.bill_date.isoformat(),
+                            "channel": CHANNEL_LABELS.get(claim.channel, claim.channel),
+                            "count": found,
+                            "run_id": run_id,
+                        },
+                        dedupe_key=f"reconciliation:{run_id}:{found}",
+                    )
         except BillFormatError as exc:
             log.warning("reconciliation %s: unreadable bill: %s", run_id, exc)
             _end(db, run_id, status=FAILED, now=clock(), error=f"账单格式无法识别：{exc}")

@@ -502,6 +502,13 @@ def test_an_empty_day_finds_our_payments_missing_at_the_provider(
     assert [d["out_trade_no"] for d in found["missing_at_provider"]] == ["PLONELY00001"]
     run = client.get(f"{ADMIN}/{r.json['id']}", headers=admin).json["run"]
     assert run["summary"]["empty_bill"] is True and run["rows_seen"] == 0
+    # The organisation's admins hear of the discrepancy in their inbox.
+    inbox = client.get("/api/v1/me/notifications", headers=admin).json
+    found_count = sum(run["summary"]["discrepancies"].values())
+    assert found_count >= 1
+    assert [(i["kind"], i["data"]["count"]) for i in inbox["items"]] == [
+        ("reconciliation_discrepancy", str(found_count))
+    ]
 
 
 def test_a_bill_not_made_yet_waits_and_is_given_up_at_two(
