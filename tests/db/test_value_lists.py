@@ -58,6 +58,7 @@ from server.reconciliation.rules import ACTIONS as DISCREPANCY_ACTIONS
 from server.reconciliation.rules import CHANNELS as RECONCILIATION_CHANNELS
 from server.reconciliation.rules import DETAIL_FORMATS as RECONCILIATION_FORMATS
 from server.reconciliation.rules import DISCREPANCY_KINDS, RUN_STATUSES
+from server.sla.rules import DAY_KINDS as BUSINESS_DAY_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = values_of(Role)
@@ -105,6 +106,23 @@ LISTS = (
             ("StaffOrderCreate", "priority"),
             ("/api/v1/admin/orders", "get", "priority"),
         ),
+    ),
+    Listed(
+        "SLA policy priorities (null: every priority)",
+        PRIORITIES,
+        "sla_policies",
+        "priority",
+        "ck_sla_policies_priority_known",
+        nullable=True,
+        openapi=(("SlaPolicy", "priority"),),
+    ),
+    Listed(
+        "business calendar day kinds",
+        BUSINESS_DAY_KINDS,
+        "business_days",
+        "kind",
+        "ck_business_days_kind_known",
+        openapi=(("BusinessDay", "kind"),),
     ),
     Listed(
         "payers",

@@ -88,6 +88,8 @@ PATH_KINDS = {
     "charge_id": "charge",
     "account_id": "payment_account",
     "run_id": "reconciliation_run",
+    "policy_id": "sla_policy",
+    "day_id": "business_day",
 }
 
 
@@ -175,6 +177,20 @@ def _seed(app: Any, make: Factory) -> Seeded:
         )
     )
     make.session.flush()
+    r = client.post(
+        "/api/v1/admin/settings/sla-policies",
+        json={"order_type_id": order_type.id, "resolution_minutes": 480, "business_hours": True},
+        headers=headers["admin"],
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    sla_policy = r.json["id"]
+    r = client.post(
+        "/api/v1/admin/settings/business-calendar/days",
+        json={"day": (date.today() + timedelta(days=30)).isoformat(), "kind": "holiday"},
+        headers=headers["admin"],
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    business_day = r.json["id"]
 
     return Seeded(
         headers=headers,
@@ -196,6 +212,8 @@ def _seed(app: Any, make: Factory) -> Seeded:
             **charges,
             "payment_account": [payment_account],
             "reconciliation_run": [run.id],
+            "sla_policy": [sla_policy],
+            "business_day": [business_day],
         },
         protected={"staff": {technicians[0].id, technicians[2].id} | {d.id for d in dispatchers}},
     )
