@@ -7,6 +7,7 @@ serial, the platform key id and fingerprints.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -371,6 +372,16 @@ def _build(
 
 def default_account(settings: Settings, *, channel: str) -> ProviderAccount | None:
     """The account configured by WECHATPAY_* / ALIPAY_*, or None when that is not set up."""
+    return _default_account(settings, channel)
+
+
+# Read once per configuration: parsing (and checking) an RSA private key costs tens of
+# milliseconds, and every notification, pay request and sweep asks for the default account.
+# The accounts are key material only; the clients that call out are built per use
+# (`gateways.gateway_for`). Keys replaced on disk are read at the next start, with the
+# serials and ids of the environment that name them.
+@functools.lru_cache(maxsize=8)
+def _default_account(settings: Settings, channel: str) -> ProviderAccount | None:
     if channel == WECHAT:
         merchant = wechatpay.account_from_settings(settings)
         if merchant is None:
