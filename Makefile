@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check bench bench-booking bench-reconcile clean
+.PHONY: help install run test lint format check bench bench-booking bench-push bench-reconcile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -44,9 +44,13 @@ clean: ## remove the virtualenv and caches (keeps instance/ data)
 bench: $(STAMP) ## grab throughput: the API under gunicorn vs the same SQL on psycopg (32 clients)
 	$(BIN)/python -m bench.grab
 	$(MAKE) bench-booking
+	$(MAKE) bench-push
 
 bench-booking: $(STAMP) ## booking throughput into the same few slots: API vs the counter UPDATE on psycopg
 	$(BIN)/python -m bench.booking
+
+bench-push: $(STAMP) ## one pool order to 1,000 technicians' phones (outbox, worker, FCM) vs send_each alone
+	$(BIN)/python -m bench.push
 
 bench-reconcile: $(STAMP) ## reconcile a 1M-row WeChat bill: parsing alone vs the whole run, peak memory
 	$(BIN)/python -m bench.reconcile
