@@ -164,6 +164,17 @@ def _wechat_refund(
     ):
         log.error("WeChat Pay refund notification for %s does not match", out_refund_no)
         return Outcome("mismatch")
+    amount = resource.get("amount") if isinstance(resource.get("amount"), dict) else {}
+    refunded = amount.get("refund") if amount else None
+    if refunded is not None and refunded != refund.amount_fen:
+        # Not the refund we asked for: not booked; the refund's query job asks WeChat itself.
+        log.error(
+            "WeChat Pay refund notification for %s: %r fen, ours is %s fen; not applied",
+            out_refund_no,
+            refunded,
+            refund.amount_fen,
+        )
+        return Outcome("amount_mismatch", payment.out_trade_no)
     status = WECHAT_REFUND_STATES.get(str(resource.get("refund_status", "")), "")
     if not status:
         return Outcome("ignored")

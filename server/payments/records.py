@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.charges import ledger
 from server.db.pagination import Page
@@ -62,6 +62,14 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
 
 
+def _on_or_before(column: InstrumentedAttribute[datetime], day: date) -> ColumnElement[bool]:
+    """`column` falls on `day` or earlier; the last day there is (9999-12-31) has no next day
+    to stop before, so it sets no upper bound."""
+    if day >= date.max:
+        return true()
+    return column < _day_start(day + timedelta(days=1))
+
+
 def _payments_query(org_id: int, filters: RecordFilters) -> Select[Payment, str]:
     stmt = (
         select(Payment, Order.number)
@@ -77,7 +85,7 @@ def _payments_query(org_id: int, filters: RecordFilters) -> Select[Payment, str]
     if filters.date_from:
         stmt = stmt.where(Payment.created_at >= _day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(Payment.created_at < _day_start(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(_on_or_before(Payment.created_at, filters.date_to))
     return stmt.order_by(Payment.created_at.desc(), Payment.id.desc())
 
 
@@ -99,7 +107,7 @@ def _refunds_query(org_id: int, filters: RecordFilters) -> Select[Refund, str, s
     if filters.date_from:
         stmt = stmt.where(Refund.created_at >= _day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(Refund.created_at < _day_start(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(_on_or_before(Refund.created_at, filters.date_to))
     return stmt.order_by(Refund.created_at.desc(), Refund.id.desc())
 
 
