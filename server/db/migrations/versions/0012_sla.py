@@ -46,6 +46,8 @@ ACTIONS_BEFORE = (
     "hold_expired",
 )
 ACTIONS_AFTER = (*ACTIONS_BEFORE, "escalate")
+OPEN = ("awaiting_payment", "pending", "assigned", "in_progress", "on_hold")
+PAUSED = ("awaiting_payment", "on_hold")
 MINUTES_RANGE = "BETWEEN 1 AND 525600"
 LEVEL_RANGE = "BETWEEN 0 AND 3"
 
@@ -180,6 +182,29 @@ def upgrade() -> None:
     op.drop_constraint(op.f("ck_order_events_action_known"), "order_events", type_="check")
     op.create_check_constraint(
         op.f("ck_order_events_action_known"), "order_events", sql_in("action", ACTIONS_AFTER)
+    )
+    # Open orders filed before clocks existed get one on their wall-clock due_at. What their
+    # milestones already passed counts as sent: the first tick must not page everyone about
+    # last month's orders, only about what falls due from now on.
+    op.execute(
+        f"""
+        INSERT INTO sla_clocks (
+            order_id, org_id, business_hours, started_at, paused_at, response_level,
+            resolution_remind_at, resolution_due_at, resolution_escalate_at, resolution_level
+        )
+        SELECT id, org_id, false, created_at,
+               CASE WHEN {sql_in("status", PAUSED)} THEN now() END, 0,
+               remind_at, due_at, escalate_at,
+               CASE WHEN now() > escalate_at THEN 3 WHEN now() > due_at THEN 2
+                    WHEN now() >= remind_at THEN 1 ELSE 0 END
+        FROM (
+            SELECT id, org_id, status, created_at, due_at,
+                   created_at + GREATEST(due_at - created_at, interval '0') * 0.8 AS remind_at,
+                   due_at + GREATEST(due_at - created_at, interval '0') * 0.5 AS escalate_at
+            FROM orders
+            WHERE {sql_in("status", OPEN)}
+        ) AS open_orders
+        """
     )
 
 
