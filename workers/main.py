@@ -26,6 +26,9 @@ def _resolve(dotted: str) -> Callable[..., Any]:
 def run_worker(queues: Sequence[str] = QUEUES, *, burst: bool = False) -> bool:
     """Work the queues in priority order until stopped (or until empty with `burst`)."""
     configure_logging(settings().log_level)  # jobs log through the same masks as requests
+    # Import the job functions (and with them the app's modules) once, before RQ forks a work
+    # horse per job: each horse then starts warm instead of importing everything again.
+    importlib.import_module("workers.tasks")
     connection = redis_connection()
     worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
     return bool(worker.work(burst=burst, with_scheduler=True))

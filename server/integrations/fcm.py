@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import firebase_admin
+import requests
 from firebase_admin import credentials, exceptions, messaging
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,13 @@ class PushSender:
                 )
         service = messaging._get_messaging_service(self.app)
         # The documented v1 URL on another host (loopback in tests and `baoxiu dev`).
-        service._fcm_url = f"{api_base.rstrip('/')}/v1/projects/{self.app.project_id}/messages:send"
+        base = api_base.rstrip("/")
+        service._fcm_url = f"{base}/v1/projects/{self.app.project_id}/messages:send"
+        # firebase-admin pools 100 connections for Google's host only; a batch of CHUNK
+        # threads to any other host would open and drop connections past the default 10.
+        service._client.session.mount(
+            base, requests.adapters.HTTPAdapter(pool_connections=CHUNK, pool_maxsize=CHUNK)
+        )
 
     @staticmethod
     def _message(push: Push) -> messaging.Message:
