@@ -21,9 +21,16 @@ from server.orders.actors import Actor
 from server.orders.models import Order
 from server.orders.moves import Action, Status, append_event
 from server.orders.rules.states import next_status, sources
-from server.sla.clocks import stones
+from server.sla.clocks import PAUSED, clock_calendar, stones
 from server.sla.models import SlaClock
-from server.sla.rules import VISIT_REMINDER_MINUTES, Level, Milestones, to_send
+from server.sla.rules import (
+    VISIT_REMINDER_MINUTES,
+    Level,
+    Milestones,
+    add_business,
+    business_between,
+    to_send,
+)
 
 SYSTEM = "system"
 RESPONSE = "response"
@@ -34,6 +41,9 @@ OPEN_VALUES = sorted(s.value for s in sources(Action.ESCALATE))
 UNTAKEN_VALUES = sorted((Status.PENDING.value, Status.ASSIGNED.value))
 # A booked visit is reminded of once the order is paid for (or free) and still open.
 VISIT_VALUES = sorted(v for v in OPEN_VALUES if v != Status.AWAITING_PAYMENT.value)
+# A paused order's due_at is looked at when it comes this close, and set an hour ahead.
+HOLD_LOOKAHEAD = timedelta(minutes=10)
+HOLD_HORIZON = timedelta(hours=1)
 NAMES = {Level.REMINDED: "remind", Level.OVERDUE: "overdue", Level.ESCALATED: "escalated"}
 
 
@@ -122,7 +132,39 @@ def tick(session: Session, *, now: datetime, batch: int = 200) -> TickReport:
             else:
                 escalated += 1
     visits = remind_visits(session, now=now, batch=batch)
-    return TickReport(reminded, escalated, visits, max(seen, visits))
+    held = hold_deadlines(session, now=now, batch=batch)
+    return TickReport(reminded, escalated, visits, max(seen, visits, held))
+
+
+def hold_deadlines(session: Session, *, now: datetime, batch: int = 200) -> int:
+    """Keep paused orders from turning overdue in the console while their clock stands still.
+
+    A paused clock keeps the deadlines it had; on resume they move by the paused time
+    (`clocks.on_event`). Meanwhile `orders.due_at` of a paused order about to pass is moved to
+    where the deadline would be if the clock resumed in an hour, so the one overdue
+    definition keeps agreeing with the SLA. An order already overdue when it was paused stays
+    overdue.
+    """
+    rows = session.execute(
+        select(SlaClock, Order)
+        .join(Order, Order.id == SlaClock.order_id)
+        .where(
+            SlaClock.paused_at.is_not(None),
+            Order.status.in_(sorted(PAUSED)),
+            now + HOLD_LOOKAHEAD >= Order.due_at,
+            SlaClock.resolution_due_at > SlaClock.paused_at,
+        )
+        .order_by(SlaClock.order_id)
+        .limit(batch)
+        .with_for_update(of=(SlaClock, Order), skip_locked=True)
+    ).all()
+    for clock, order in rows:
+        assert clock.paused_at is not None
+        calendar = clock_calendar(session, clock=clock)
+        paused = business_between(clock.paused_at, now + HOLD_HORIZON, calendar)
+        order.due_at = add_business(clock.resolution_due_at, paused, calendar)
+    session.flush()
+    return len(rows)
 
 
 def _raise(session: Session, clock: SlaClock, deadline: _Deadline, level: Level) -> bool:

@@ -240,9 +240,17 @@ def test_the_clock_pauses_on_hold(client, world, admin, db_session, clock):
     post(client, world, tech, f"{TECH}/{oid}/grab")
     clock.now = at(MON, 10)
     post(client, world, tech, f"{TECH}/{oid}/hold", {"reason": "等配件"})
-    # Paused: past the old deadline, nothing is sent and nothing escalates.
-    report = tick(db_session, now=at(MON, 17, 30))
+    # Paused: past the old deadline, nothing is sent, nothing escalates, and the console does
+    # not call it overdue (the tick keeps a paused order's due_at ahead of the clock).
+    clock.now = at(MON, 16, 55)
+    report = tick(db_session, now=clock.now)
     assert (report.reminded, report.escalated) == (0, 0)
+    assert due_at(db_session, oid) > at(MON, 17, 55)
+    clock.now = at(MON, 17, 30)
+    report = tick(db_session, now=clock.now)
+    assert (report.reminded, report.escalated) == (0, 0)
+    assert oid not in overdue_ids(client, world, admin)
+    assert clock_row(db_session, oid).resolution_due_at == at(MON, 17)  # the clock's own
     clock.now = at(TUE, 10)
     post(client, world, tech, f"{TECH}/{oid}/resume")
     # Nine business hours on hold (Monday 10–18, Tuesday 9–10): the deadline moves with them.
@@ -260,6 +268,20 @@ def test_awaiting_payment_starts_paused(client, world, admin, db_session, clock)
     row = clock_row(db_session, oid)
     assert row.paused_at == clock.now
     assert tick(db_session, now=at(TUE, 12)).escalated == 0
+
+
+def test_an_order_overdue_before_its_hold_stays_overdue(client, world, admin, db_session, clock):
+    policy(client, world, admin, business_hours=True)
+    tech = world.techs[0]
+    oid = world.file(client)["id"]  # due Monday 17:00
+    post(client, world, tech, f"{TECH}/{oid}/grab")
+    clock.now = at(TUE, 10)
+    assert tick(db_session, now=clock.now).escalated == 1
+    post(client, world, tech, f"{TECH}/{oid}/hold", {"reason": "等配件"})
+    clock.now = at(TUE, 16)
+    tick(db_session, now=clock.now)
+    assert due_at(db_session, oid) == at(MON, 17)
+    assert oid in overdue_ids(client, world, admin)
 
 
 def test_holidays_and_make_up_days_move_deadlines(client, world, admin, db_session, clock):
