@@ -29,9 +29,22 @@ def run_worker(queues: Sequence[str] = QUEUES, *, burst: bool = False) -> bool:
     # Import the job functions (and with them the app's modules) once, before RQ forks a work
     # horse per job: each horse then starts warm instead of importing everything again.
     importlib.import_module("workers.tasks")
+    _warm_push_sender()
     connection = redis_connection()
     worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
     return bool(worker.work(burst=burst, with_scheduler=True))
+
+
+def _warm_push_sender() -> None:
+    """Build the FCM sender and fetch its token before forking: each job inherits them."""
+    from server.notifications.delivery import push_sender
+
+    try:
+        sender = push_sender(settings())
+        if sender is not None:
+            sender.warm()
+    except Exception as exc:  # a push job will try (and report) again; the worker must start
+        log.warning("FCM not warmed up: %s", type(exc).__name__)
 
 
 def build_scheduler() -> CronScheduler:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import firebase_admin
+import google.auth.transport.requests
 import requests
 from firebase_admin import credentials, exceptions, messaging
 
@@ -90,6 +91,12 @@ class PushSender:
         service._client.session.mount(
             base, requests.adapters.HTTPAdapter(pool_connections=CHUNK, pool_maxsize=CHUNK)
         )
+
+    def warm(self) -> None:
+        """Fetch the OAuth access token now (a worker does it before forking its job
+        processes, so that each one starts with a valid token instead of fetching its own)."""
+        credential = messaging._get_messaging_service(self.app)._credential
+        credential.refresh(google.auth.transport.requests.Request())
 
     @staticmethod
     def _message(push: Push) -> messaging.Message:
