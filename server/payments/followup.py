@@ -203,6 +203,13 @@ def _close_at_provider(snapshot: PaymentSnapshot) -> None:
         snapshot.gateway.alipay.close_trade(out_trade_no=snapshot.out_trade_no)
 
 
+class NotClosableYet(AlipayError):
+    """Alipay has no trade until the buyer opens the order string, so there is nothing to close
+    before it expires: an expected wait, retried later, not a failure."""
+
+    message = "支付宝交易尚未创建，到期后再关闭"
+
+
 def close_payment(db: Database, settings: Settings, *, payment_id: int, now: datetime) -> str:
     """Close a payment at its provider, unless it turns out paid; returns its status then."""
     snapshot = _load(db, settings, payment_id)
@@ -218,7 +225,7 @@ def close_payment(db: Database, settings: Settings, *, payment_id: int, now: dat
         # WeChat never had it (the prepay failed); Alipay has no trade until the buyer opens
         # the order string, which stays usable until it expires.
         if snapshot.channel != WECHAT and snapshot.expires_at and snapshot.expires_at > now:
-            raise AlipayError("支付宝交易尚未创建，到期后再关闭")
+            raise NotClosableYet()
     elif verdict != "dead":
         try:
             _close_at_provider(snapshot)
@@ -424,6 +431,13 @@ def sweep(
         try:
             query_payment(db, settings, payment_id=payment_id, now=now)
             counts["payments"] += 1
+        except NotClosableYet:
+            # Asked, and nothing to do until its order string expires: asked again later.
+            counts["payments"] += 1
+            log.info(
+                "payment %s: Alipay order string not opened yet; closed once it expires", payment_id
+            )
+            _touch_payment(db, payment_id, now)
         except Exception:
             counts["errors"] += 1
             log.exception("querying payment %s failed", payment_id)

@@ -3,8 +3,13 @@ that once answered 500 or moved money wrongly."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from server.payments import followup
+from server.payments.rules import PAYMENT_EXPIRES_MINUTES, QUERY_AFTER_MINUTES
 from tests.paying.conftest import deliver_all
 from tests.paying.helpers import (
     ADMIN,
@@ -12,6 +17,7 @@ from tests.paying.helpers import (
     assert_ledger_agrees,
     notify_wechat,
     paid_ok,
+    payments_of,
     refunds_of,
     tenant_view,
     wechat_paid,
@@ -80,3 +86,32 @@ def test_a_refund_notification_for_another_amount_is_not_booked(client, shop, wx
     assert r.status_code == 204
     assert tenant_view(client, shop, order["id"])["payment_status"] == "refunded"
     assert assert_ledger_agrees(client, shop, db_session, order["id"]) == 0
+
+
+def test_a_replaced_alipay_payment_not_opened_yet_is_no_sweep_error(
+    client, shop, wxpay, alipay, db_session, caplog
+):
+    # Alipay has no trade before the buyer opens the order string, so a replaced one cannot be
+    # closed until it expires. The sweep once logged that expected wait as an error with a
+    # traceback every two minutes, per payment, for half an hour.
+    order = shop.file(client, subtype_id=shop.deposit.id)
+    first = paid_ok(client, shop, order["id"], "alipay")
+    paid_ok(client, shop, order["id"], "wechat")
+    wiring = client.application.extensions["baoxiu"]
+    later = datetime.now(UTC) + timedelta(minutes=QUERY_AFTER_MINUTES + 1)
+
+    with caplog.at_level(logging.INFO, logger="server.payments.followup"):
+        counts = followup.sweep(wiring.db, wiring.settings, now=later)
+
+    assert counts["errors"] == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    db_session.expire_all()
+    by_number = {p.out_trade_no: p for p in payments_of(db_session, order["id"])}
+    assert by_number[first["out_trade_no"]].status == "closing"  # closed once it expires
+
+    # Once expired it is closed, by the same sweep.
+    expired = datetime.now(UTC) + timedelta(minutes=PAYMENT_EXPIRES_MINUTES + 1)
+    assert followup.sweep(wiring.db, wiring.settings, now=expired)["errors"] == 0
+    db_session.expire_all()
+    by_number = {p.out_trade_no: p for p in payments_of(db_session, order["id"])}
+    assert by_number[first["out_trade_no"]].status == "closed"
