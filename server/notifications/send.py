@@ -27,7 +27,7 @@ from server.orders.eligibility import eligible_types
 from server.orders.models import Order
 from server.outbox.outbox import enqueue_on_commit
 from server.staff.models import Staff
-from server.staff.technicians import active_technician
+from server.staff.technicians import active_technician, active_with_role
 
 
 def order_fields(session: Session, order: Order) -> dict[str, str]:
@@ -118,11 +118,7 @@ def desk_users(session: Session, *, org_id: int, role: Role = Role.DISPATCHER) -
     return [
         int(u)
         for u in session.scalars(
-            select(User.id).where(
-                User.org_id == org_id,
-                User.is_active.is_(True),
-                User.roles.contains([role.value]),
-            )
+            select(User.id).where(User.org_id == org_id, active_with_role(role))
         )
     ]
 

@@ -8,9 +8,15 @@ from server.accounts.models import User
 from server.kernel.roles import Role
 from server.staff.rules import is_active_technician
 
-__all__ = ["active_technician", "is_active_technician"]
+__all__ = ["active_technician", "active_with_role", "is_active_technician"]
 
 
 def active_technician() -> ColumnElement[bool]:
     """`rules.is_active_technician` on `users` rows (join the staff member's user)."""
-    return and_(User.is_active.is_(True), User.roles.contains([Role.TECHNICIAN.value]))
+    return active_with_role(Role.TECHNICIAN)
+
+
+def active_with_role(role: Role) -> ColumnElement[bool]:
+    """An active login carrying `role` (technicians above; dispatchers and admins for the
+    desk's notifications)."""
+    return and_(User.is_active.is_(True), User.roles.contains([role.value]))

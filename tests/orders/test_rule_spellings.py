@@ -129,7 +129,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("OrderType.post_id.is_(None)", "server/orders/eligibility.py"),
         ("type_department_id=", "server/orders/eligibility.py"),
         ("due_at <", "server/orders/overdue.py server/orders/rules/overdue.py"),
-        ("User.roles.contains([Role.TECHNICIAN", "server/staff/technicians.py"),
+        ("User.roles.contains([role.value", "server/staff/technicians.py"),
         ("User.is_active.is_(True)", "server/staff/technicians.py"),
         ("bool(user_active)", "server/staff/rules.py"),
     ],
