@@ -168,7 +168,13 @@ def in_flight_fen(session: Session, *, order_id: int) -> int:
 
 
 def refund_owed(
-    session: Session, *, org_id: int, order_id: int, now: datetime, source: str | None = None
+    session: Session,
+    *,
+    org_id: int,
+    order_id: int,
+    now: datetime,
+    source: str | None = None,
+    reason: str | None = None,
 ) -> list[Refund]:
     """Refund what the settlement says is owed back and no refund covers yet."""
     order = load_order(session, org_id=org_id, order_id=order_id, lock=True)
@@ -186,7 +192,7 @@ def refund_owed(
         order_id=order_id,
         amount_fen=due,
         source=source,
-        reason=MSG_REASONS.get(source, LATE_REASON),
+        reason=reason or MSG_REASONS.get(source, LATE_REASON),
         now=now,
     )
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from server.charges.fees import record_payment
+from server.charges.fees import fee_of, record_payment
 from server.db.session import record_domain_event
 from server.orders.actors import Actor
 from server.orders.models import Order
@@ -25,6 +25,7 @@ from server.payments.rules import CLOSED, LATE_PAYMENT_REFUND, PAID, may_move_pa
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
+DUPLICATE_REASON = "重复支付的款项，自动退还"
 CANCELLED = "cancelled"
 
 
@@ -96,6 +97,7 @@ def settle_paid(
         # Nothing owed now: a payment still open (written while this one was closing) would
         # take the money a second time.
         paying.close_payments_left_open(session, order_id=payment.order_id, now=now)
+    fee = fee_of(session, order_id=payment.order_id)
     if was_cancelled:
         # Paid after the order was cancelled (its hold expired, the tenant withdrew): give it back.
         refunding.refund_owed(
@@ -104,6 +106,18 @@ def settle_paid(
             order_id=payment.order_id,
             now=now,
             source=LATE_PAYMENT_REFUND,
+        )
+    elif fee is not None and fee.settled_at is None and fee.refund_due_fen > 0:
+        # The prepay paid twice (two payments opened for it — an Alipay order string cannot be
+        # closed before it is opened — or two family members paying at once): nothing can make
+        # the order owe it before it is priced, so the extra goes back now.
+        refunding.refund_owed(
+            session,
+            org_id=payment.org_id,
+            order_id=payment.order_id,
+            now=now,
+            source=LATE_PAYMENT_REFUND,
+            reason=DUPLICATE_REASON,
         )
     record_domain_event(
         session,
