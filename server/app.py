@@ -37,7 +37,7 @@ class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self) -> None:
-        """Errors are rendered by `server.web.errors`, in the shape of API.md."""
+        """Errors are rendered by `server.web.errors`, in the shape of docs/api.md."""
 
 
 def create_app(settings: Settings | None = None) -> Flask:

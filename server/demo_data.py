@@ -1,4 +1,4 @@
-"""The demo organisation of API.md, seeded once by `baoxiu seed-demo` and `baoxiu dev`."""
+"""The demo organisation of docs/api.md, seeded once by `baoxiu seed-demo` and `baoxiu dev`."""
 
 from __future__ import annotations
 

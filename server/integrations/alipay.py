@@ -1,5 +1,5 @@
 """Alipay OpenAPI (RSA2): trade create / app-pay order string / query / close / refund /
-refund query, and the asynchronous trade notification (integrations.md §3).
+refund query, and the asynchronous trade notification (Alipay OpenAPI, RSA2).
 
 A thin client on `requests` and `cryptography`; the gateway URL is configuration, so tests talk
 to a loopback fake that verifies our signatures and signs its answers with its own key.
@@ -537,7 +537,7 @@ class AlipayClient:
             raise _error_for(method, inner)
         return inner
 
-    # - bills (integrations.md §3.2) -
+    # - bills (alipay.data.dataservice.bill.downloadurl.query) -
 
     def bill_download_url(self, bill_date: date) -> str | None:
         """The trade bill (收单交易) URL of a day, valid ~30 s; None when Alipay has no bill

@@ -1,4 +1,4 @@
-"""Streaming parser of the Alipay trade bill (业务明细, integrations.md §3.3).
+"""Streaming parser of the Alipay trade bill (业务明细, a zip of GBK CSVs).
 
 Pure: the bill is a zip (`<PID>0156_<yyyymmdd>.csv.zip`) of GBK CSVs whose entry names are GBK
 too, without the zip UTF-8 flag; the 业务明细 file (not 业务明细(汇总)) holds one row per trade

@@ -1,6 +1,6 @@
 """WeChat mini-program server API: code2Session, stable access_token, getuserphonenumber.
 
-A thin client on `requests` (see integrations.md §1); the base URL is configuration so tests
+A thin client on `requests` (the mini-program server APIs); the base URL is configuration so tests
 talk to a loopback fake that speaks the same wire format. WeChat answers HTTP 200 even on
 errors, so every reply's `errcode` is checked and mapped to a domain error here.
 """

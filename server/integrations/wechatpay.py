@@ -1,6 +1,6 @@
 """WeChat Pay API v3 for the mini-program (JSAPI): prepay, query, close, refunds, notifications.
 
-Our own client on `requests` and `cryptography` (integrations.md §2). Every request is signed
+Our own client on `requests` and `cryptography` (WeChat Pay API v3). Every request is signed
 with the merchant key (WECHATPAY2-SHA256-RSA2048); every response and notification is verified
 with the platform key named by `Wechatpay-Serial` (public-key mode `PUB_KEY_ID_…` or a platform
 certificate serial; both may be held during WeChat's migration ramp) and refused when the
@@ -208,7 +208,7 @@ class PlatformKeys:
 
 @dataclass(frozen=True)
 class MerchantAccount:
-    """One merchant's credentials (integrations.md §2.1)."""
+    """One merchant's credentials (WeChat Pay API v3: 商户证书与平台公钥)."""
 
     mchid: str
     appid: str
@@ -629,7 +629,7 @@ class WeChatPayClient:
             raise UpstreamError("微信支付返回了无法解析的数据")
         return data
 
-    # Bills (integrations.md §2.10)
+    # Bills (申请交易账单, 下载账单)
 
     def trade_bill(
         self, bill_date: date, *, bill_type: str = "ALL", directory: str | None = None

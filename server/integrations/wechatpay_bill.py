@@ -1,4 +1,4 @@
-"""Streaming parser of the WeChat Pay trade bill (交易账单, integrations.md §2.10).
+"""Streaming parser of the WeChat Pay trade bill (交易账单, ALL / SUCCESS / REFUND).
 
 Pure: takes a binary stream of the *uncompressed* CSV (wrap a `.gz` in `gzip.open`) and yields
 one typed row at a time, so a million-row bill never sits in memory. Columns are found by

@@ -1,6 +1,6 @@
 """Domain errors: each carries a stable `error` id, an HTTP status and a zh-CN message.
 
-One handler (`server.web.errors`) turns them into the JSON shape of API.md.
+One handler (`server.web.errors`) turns them into the JSON shape of docs/api.md.
 """
 
 from __future__ import annotations

@@ -278,7 +278,7 @@ class FakeWeChatPay:
         @app.after_request
         def sign_answer(response: Response) -> Response:
             if request.path.startswith("/v3/billdownload/"):
-                return response  # bill downloads are not signed (integrations.md §2.10)
+                return response  # bill downloads are not signed (WeChat Pay: 下载账单)
             body = response.get_data()
             response.headers.update(self.sign(body))
             response.headers["Request-ID"] = "08" + secrets.token_hex(14).upper()

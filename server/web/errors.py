@@ -1,4 +1,4 @@
-"""The one error shape of API.md, produced for every failure by these handlers."""
+"""The one error shape of docs/api.md, produced for every failure by these handlers."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def error_response(
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """webargs nests errors by location and field; API.md wants `{field: [text, ...]}`."""
+    """webargs nests errors by location and field; docs/api.md wants `{field: [text, ...]}`."""
     flat: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():

@@ -138,3 +138,18 @@ def test_the_project_points_at_this_page_and_nothing_outside_it(doc):
     assert "docs/api.md" in readme
     for text in (doc, readme):
         assert "../shared" not in text and "/work/shared" not in text
+
+
+def test_no_file_of_the_project_cites_documents_it_does_not_contain():
+    """The project stands alone: no source, doc or test names a file kept outside it."""
+    root = API_DOC.parents[1]
+    outside = ("../shared", "/work/shared", "integrations.md", "STYLE.md", "API.md")
+    offenders = [
+        f"{path.relative_to(root)}: {word}"
+        for folder in ("server", "mobile_api", "schemas", "workers", "bench", "docs", "deploy")
+        for path in (root / folder).rglob("*")
+        if path.is_file() and path.suffix in (".py", ".md", ".toml", ".example", ".sh", ".cfg")
+        for word in outside
+        if word in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert offenders == []

@@ -102,7 +102,7 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
     },
 }
 
-# An order counts against its technician's grab cap in these statuses (API.md).
+# An order counts against its technician's grab cap in these statuses (docs/api.md).
 HELD: frozenset[Status] = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD})
 # The same, as stored: what status columns and SQL filters compare with.
 HELD_VALUES: frozenset[str] = frozenset(s.value for s in HELD)
