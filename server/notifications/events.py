@@ -19,8 +19,14 @@ from sqlalchemy.orm import Session
 from server.db.session import forget_dead_domain_events, take_domain_events
 from server.kernel.money import fen_to_yuan_text
 from server.kernel.roles import Role
-from server.notifications.send import desk_users, eligible_technicians, notify, staff_user
-from server.orders.models import Order
+from server.notifications.send import (
+    OrderFacts,
+    desk_users,
+    eligible_technicians,
+    notify,
+    order_facts,
+    staff_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,34 +36,25 @@ LOW_SCORE = 2
 TO_POOL = frozenset({"file", "payment_received", "reject", "reopen"})
 
 
-def _order(session: Session, order_id: int) -> Order | None:
-    return session.get(Order, order_id, populate_existing=True)  # the state being committed
-
-
-def _technician_name(session: Session, order: Order) -> str:
-    assignee = order.assignee
-    if assignee is None:
+def _technician_name(order: OrderFacts) -> str:
+    name = order.assignee_name
+    if not name:
         return "师傅"
-    name = assignee.user.name
     return name if name.endswith("师傅") else f"{name}师傅"
 
 
 def _order_event(session: Session, e: dict[str, Any]) -> None:
-    order = _order(session, e["order_id"])
+    order = order_facts(session, e["order_id"])
     if order is None:
         return
     action, now, org_id = e["action"], e["now"], e["org_id"]
-    send = _sender(session, org_id=org_id, order_id=order.id, now=now)
+    send = _sender(session, org_id=org_id, order=order, now=now)
     if action in TO_POOL and order.status == POOL:
         send("pool_order", eligible_technicians(session, order=order))
     if action == "reject":
         send("order_rejected", desk_users(session, org_id=org_id), reason=e["reason"])
     if action in ("grab", "accept"):
-        send(
-            "order_taken",
-            [order.reporter_user_id],
-            technician=_technician_name(session, order),
-        )
+        send("order_taken", [order.reporter_user_id], technician=_technician_name(order))
     if action == "assign" or action == "reopen_to_assignee":
         send("order_assigned", staff_user(session, order.assignee_id))
     if action == "transfer":
@@ -76,7 +73,7 @@ def _order_event(session: Session, e: dict[str, Any]) -> None:
             )
 
 
-def _sender(session: Session, *, org_id: int, order_id: int, now: datetime) -> Any:
+def _sender(session: Session, *, org_id: int, order: OrderFacts, now: datetime) -> Any:
     def send(kind: str, user_ids: list[int], **data: Any) -> None:
         if user_ids:
             notify(
@@ -85,18 +82,19 @@ def _sender(session: Session, *, org_id: int, order_id: int, now: datetime) -> A
                 kind=kind,
                 user_ids=user_ids,
                 now=now,
-                order_id=order_id,
+                order_id=order.id,
                 data=data,
+                order=order,
             )
 
     return send
 
 
 def _message(session: Session, e: dict[str, Any]) -> None:
-    order = _order(session, e["order_id"])
+    order = order_facts(session, e["order_id"])
     if order is None:
         return
-    send = _sender(session, org_id=e["org_id"], order_id=order.id, now=e["now"])
+    send = _sender(session, org_id=e["org_id"], order=order, now=e["now"])
     text = str(e["text"])[:60]
     if e["actor_role"] == Role.TENANT.value:
         holder = staff_user(session, order.assignee_id)
@@ -106,11 +104,11 @@ def _message(session: Session, e: dict[str, Any]) -> None:
 
 
 def _money(session: Session, name: str, e: dict[str, Any]) -> None:
-    order = _order(session, e["order_id"])
+    order = order_facts(session, e["order_id"])
     if order is None:
         return
     users = {order.reporter_user_id, e.get("payer_user_id") or order.reporter_user_id}
-    send = _sender(session, org_id=e["org_id"], order_id=order.id, now=e["now"])
+    send = _sender(session, org_id=e["org_id"], order=order, now=e["now"])
     send(name, sorted(users), amount=f"{fen_to_yuan_text(int(e['amount_fen']))} 元")
 
 

@@ -9,6 +9,7 @@ is one delivery that batches its pushes, not a thousand jobs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
-from server.catalog.models import OrderType
+from server.catalog.models import OrderSubtype, OrderType
 from server.directory.models import Room
 from server.jobs import DELIVER_NOTIFICATIONS
 from server.kernel.roles import Role
@@ -30,14 +31,49 @@ from server.staff.models import Staff
 from server.staff.technicians import active_technician, active_with_role
 
 
-def order_fields(session: Session, order: Order) -> dict[str, str]:
-    """What every order notification says: its number, type and room."""
-    room = session.get(Room, order.room_id) if order.room_id else None
-    return {
-        "number": order.number,
-        "type": order.subtype.name,
-        "room": room.code if room is not None else "",
-    }
+@dataclass(frozen=True)
+class OrderFacts:
+    """What notifications of an order need, read in one statement as the commit will leave it."""
+
+    id: int
+    org_id: int
+    order_type_id: int
+    status: str
+    reporter_user_id: int
+    assignee_id: int | None
+    assignee_name: str | None
+    payable_fen: int
+    number: str
+    type: str
+    room: str
+
+    def fields(self) -> dict[str, str]:
+        """What every order notification says: its number, type and room."""
+        return {"number": self.number, "type": self.type, "room": self.room}
+
+
+def order_facts(session: Session, order_id: int) -> OrderFacts | None:
+    row = session.execute(
+        select(
+            Order.id,
+            Order.org_id,
+            Order.order_type_id,
+            Order.status,
+            Order.reporter_user_id,
+            Order.assignee_id,
+            User.name,
+            Order.payable_fen,
+            Order.number,
+            OrderSubtype.name,
+            Room.code,
+        )
+        .join(OrderSubtype, OrderSubtype.id == Order.subtype_id)
+        .join(Room, Room.id == Order.room_id)
+        .outerjoin(Staff, Staff.id == Order.assignee_id)
+        .outerjoin(User, User.id == Staff.user_id)
+        .where(Order.id == order_id)
+    ).first()
+    return OrderFacts(*row) if row is not None else None
 
 
 def notify(
@@ -50,19 +86,21 @@ def notify(
     order_id: int | None = None,
     data: Mapping[str, Any] | None = None,
     dedupe_key: str | None = None,
+    order: OrderFacts | None = None,
 ) -> int:
     """Write `kind` to each user's inbox and have it delivered after this transaction commits.
 
-    `data` fills the template (the order's number, type and room are added); a `dedupe_key`
+    `data` fills the template (the order's number, type and room are added: pass `order` when
+    it is at hand, else it is read); a `dedupe_key`
     makes a second call with the same key a no-op per user (timers that run twice). Returns
     how many inbox rows were written.
     """
     template = TEMPLATES[kind]
     fields: dict[str, Any] = {}
-    if order_id is not None:
-        order = session.get(Order, order_id)
-        if order is not None:
-            fields.update(order_fields(session, order))
+    if order is None and order_id is not None:
+        order = order_facts(session, order_id)
+    if order is not None:
+        fields.update(order.fields())
     fields.update(data or {})
     title, body = render(kind, fields)
     payload = {k: str(v)[:100] for k, v in fields.items() if v is not None}
@@ -123,7 +161,7 @@ def desk_users(session: Session, *, org_id: int, role: Role = Role.DISPATCHER) -
     ]
 
 
-def eligible_technicians(session: Session, *, order: Order) -> list[int]:
+def eligible_technicians(session: Session, *, order: OrderFacts) -> list[int]:
     """Users of every active, on-duty technician the order's type reaches (its pool)."""
     reaches = exists().where(
         OrderType.id == order.order_type_id,
