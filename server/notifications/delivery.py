@@ -259,14 +259,16 @@ def _subscribe_data(item: Planned) -> dict[str, str]:
     return {name: values.get(source, "")[:32] for name, source in fields}
 
 
-def _send_subscribe(client: WeChatMiniClient, items: list[Planned]) -> list[Outcome]:
+def _send_subscribe(
+    client: WeChatMiniClient, items: list[Planned], templates: dict[str, str]
+) -> list[Outcome]:
     outcomes = []
     for item in items:
         page = f"pages/order/detail?id={item.order_id}" if item.order_id else ""
         try:
             errcode = client.send_subscribe_message(
                 openid=item.token,
-                template_id=item.data.get("_template_id", ""),
+                template_id=templates.get(item.kind, ""),
                 data=_subscribe_data(item),
                 page=page,
             )
@@ -336,11 +338,7 @@ def deliver(
             now=now,
         )
     pushes = [p for p in planned if p.channel == FCM]
-    messages = [
-        Planned(**{**p.__dict__, "data": {**p.data, "_template_id": templates.get(p.kind, "")}})
-        for p in planned
-        if p.channel == SUBSCRIBE
-    ]
+    messages = [p for p in planned if p.channel == SUBSCRIBE]
     outcomes: list[Outcome] = []
     if pushes and pusher is not None:
         outcomes += _send_pushes(pusher, pushes)
@@ -351,7 +349,7 @@ def deliver(
             settings.wechat_api_base,
             settings.redis_url,
         )
-        outcomes += _send_subscribe(client, messages)
+        outcomes += _send_subscribe(client, messages, templates)
     with db.transaction() as uow:
         record(uow.session, outcomes=outcomes, now=now)
     counts: dict[str, int] = {}
