@@ -371,14 +371,21 @@ def _free_port() -> int:
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int | None, log: Path) -> Iterator[str]:
     """`baoxiu serve` in a subprocess; yields its base URL once /healthz answers."""
+    with gunicorn_process(env, workers, log) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def gunicorn_process(
+    env: dict[str, str], workers: int | None, log: Path, *, root: Path = PROJECT_ROOT
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`baoxiu serve` run from `root` (a checkout); yields its base URL and the process."""
     port = _free_port()
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(command, env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -393,7 +400,7 @@ def gunicorn(env: dict[str, str], workers: int | None, log: Path) -> Iterator[st
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
                 time.sleep(0.2)
-            yield base
+            yield base, proc
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
