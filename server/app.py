@@ -24,6 +24,7 @@ from server.web.blueprint import BEARER
 from server.web.context import Container
 from server.web.errors import register_error_handlers, render_error
 from server.web.guards import BigintConverter, reject_unsafe_input
+from server.web.json_provider import OrjsonProvider
 from server.web.logging import configure_logging
 
 API_DESCRIPTION = """报修（Baoxiu）v1 接口：住户小程序、维修工 App 与管理控制台。
@@ -48,8 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     # Before any blueprint: every `<int:...>` id in a path is then bounded to a bigint.
     app.url_map.converters["int"] = BigintConverter
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,

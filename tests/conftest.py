@@ -160,14 +160,16 @@ def connection(app: Flask) -> Iterator[Connection]:
     db = app.extensions["baoxiu"].db
     conn = db.engine.connect()
     outer = conn.begin()
-    original = db.session_factory
-    db.session_factory = sessionmaker(
+    originals = db.session_factory, db.read_session_factory
+    # Read-only units of work too: they see the test's uncommitted rows (inside its transaction
+    # rather than in autocommit, which changes what they may see, not what they do).
+    db.session_factory = db.read_session_factory = sessionmaker(
         bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
     try:
         yield conn
     finally:
-        db.session_factory = original
+        db.session_factory, db.read_session_factory = originals
         outer.rollback()
         conn.close()
 

@@ -8,12 +8,13 @@ that commit succeeded — a rolled-back grab must not notify anyone.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from server.runtime import sqlalchemy_url
 
@@ -25,7 +26,6 @@ class Database:
 
     def __init__(self, database_url: str, **engine_options: Any) -> None:
         options: dict[str, Any] = {
-            "pool_pre_ping": True,
             "pool_size": 10,
             "max_overflow": 20,
             # Statement errors otherwise quote their parameters (phones, ID numbers, password
@@ -34,16 +34,25 @@ class Database:
         }
         options.update(engine_options)
         self.engine: Engine = create_engine(sqlalchemy_url(database_url), **options)
+        if not options.get("pool_pre_ping"):
+            ping_when_idle(self.engine)
         self.session_factory: Callable[[], Session] = sessionmaker(
             self.engine, expire_on_commit=False, autoflush=True
+        )
+        # Reads that need no transaction: no BEGIN, no COMMIT, one round trip per statement.
+        self.read_session_factory: Callable[[], Session] = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
         # Per-process services that work after a commit needs (the outbox's job queue), handed
         # to every unit of work in its `session.info`: use cases hold only a session.
         self.session_info: dict[str, Any] = {}
 
-    def unit_of_work(self) -> UnitOfWork:
-        session = self.session_factory()
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; `read_only` for requests that only read (see `refuse_writes`)."""
+        session = (self.read_session_factory if read_only else self.session_factory)()
         session.info.update(self.session_info)
+        if read_only:
+            refuse_writes(session)
         return UnitOfWork(session)
 
     @contextmanager
@@ -58,6 +67,49 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# A connection idle longer than this is pinged before use (the server may have restarted or
+# a firewall dropped it). Busy connections are not: `pool_pre_ping` would add a round trip to
+# every request, the cost of one more statement.
+PING_AFTER_IDLE_SECONDS = 5.0
+_LAST_USED = "baoxiu_last_used"
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Ping connections that sat idle in the pool; a dead one is replaced transparently."""
+
+    @event.listens_for(engine, "checkin")
+    def note_last_use(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get(_LAST_USED)
+        if last_used is None or time.monotonic() - last_used < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError() from error
+        if not alive:
+            raise exc.DisconnectionError()
+
+
+def refuse_writes(session: Session) -> None:
+    """A read-only unit of work runs in autocommit: a write there would commit on its own.
+
+    Refuse any at once, as a programming error, before it reaches the database.
+    """
+
+    @event.listens_for(session, "before_flush")
+    def no_flush(*_args: Any) -> None:
+        raise RuntimeError("read-only unit of work: nothing may be written")
+
+    @event.listens_for(session, "do_orm_execute")
+    def selects_only(state: ORMExecuteState) -> None:
+        if not state.is_select:
+            raise RuntimeError("read-only unit of work: only SELECT statements may run")
 
 
 _AFTER_COMMIT = "baoxiu_after_commit"

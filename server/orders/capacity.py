@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
@@ -31,6 +31,8 @@ from server.staff.technicians import is_active_technician
 __all__ = ["Technician", "effective_grab_cap", "grab_cap_of", "reserve_capacity"]
 
 _HELD_VALUES = sorted(HELD_VALUES)
+# As literals: prepared statements' generic plans can then use the partial `ix_orders_held`.
+_HELD_LITERALS = [literal(value, literal_execute=True) for value in _HELD_VALUES]
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Technician:
 _HELD_COUNT = (
     select(func.count())
     .select_from(Order)
-    .where(Order.assignee_id == bindparam("staff_id"), Order.status.in_(_HELD_VALUES))
+    .where(Order.assignee_id == bindparam("staff_id"), Order.status.in_(_HELD_LITERALS))
     .scalar_subquery()
 )
 _TECHNICIAN = (
@@ -100,21 +102,34 @@ def technician_with_held(
     return None if row is None else (_technician(row), int(row.held))
 
 
-def _technician(row: Any) -> Technician:
+def technician_with_held_cte(prefix: str) -> tuple[Any, list[Any]]:
+    """The technician-with-held statement as a CTE, for a statement that also reads by it
+    (the grab pool), and its columns labelled `prefix + name` for the outer select."""
+    cte = _TECHNICIAN_WITH_HELD.cte("technician")
+    return cte, [column.label(prefix + column.name) for column in cte.c]
+
+
+def technician_from_row(row: Any, *, prefix: str = "") -> tuple[Technician, int]:
+    """The technician and their held count from a row of `technician_with_held_cte`."""
+    return _technician(row, prefix=prefix), int(row._mapping[prefix + "held"])
+
+
+def _technician(row: Any, *, prefix: str = "") -> Technician:
     m = row._mapping
+    p = prefix
     return Technician(
-        staff_id=m["id"],
-        org_id=m["org_id"],
-        user_id=m["user_id"],
-        department_id=m["department_id"],
-        post_id=m["post_id"],
+        staff_id=m[p + "id"],
+        org_id=m[p + "org_id"],
+        user_id=m[p + "user_id"],
+        department_id=m[p + "department_id"],
+        post_id=m[p + "post_id"],
         cap=effective_grab_cap(
-            organisation_default=m["default_grab_cap"],
-            department_default=m["department_cap"],
-            technician_override=m["grab_cap"],
+            organisation_default=m[p + "default_grab_cap"],
+            department_default=m[p + "department_cap"],
+            technician_override=m[p + "grab_cap"],
         ),
-        is_active=m["is_active"],
-        roles=tuple(m["roles"]),
+        is_active=m[p + "is_active"],
+        roles=tuple(m[p + "roles"]),
     )
 
 

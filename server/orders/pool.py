@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from server.catalog.models import OrderType
 from server.db.pagination import Page, paginate
 from server.kernel.errors import NotFound
-from server.orders.capacity import Technician
-from server.orders.eligibility import ELIGIBLE_BY_PARAMS, eligible_types
+from server.orders.capacity import Technician, technician_from_row, technician_with_held_cte
+from server.orders.eligibility import eligible_types
 from server.orders.models import Order
 from server.orders.rules.states import Status
 from server.orders.summaries import SUMMARY_COLUMNS, summaries, summary
@@ -25,31 +26,79 @@ class Pool:
     cap: int
 
 
+# The pool in one statement: the technician (cap, binding, held count) as a CTE, the page as
+# a LATERAL subquery ordered by the pool's index, and the total as a correlated count. A
+# technician not found gives no row; an empty page gives one row with the page columns NULL.
+_TECH, _TECH_COLUMNS = technician_with_held_cte("tech_")
+# Status as a literal, not a parameter: a prepared statement's generic plan can then use the
+# partial index on pending orders (`ix_orders_pool`) instead of re-planning every execution.
 _POOL_WHERE = (
-    Order.org_id == bindparam("org_id"),
-    Order.status == Status.PENDING.value,
-    ELIGIBLE_BY_PARAMS,
+    Order.org_id == _TECH.c.org_id,
+    Order.status == literal(Status.PENDING.value, literal_execute=True),
+    eligible_types(_TECH.c.department_id, _TECH.c.post_id),
 )
-_POOL_PAGE = (
-    summaries(select(*SUMMARY_COLUMNS, func.count().over().label("pool_total")).select_from(Order))
-    .where(*_POOL_WHERE)
-    .limit(bindparam("limit"))
-    .offset(bindparam("offset"))
-)
-_POOL_SORTS = {
-    "urgent": _POOL_PAGE.order_by(Order.priority.desc(), Order.created_at.desc(), Order.id.desc()),
-    "newest": _POOL_PAGE.order_by(Order.created_at.desc(), Order.id.desc()),
-    # Booked visits soonest first; orders without an appointment after them, newest first.
-    "appointment": _POOL_PAGE.order_by(
-        Order.slot_start.asc().nulls_last(), Order.created_at.desc(), Order.id.desc()
-    ),
-}
-_POOL_COUNT = (
-    select(func.count())
+_POOL_TOTAL = (
+    select(func.count().label("pool_total"))
     .select_from(Order)
     .join(OrderType, OrderType.id == Order.order_type_id)
     .where(*_POOL_WHERE)
+    .lateral("pool")
 )
+
+
+def _pool_statement(order_by: Callable[[Any], tuple[Any, ...]]) -> Any:
+    page = (
+        summaries(select(*SUMMARY_COLUMNS).select_from(Order))
+        .where(*_POOL_WHERE)
+        .order_by(*order_by(Order))
+        # Literals too: with LIMIT/OFFSET as parameters the generic plan's cost is estimated
+        # for an unknown row count and PostgreSQL keeps re-planning (≈ 3 ms) every execution.
+        .limit(bindparam("limit", type_=Integer, literal_execute=True))
+        .offset(bindparam("offset", type_=Integer, literal_execute=True))
+        .lateral("page")
+    )
+    return (
+        select(*_TECH_COLUMNS, _POOL_TOTAL.c.pool_total, page)
+        .select_from(_TECH)
+        .join(_POOL_TOTAL, true())
+        .outerjoin(page, true())
+        .order_by(*order_by(page.c))
+    )
+
+
+_POOL_SORTS = {
+    "urgent": _pool_statement(lambda c: (c.priority.desc(), c.created_at.desc(), c.id.desc())),
+    "newest": _pool_statement(lambda c: (c.created_at.desc(), c.id.desc())),
+    # Booked visits soonest first; orders without an appointment after them, newest first.
+    "appointment": _pool_statement(
+        lambda c: (c.slot_start.asc().nulls_last(), c.created_at.desc(), c.id.desc())
+    ),
+}
+
+
+def technician_pool(
+    session: Session,
+    *,
+    org_id: int,
+    staff_id: int,
+    page: int,
+    page_size: int,
+    sort: str = "urgent",
+) -> Pool | None:
+    """Pending orders this technician may grab, most urgent (or newest) first, with what they
+    hold and their cap; None when they are not staff of the organisation. One statement."""
+    params = {
+        "staff_id": staff_id,
+        "org_id": org_id,
+        "limit": page_size,
+        "offset": (page - 1) * page_size,
+    }
+    rows = session.connection().execute(_POOL_SORTS[sort], params).all()
+    if not rows:
+        return None
+    tech, held = technician_from_row(rows[0], prefix="tech_")
+    items = [summary(r) for r in rows if r.id is not None]
+    return Pool(page=Page(items, int(rows[0].pool_total), page, page_size), held=held, cap=tech.cap)
 
 
 def grab_pool(
@@ -61,16 +110,18 @@ def grab_pool(
     page_size: int,
     sort: str = "urgent",
 ) -> Pool:
-    """Pending orders this technician may grab, most urgent (or newest) first, with held/cap."""
-    params = {"org_id": tech.org_id, "department_id": tech.department_id, "post_id": tech.post_id}
-    rows = session.execute(
-        _POOL_SORTS[sort], {**params, "limit": page_size, "offset": (page - 1) * page_size}
-    ).all()
-    # Past the last page the window count has no row to ride on: count separately.
-    total = int(rows[0].pool_total) if rows else int(session.scalar(_POOL_COUNT, params) or 0)
-    return Pool(
-        page=Page([summary(r) for r in rows], total, page, page_size), held=held, cap=tech.cap
+    """`technician_pool` for a technician already read (`held` is read again with the page)."""
+    found = technician_pool(
+        session,
+        org_id=tech.org_id,
+        staff_id=tech.staff_id,
+        page=page,
+        page_size=page_size,
+        sort=sort,
     )
+    if found is None:
+        raise NotFound("员工不存在")
+    return found
 
 
 def technician_orders(

@@ -10,6 +10,7 @@ from typing import Any
 
 import flask_smorest
 from flask import g, jsonify, make_response, request
+from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 
 from schemas.common import ErrorSchema
@@ -20,6 +21,7 @@ from server.idempotency import keys as idempotency
 from server.kernel.errors import Forbidden, Unauthorized, ValidationFailed
 from server.kernel.roles import Role
 from server.web.context import container, now, session
+from server.web.dumping import dumper
 from server.web.guards import out_of_range_ints
 
 BEARER = "bearerAuth"
@@ -54,6 +56,16 @@ class Blueprint(flask_smorest.Blueprint):
             kwargs["schema"] = ErrorSchema
         return super().alt_response(status_code, *args, **kwargs)
 
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        """flask-smorest's response, dumping with the schema compiled once (server.web.dumping).
+
+        The documentation is built from the same schema instance, unchanged.
+        """
+        if schema is not None and not isinstance(schema, str | dict):
+            schema = resolve_schema_instance(schema)
+            schema.dump = _compiled_dump(schema)
+        return super().response(status_code, schema, **kwargs)
+
     def add_url_rule(self, rule: str, *args: Any, **kwargs: Any) -> None:
         """Register the rule; a path naming a row (`<int:order_id>`) also documents 404."""
         super().add_url_rule(rule, *args, **kwargs)
@@ -85,6 +97,21 @@ class Blueprint(flask_smorest.Blueprint):
             wrapper = self.alt_response(401, description="未登录或登录已过期")(wrapper)
             if allowed:
                 wrapper = self.alt_response(403, description="角色不允许")(wrapper)
+            return wrapper
+
+        return decorator
+
+    def read_only(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """The view only reads: its unit of work runs without a transaction (no BEGIN/COMMIT
+        round trips) and refuses writes. For views whose reads are one statement each, or whose
+        statements need not see one snapshot. Goes below `auth`."""
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            @wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                g.read_only = True
+                return view(*args, **kwargs)
+
             return wrapper
 
         return decorator
@@ -132,6 +159,17 @@ class Blueprint(flask_smorest.Blueprint):
             return documented
 
         return decorator
+
+
+def _compiled_dump(schema: Any) -> Callable[..., Any]:
+    compiled, original = dumper(schema), schema.dump
+
+    def dump(obj: Any, *, many: bool | None = None) -> Any:
+        if many is not None and many != schema.many:
+            return original(obj, many=many)
+        return compiled(obj)
+
+    return dump
 
 
 def _undocumented() -> None:

@@ -44,7 +44,7 @@ def container() -> Container:
 def uow() -> UnitOfWork:
     """The request's unit of work; committed once after a successful response."""
     if "uow" not in g:
-        g.uow = container().db.unit_of_work()
+        g.uow = container().db.unit_of_work(read_only=g.get("read_only", False))
     return g.uow  # type: ignore[no-any-return]
 
 
