@@ -41,10 +41,20 @@ check: lint test ## everything CI checks on one configuration
 clean: ## remove the virtualenv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-bench: $(STAMP) ## grab throughput: the API under gunicorn vs the same SQL on psycopg (32 clients)
-	$(BIN)/python -m bench.grab
+bench: $(STAMP) ## hot paths under wrk (+ the 1M-row scale check), then booking and push benches
+	@command -v wrk >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; \
+	  else echo "需要 wrk 压测工具 / wrk is needed: apt-get install wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; fi; }
+	$(BIN)/python -m bench.hotpaths
+	$(MAKE) bench-scale
 	$(MAKE) bench-booking
 	$(MAKE) bench-push
+
+bench-scale: $(STAMP) ## pool and order lists at 100k and 1M historical orders under wrk (p50 ratio)
+	$(BIN)/python -m bench.hotpaths --scale 100000,1000000 --only pool,tenant_list,console_list
+
+bench-grab: $(STAMP) ## grab throughput with Python http.client clients: API vs hand-written SQL
+	$(BIN)/python -m bench.grab
 
 bench-booking: $(STAMP) ## booking throughput into the same few slots: API vs the counter UPDATE on psycopg
 	$(BIN)/python -m bench.booking

@@ -258,8 +258,24 @@ def _all_stats() -> dict[int, tuple[str, int, int, int]]:
     return stats
 
 
-def cpu_sample(server_pid: int | None) -> dict[str, float]:
-    """CPU seconds so far: the server's process tree (live + reaped), PostgreSQL's processes."""
+def _pg_client_database(pid: int) -> str | None:
+    """The database a PostgreSQL client backend serves (from its title), None for the rest."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return None
+    # "postgres: 15/main: USER DATABASE HOST(PORT) STATE" (or "postgres: USER DATABASE …")
+    match = re.search(r"postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])", title)
+    return match.group(1) if match else None
+
+
+def cpu_sample(server_pid: int | None, database: str | None = None) -> dict[str, float]:
+    """CPU seconds so far: the server's process tree (live + reaped), PostgreSQL's processes.
+
+    `pg` is every process named postgres, with what the postmaster reaped (all databases on the
+    server, other people's too); `pg_db` leaves out live backends of other databases and the
+    reaped ones (a shared server: tests running beside the bench).
+    """
     stats = _all_stats()
     server = 0
     if server_pid is not None:
@@ -272,8 +288,14 @@ def cpu_sample(server_pid: int | None) -> dict[str, float]:
                     tree.add(pid)
                     grew = True
         server = sum(stats[p][2] + stats[p][3] for p in tree if p in stats)
-    pg = sum(own + reaped for comm, _p, own, reaped in stats.values() if comm == "postgres")
-    return {"server": server / TICKS, "pg": pg / TICKS}
+    pg = pg_db = 0
+    for pid, (comm, _p, own, reaped) in stats.items():
+        if comm != "postgres":
+            continue
+        pg += own + reaped
+        if _pg_client_database(pid) in (None, database):
+            pg_db += own
+    return {"server": server / TICKS, "pg": pg / TICKS, "pg_db": pg_db / TICKS}
 
 
 # -- wrk -------------------------------------------------------------------------------------
@@ -329,6 +351,7 @@ class Result:
     errors: dict[str, int] = field(default_factory=dict)
     cpu_server: float = 0.0
     cpu_pg: float = 0.0
+    cpu_pg_db: float = 0.0
     cpu_client: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -347,17 +370,23 @@ class Result:
         return self.cpu_pg / total if total else float("nan")
 
 
-def measure(name: str, server_pid: int | None, work: Any) -> Result:
+LEFTOVER: list[psycopg.Connection[Any]] = []  # closed after the CPU sample (see measure)
+
+
+def measure(name: str, server_pid: int | None, work: Any, database: str | None = None) -> Result:
     """Run `work()` (returns a Result) between two CPU samples."""
-    before, children = cpu_sample(server_pid), _children_cpu()
+    before, children = cpu_sample(server_pid, database), _children_cpu()
     t0 = time.perf_counter()
     result: Result = work()
     result.seconds = time.perf_counter() - t0
     time.sleep(0.3)  # closed connections' backends exit and are reaped (their CPU is counted)
-    after = cpu_sample(server_pid)
+    after = cpu_sample(server_pid, database)
+    while LEFTOVER:
+        LEFTOVER.pop().close()
     result.name = name
     result.cpu_server = after["server"] - before["server"]
     result.cpu_pg = after["pg"] - before["pg"]
+    result.cpu_pg_db = after["pg_db"] - before["pg_db"]
     if not result.cpu_client:
         result.cpu_client = _children_cpu() - children
     return result
@@ -685,7 +714,7 @@ def direct_grab(
         except Exception as exc:
             failures.append(f"{type(exc).__name__}: {exc}")
         finally:
-            conn.close()
+            LEFTOVER.append(conn)  # open until measure() has read its backend's CPU
             with lock:
                 answers.update(mine)
                 pool_ms.extend(my_pool)
@@ -736,7 +765,8 @@ def report(results: dict[str, Result]) -> str:
     direct = results.get("direct_grab")
     head = (
         f"{'scenario':13}{'rate/s':>9}{'×floor':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'CPU s srv':>10}{'pg':>7}{'client':>8}{'srv ms/req':>11}{'db share':>9}  non-2xx"
+        f"{'CPU s srv':>10}{'pg':>7}{'pg db':>7}{'client':>8}{'srv ms/req':>11}{'db share':>9}"
+        "  non-2xx"
     )
     lines = [head, "-" * len(head)]
     for name, r in results.items():
@@ -747,7 +777,8 @@ def report(results: dict[str, Result]) -> str:
         flag = "  ** >1 % errors **" if r.error_share > 0.01 else ""
         lines.append(
             f"{name:13}{r.rate:9.1f}{(f'{ratio:.2f}' if ratio else '—'):>8}"
-            f"{r.p50_ms:9.1f}{r.p99_ms:9.1f}{r.cpu_server:10.1f}{r.cpu_pg:7.1f}{r.cpu_client:8.1f}"
+            f"{r.p50_ms:9.1f}{r.p99_ms:9.1f}{r.cpu_server:10.1f}{r.cpu_pg:7.1f}{r.cpu_pg_db:7.1f}"
+            f"{r.cpu_client:8.1f}"
             f"{(f'{r.server_ms_per_request:.2f}' if r.cpu_server else '—'):>11}"
             f"{(f'{r.db_share:.2f}' if r.cpu_server else '—'):>9}  {bad or ''}{flag}"
         )
@@ -767,6 +798,11 @@ def report(results: dict[str, Result]) -> str:
             f"{d['pool_p99_ms']:.1f} ms, grab p50/p99 {direct.p50_ms:.1f}/{direct.p99_ms:.1f} ms);"
             f" answers {d['answers']}; client column = this Python process"
         )
+    lines.append(
+        "CPU s: srv = gunicorn master + workers; pg = every postgres process (+ reaped);"
+        " pg db = background + this database's backends only; client = wrk"
+    )
+    lines.append("db share = pg / (pg + srv); srv ms/req = server CPU per request")
     lines.append("")
     lines.append("aims:")
     pool = results.get("pool")
@@ -811,6 +847,7 @@ def _as_json(r: Result) -> dict[str, Any]:
         "socket_errors": r.errors,
         "cpu_server_s": r.cpu_server,
         "cpu_pg_s": r.cpu_pg,
+        "cpu_pg_this_db_s": r.cpu_pg_db,
         "cpu_client_s": r.cpu_client,
         "server_ms_per_request": r.server_ms_per_request if r.cpu_server else None,
         "db_share": r.db_share if r.cpu_server else None,
@@ -949,6 +986,7 @@ def main(argv: list[str] | None = None) -> int:
                         lambda lines=lines: read_scenario(
                             base, lines, connections=n, seconds=args.seconds
                         ),
+                        args.db_name,
                     )
                 if wanted("grab"):
                     print("grab …", flush=True)
@@ -957,6 +995,7 @@ def main(argv: list[str] | None = None) -> int:
                             "grab",
                             pid,
                             lambda: grab_scenario(base, world, connections=n, seconds=args.seconds),
+                            args.db_name,
                         )
                 if captured and wanted("direct_grab"):
                     print("direct_grab …", flush=True)
@@ -972,6 +1011,7 @@ def main(argv: list[str] | None = None) -> int:
                                 connections=n,
                                 seconds=args.seconds,
                             ),
+                            args.db_name,
                         )
                 if sizes:
                     scale[history] = {k: results[k] for k in SCALE_SCENARIOS if k in results}
@@ -995,6 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
                                 lambda lines=lines: read_scenario(
                                     base, lines, connections=n, seconds=args.seconds
                                 ),
+                                args.db_name,
                             )
             tail = log.read_text(errors="replace").splitlines()
             problems = [x for x in tail if " ERROR " in x or "Traceback" in x]
