@@ -269,12 +269,11 @@ def _pg_client_database(pid: int) -> str | None:
     return match.group(1) if match else None
 
 
-def cpu_sample(server_pid: int | None, database: str | None = None) -> dict[str, float]:
+def cpu_sample(server_pid: int | None) -> dict[str, float]:
     """CPU seconds so far: the server's process tree (live + reaped), PostgreSQL's processes.
 
-    `pg` is every process named postgres, with what the postmaster reaped (all databases on the
-    server, other people's too); `pg_db` leaves out live backends of other databases and the
-    reaped ones (a shared server: tests running beside the bench).
+    `pg` is every process named postgres, with what the postmaster reaped: all databases on the
+    server, other people's too (PgMeter counts this database's alone).
     """
     stats = _all_stats()
     server = 0
@@ -288,14 +287,56 @@ def cpu_sample(server_pid: int | None, database: str | None = None) -> dict[str,
                     tree.add(pid)
                     grew = True
         server = sum(stats[p][2] + stats[p][3] for p in tree if p in stats)
-    pg = pg_db = 0
-    for pid, (comm, _p, own, reaped) in stats.items():
-        if comm != "postgres":
-            continue
-        pg += own + reaped
-        if _pg_client_database(pid) in (None, database):
-            pg_db += own
-    return {"server": server / TICKS, "pg": pg / TICKS, "pg_db": pg_db / TICKS}
+    pg = sum(own + reaped for comm, _p, own, reaped in stats.values() if comm == "postgres")
+    return {"server": server / TICKS, "pg": pg / TICKS}
+
+
+class PgMeter:
+    """CPU of PostgreSQL's background processes and of this database's backends alone.
+
+    Sampled every 0.2 s, so a backend that exits meanwhile (gunicorn recycles its workers
+    every ~5,000 requests, closing their connections) still counts up to its last sample.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self.database = database
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.mine: dict[int, bool] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, into: dict[int, int]) -> None:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            st = _stat(pid)
+            if st is None or st[0] != "postgres":
+                continue
+            if pid not in self.mine:
+                self.mine[pid] = _pg_client_database(pid) in (None, self.database)
+            if self.mine[pid]:
+                into[pid] = st[2]
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            self._sample(self.last)
+
+    def __enter__(self) -> PgMeter:
+        self._sample(self.first)
+        self.thread.start()
+        return self
+
+    def seconds(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        self._sample(self.last)
+        ticks = sum(v - self.first.get(pid, 0) for pid, v in self.last.items())
+        return max(0, ticks) / TICKS
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
 
 
 # -- wrk -------------------------------------------------------------------------------------
@@ -375,18 +416,19 @@ LEFTOVER: list[psycopg.Connection[Any]] = []  # closed after the CPU sample (see
 
 def measure(name: str, server_pid: int | None, work: Any, database: str | None = None) -> Result:
     """Run `work()` (returns a Result) between two CPU samples."""
-    before, children = cpu_sample(server_pid, database), _children_cpu()
-    t0 = time.perf_counter()
-    result: Result = work()
-    result.seconds = time.perf_counter() - t0
-    time.sleep(0.3)  # closed connections' backends exit and are reaped (their CPU is counted)
-    after = cpu_sample(server_pid, database)
+    before, children = cpu_sample(server_pid), _children_cpu()
+    with PgMeter(database) as meter:
+        t0 = time.perf_counter()
+        result: Result = work()
+        result.seconds = time.perf_counter() - t0
+        time.sleep(0.3)  # closed connections' backends exit and are reaped (their CPU is counted)
+        after = cpu_sample(server_pid)
+        result.cpu_pg_db = meter.seconds()
     while LEFTOVER:
         LEFTOVER.pop().close()
     result.name = name
     result.cpu_server = after["server"] - before["server"]
     result.cpu_pg = after["pg"] - before["pg"]
-    result.cpu_pg_db = after["pg_db"] - before["pg_db"]
     if not result.cpu_client:
         result.cpu_client = _children_cpu() - children
     return result
