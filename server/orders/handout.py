@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.catalog.models import OrderType
+from server.db.session import core
 from server.kernel.errors import (
     Conflict,
     Forbidden,
@@ -124,17 +125,21 @@ def grab_order(session: Session, *, actor: Actor, order_id: int, now: datetime) 
     """
     assert actor.staff_id is not None
     tech = reserve_capacity(session, org_id=actor.org_id, staff_id=actor.staff_id, field=None)
-    claimed = session.execute(
-        _GRAB_CLAIM,
-        {
-            "claim_order_id": order_id,
-            "claim_org_id": actor.org_id,
-            "tech_department_id": tech.department_id,
-            "tech_post_id": tech.post_id,
-            "new_assignee_id": tech.staff_id,
-            "at": now,
-        },
-    ).first()
+    claimed = (
+        core(session)
+        .execute(
+            _GRAB_CLAIM,
+            {
+                "claim_order_id": order_id,
+                "claim_org_id": actor.org_id,
+                "tech_department_id": tech.department_id,
+                "tech_post_id": tech.post_id,
+                "new_assignee_id": tech.staff_id,
+                "at": now,
+            },
+        )
+        .first()
+    )
     if claimed is None:
         _explain_failed_grab(session, tech=tech, org_id=actor.org_id, order_id=order_id)
     append_event(

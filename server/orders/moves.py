@@ -7,13 +7,13 @@ conditional UPDATE, `record_event`), so the timeline is complete by construction
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from server.db.scoping import get_owned
-from server.db.session import record_domain_event
+from server.db.session import core, record_domain_event
 from server.kernel.errors import (
     InvalidTransition,
     NotFound,
@@ -56,7 +56,7 @@ def record_event(
     )
 
 
-_INSERT_EVENT = insert(OrderEvent)
+_INSERT_EVENT = insert(cast(Table, OrderEvent.__table__))
 
 
 def append_event(
@@ -73,7 +73,7 @@ def append_event(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Insert a timeline row (a plain INSERT: nothing reads it back in the same request)."""
-    session.execute(
+    core(session).execute(
         _INSERT_EVENT,
         {
             "org_id": org_id,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.catalog.models import OrderSubtype, OrderType
+from server.db.session import core
 from server.directory.models import Building, Community, Room, Unit
 from server.kernel.errors import NotFound
 from server.orders.models import Order
@@ -124,7 +125,7 @@ def summary(row: Any) -> SimpleNamespace:
 
 def order_summary(session: Session, *, org_id: int, order_id: int) -> SimpleNamespace:
     """One order in its list form."""
-    row = session.execute(_SUMMARY_BY_ID, {"order_id": order_id, "org_id": org_id}).first()
+    row = core(session).execute(_SUMMARY_BY_ID, {"order_id": order_id, "org_id": org_id}).first()
     if row is None:
         raise NotFound("工单不存在")
     return summary(row)

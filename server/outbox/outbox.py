@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from server.db.session import core
 from server.jobs import DELIVER_OUTBOX, JobSpec
 from server.kernel.clock import instant
 from server.outbox.dispatch import dispatch_on_commit
 from server.outbox.models import OutboxItem
 from server.outbox.rules import DEDUPE_KEY_LENGTH, Status, attempts_allowed
+
+# Built once: every grab, filing and payment writes one (values arrive as parameters).
+_INSERT = (
+    insert(cast(Table, OutboxItem.__table__))
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(OutboxItem.__table__.c.id)
+)
 
 
 def enqueue_on_commit(
@@ -37,22 +45,20 @@ def enqueue_on_commit(
         raise ValueError(f"dedupe_key must be 1–{DEDUPE_KEY_LENGTH} characters")
     arguments = json.loads(json.dumps(kwargs, ensure_ascii=False))  # TypeError if not JSON
     now = instant()
-    outbox_id: int | None = session.scalar(
-        insert(OutboxItem)
-        .values(
-            org_id=org_id,
-            job=job.name,
-            kwargs=arguments,
-            status=Status.PENDING.value,
-            attempts=0,
-            max_attempts=attempts_allowed(job.retries),
-            next_attempt_at=now,
-            dedupe_key=dedupe_key,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxItem.id)
+    outbox_id: int | None = core(session).scalar(
+        _INSERT,
+        {
+            "org_id": org_id,
+            "job": job.name,
+            "kwargs": arguments,
+            "status": Status.PENDING.value,
+            "attempts": 0,
+            "max_attempts": attempts_allowed(job.retries),
+            "next_attempt_at": now,
+            "dedupe_key": dedupe_key,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     if outbox_id is None:
         existing: int | None = session.scalar(
