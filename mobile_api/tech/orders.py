@@ -99,6 +99,7 @@ def grab(order_id: int) -> Any:
 @blp.route("/orders")
 class TechOrders(MethodView):
     @blp.auth(*TECH)
+    @blp.read_only()
     @blp.arguments(TechOrderQueryArgsSchema, location="query")
     @blp.response(200, page_of(OrderSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -158,6 +159,7 @@ class TechOrders(MethodView):
 
 @blp.get("/orders/<int:order_id>")
 @blp.auth(*TECH)
+@blp.read_only()
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(404, description="不在我名下也不在我的抢单池")
 def order(order_id: int) -> Any:

@@ -67,6 +67,7 @@ def _detail(order: Any) -> Any:
 @blp.route("/orders")
 class TenantOrders(MethodView):
     @blp.auth(Role.TENANT)
+    @blp.read_only()
     @blp.arguments(TenantOrderQueryArgsSchema, location="query")
     @blp.response(200, page_of(OrderSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -116,6 +117,7 @@ class TenantOrders(MethodView):
 
 @blp.get("/orders/<int:order_id>")
 @blp.auth(Role.TENANT)
+@blp.read_only()
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(404, description="工单不存在或不属于我的房间")
 def order(order_id: int) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
-from server.db.pagination import Page, paginate
+from server.db.pagination import Page
 from server.db.scoping import get_owned
 from server.directory.tenancy import tenancy_periods
 from server.kernel.clock import LOCAL_TZ, local_date
@@ -23,6 +23,7 @@ from server.orders.actors import Actor
 from server.orders.models import Order
 from server.orders.overdue import overdue_clause
 from server.orders.rules.states import Status
+from server.orders.summaries import summary_page
 
 
 def tenant_visibility(session: Session, *, user: User, today: date) -> Any:
@@ -64,7 +65,7 @@ def tenant_orders(
     today: date,
     page: int,
     page_size: int,
-) -> Page[Order]:
+) -> Page[Any]:
     """Orders of my rooms (and those I filed); `todo` = waiting for my payment or rating."""
     stmt: Select[Order] = select(Order).where(tenant_visibility(session, user=user, today=today))
     if box == "todo":
@@ -80,7 +81,7 @@ def tenant_orders(
         )
     if statuses:
         stmt = stmt.where(Order.status.in_(statuses))
-    return paginate(
+    return summary_page(
         session,
         stmt.order_by(Order.created_at.desc(), Order.id.desc()),
         page=page,
@@ -191,7 +192,7 @@ def desk_orders(
     tz: Any,
     page: int,
     page_size: int,
-) -> Page[Order]:
+) -> Page[Any]:
     """One page of the console's order list."""
     stmt = desk_orders_query(org_id=org_id, filters=filters, now=now, tz=tz)
-    return paginate(session, stmt, page=page, page_size=page_size)
+    return summary_page(session, stmt, page=page, page_size=page_size)

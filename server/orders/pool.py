@@ -10,13 +10,13 @@ from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, tru
 from sqlalchemy.orm import Session
 
 from server.catalog.models import OrderType
-from server.db.pagination import Page, paginate
+from server.db.pagination import Page
 from server.kernel.errors import NotFound
 from server.orders.capacity import Technician, technician_from_row, technician_with_held_cte
 from server.orders.eligibility import eligible_types
 from server.orders.models import Order
 from server.orders.rules.states import Status
-from server.orders.summaries import SUMMARY_COLUMNS, summaries, summary
+from server.orders.summaries import SUMMARY_COLUMNS, summaries, summary, summary_page
 
 
 @dataclass(frozen=True)
@@ -131,12 +131,12 @@ def technician_orders(
     statuses: list[str] | None,
     page: int,
     page_size: int,
-) -> Page[Order]:
+) -> Page[Any]:
     """The orders a technician holds or held, newest activity first."""
     stmt = select(Order).where(Order.org_id == tech.org_id, Order.assignee_id == tech.staff_id)
     if statuses:
         stmt = stmt.where(Order.status.in_(statuses))
-    return paginate(
+    return summary_page(
         session,
         stmt.order_by(Order.updated_at.desc(), Order.id.desc()),
         page=page,

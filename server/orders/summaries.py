@@ -11,11 +11,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.catalog.models import OrderSubtype, OrderType
+from server.db.pagination import Page
 from server.db.session import core
 from server.directory.models import Building, Community, Room, Unit
 from server.kernel.errors import NotFound
@@ -121,6 +122,24 @@ def summary(row: Any) -> SimpleNamespace:
         if m["assignee_id"] is None
         else ns(id=m["assignee_id"], user=ns(name=m["assignee_name"], phone=m["assignee_phone"])),
     )
+
+
+def summary_page(
+    session: Session, stmt: Select[Any], *, page: int, page_size: int
+) -> Page[SimpleNamespace]:
+    """One page of `stmt` (a select over `orders` with its filters and order) in list form.
+
+    Two statements: the count over `orders` alone (no joins), and the page with its joins.
+    Neither loads ORM objects.
+    """
+    connection = core(session)
+    total = connection.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+    rows = connection.execute(
+        summaries(stmt.with_only_columns(*SUMMARY_COLUMNS).select_from(Order))
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return Page([summary(r) for r in rows], int(total), page, page_size)
 
 
 def order_summary(session: Session, *, org_id: int, order_id: int) -> SimpleNamespace:

@@ -95,6 +95,7 @@ _LIST_OR_EXPORT = (
 
 @blp.get("/orders")
 @blp.auth(*DESK)
+@blp.read_only()
 @blp.arguments(DeskOrderQueryArgsSchema, location="query")
 @blp.response(200, page_of(OrderSchema), description=_LIST_OR_EXPORT)
 @blp.alt_response(
