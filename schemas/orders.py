@@ -225,6 +225,15 @@ class PoolSchema(page_of(OrderSchema)):  # type: ignore[misc]
     cap = fields.Integer(metadata={"description": "我的抢单数上限"})
 
 
+class DeskOrderPageSchema(page_of(OrderSchema)):  # type: ignore[misc]
+    total_exact = fields.Boolean(
+        metadata={
+            "description": "true：total 为精确数；false：匹配超过 10000 单，total 为估算值"
+            "（按数据库统计信息），翻页不受影响"
+        }
+    )
+
+
 class TimelineEventSchema(Schema):
     action = fields.String(attribute="event.action", validate=validate.OneOf(ACTIONS))
     from_status = fields.String(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -17,6 +18,34 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int
+    # False when `total` is the planner's estimate: more rows matched than were worth counting.
+    total_exact: bool = True
+
+
+def count_up_to(connection: Connection, stmt: Select[Any], *, limit: int) -> tuple[int, bool]:
+    """How many rows `stmt` matches, counted exactly up to `limit`; beyond that the planner's
+    estimate (never below `limit` + 1) and False.
+
+    An exact count reads every matching row: on an organisation with a million orders the
+    console's unfiltered list would spend 70–250 ms counting what nobody reads one by one. The
+    capped count costs at most `limit` index entries whatever the table's size; the estimate
+    costs one EXPLAIN (planning only).
+    """
+    matching: Select[Any] = (
+        stmt.with_only_columns(literal_column("1")).order_by(None).limit(limit + 1)
+    )
+    counted = int(connection.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+    if counted <= limit:
+        return counted, True
+    compiled = stmt.order_by(None).compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    plan = connection.exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled}", dict(compiled.params)
+    ).scalar()
+    document: Any = json.loads(plan) if isinstance(plan, str | bytes) else plan
+    estimate = int(document[0]["Plan"]["Plan Rows"])
+    return max(estimate, limit + 1), False
 
 
 def paginate(session: Session, stmt: Select[Any], *, page: int, page_size: int) -> Page[Any]:

@@ -25,6 +25,9 @@ from server.orders.overdue import overdue_clause
 from server.orders.rules.states import Status
 from server.orders.summaries import summary_page
 
+# The console counts this many matching orders exactly; past it, the total is estimated.
+DESK_COUNT_LIMIT = 10_000
+
 
 def tenant_visibility(session: Session, *, user: User, today: date) -> Any:
     """SQL on `orders`: the orders this tenant may see and act on (the one spelling of the rule).
@@ -193,6 +196,7 @@ def desk_orders(
     page: int,
     page_size: int,
 ) -> Page[Any]:
-    """One page of the console's order list."""
+    """One page of the console's order list; beyond `DESK_COUNT_LIMIT` matches the total is
+    the planner's estimate (`total_exact` false), so the list costs the same at any size."""
     stmt = desk_orders_query(org_id=org_id, filters=filters, now=now, tz=tz)
-    return summary_page(session, stmt, page=page, page_size=page_size)
+    return summary_page(session, stmt, page=page, page_size=page_size, count_limit=DESK_COUNT_LIMIT)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.catalog.models import OrderSubtype, OrderType
-from server.db.pagination import Page
+from server.db.pagination import Page, count_up_to
 from server.db.session import core
 from server.directory.models import Building, Community, Room, Unit
 from server.kernel.errors import NotFound
@@ -125,21 +125,31 @@ def summary(row: Any) -> SimpleNamespace:
 
 
 def summary_page(
-    session: Session, stmt: Select[Any], *, page: int, page_size: int
+    session: Session,
+    stmt: Select[Any],
+    *,
+    page: int,
+    page_size: int,
+    count_limit: int | None = None,
 ) -> Page[SimpleNamespace]:
     """One page of `stmt` (a select over `orders` with its filters and order) in list form.
 
     Two statements: the count over `orders` alone (no joins), and the page with its joins.
-    Neither loads ORM objects.
+    Neither loads ORM objects. With `count_limit`, rows beyond it are estimated, not counted
+    (`db.pagination.count_up_to`).
     """
     connection = core(session)
-    total = connection.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+    exact = True
+    if count_limit is None:
+        total = connection.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+    else:
+        total, exact = count_up_to(connection, stmt, limit=count_limit)
     rows = connection.execute(
         summaries(stmt.with_only_columns(*SUMMARY_COLUMNS).select_from(Order))
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).all()
-    return Page([summary(r) for r in rows], int(total), page, page_size)
+    return Page([summary(r) for r in rows], int(total), page, page_size, total_exact=exact)
 
 
 def order_summary(session: Session, *, org_id: int, order_id: int) -> SimpleNamespace:

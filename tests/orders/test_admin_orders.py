@@ -475,3 +475,30 @@ def test_export_is_documented(client):
     spec = client.get("/openapi.json").json
     content = spec["paths"]["/api/v1/admin/orders"]["get"]["responses"]["200"]["content"]
     assert {"application/json", "text/csv", XLSX} <= set(content)
+
+
+def test_the_total_is_exact_up_to_the_count_limit_then_estimated(
+    client, world, desk, monkeypatch
+):
+    from server.orders import lists
+
+    filed = [world.file(client)["id"] for _ in range(4)]
+    first = board(client, desk, page_size=2)
+    assert first.json["total"] == 4 and first.json["total_exact"] is True
+    assert {o["id"] for o in first.json["items"]} <= set(filed)
+
+    monkeypatch.setattr(lists, "DESK_COUNT_LIMIT", 3)
+    capped = board(client, desk, page_size=2).json
+    # Past the limit the total is the planner's estimate, never below what was counted.
+    assert capped["total_exact"] is False and capped["total"] >= 4
+    assert len(capped["items"]) == 2
+    # Paging itself stays exact: the pages still hold every order once.
+    pages = [board(client, desk, page_size=2, page=p).json["items"] for p in (1, 2, 3)]
+    assert sorted(o["id"] for page in pages for o in page) == sorted(filed)
+    # A filter that matches fewer orders than the limit is counted exactly again.
+    narrow = board(client, desk, q=world_number(client, desk, filed[0])).json
+    assert narrow["total"] == 1 and narrow["total_exact"] is True
+
+
+def world_number(client, desk, order_id):
+    return client.get(f"{ADMIN}/{order_id}", headers=desk).json["number"]

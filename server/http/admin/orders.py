@@ -8,14 +8,13 @@ from typing import Any
 
 from flask import Response
 
-from schemas.common import page_of
 from schemas.orders import (
     AssignSchema,
+    DeskOrderPageSchema,
     DeskOrderQueryArgsSchema,
     DeskReopenSchema,
     MessageCreateSchema,
     OrderDetailSchema,
-    OrderSchema,
     ReasonSchema,
 )
 from server.db.session import Database
@@ -97,7 +96,7 @@ _LIST_OR_EXPORT = (
 @blp.auth(*DESK)
 @blp.read_only()
 @blp.arguments(DeskOrderQueryArgsSchema, location="query")
-@blp.response(200, page_of(OrderSchema), description=_LIST_OR_EXPORT)
+@blp.response(200, DeskOrderPageSchema, description=_LIST_OR_EXPORT)
 @blp.alt_response(
     200,
     schema=_CSV_SCHEMA,
