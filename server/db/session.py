@@ -20,6 +20,9 @@ from server.runtime import sqlalchemy_url
 
 log = logging.getLogger(__name__)
 
+# Marks a read-only unit of work: on its session (`info`) and its connection (execution option).
+_READ_ONLY = "baoxiu_read_only"
+
 
 class Database:
     """The engine and session factory of one process."""
@@ -40,9 +43,15 @@ class Database:
             self.engine, expire_on_commit=False, autoflush=True
         )
         # Reads that need no transaction: no BEGIN, no COMMIT, one round trip per statement.
+        # A read-only unit of work runs in autocommit, where a write would commit on its own:
+        # writes are refused at once, as programming errors (ORM flushes and statements by the
+        # session's flag, anything else on the connection by its execution option).
         self.read_session_factory: Callable[[], Session] = sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            self.engine.execution_options(isolation_level="AUTOCOMMIT", **{_READ_ONLY: True}),
+            expire_on_commit=False,
+            info={_READ_ONLY: True},
         )
+        refuse_writes(self.engine)
         # Per-process services that work after a commit needs (the outbox's job queue), handed
         # to every unit of work in its `session.info`: use cases hold only a session.
         self.session_info: dict[str, Any] = {}
@@ -52,7 +61,7 @@ class Database:
         session = (self.read_session_factory if read_only else self.session_factory)()
         session.info.update(self.session_info)
         if read_only:
-            refuse_writes(session)
+            session.info[_READ_ONLY] = True  # also when the factory was swapped (tests)
         return UnitOfWork(session)
 
     @contextmanager
@@ -96,19 +105,30 @@ def ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError()
 
 
-def refuse_writes(session: Session) -> None:
-    """A read-only unit of work runs in autocommit: a write there would commit on its own.
-
-    Refuse any at once, as a programming error, before it reaches the database.
-    """
-
-    @event.listens_for(session, "before_flush")
-    def no_flush(*_args: Any) -> None:
+@event.listens_for(Session, "before_flush")
+def _no_flush_when_read_only(session: Session, *_args: Any) -> None:
+    if session.info.get(_READ_ONLY):
         raise RuntimeError("read-only unit of work: nothing may be written")
 
-    @event.listens_for(session, "do_orm_execute")
-    def selects_only(state: ORMExecuteState) -> None:
-        if not state.is_select:
+
+@event.listens_for(Session, "do_orm_execute")
+def _selects_only_when_read_only(state: ORMExecuteState) -> None:
+    if state.session.info.get(_READ_ONLY) and (
+        state.is_insert or state.is_update or state.is_delete
+    ):
+        raise RuntimeError("read-only unit of work: only SELECT statements may run")
+
+
+def refuse_writes(engine: Engine) -> None:
+    """Statements on connections marked read-only (`_READ_ONLY` execution option) must read."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def reads_only(
+        conn: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if conn.get_execution_options().get(_READ_ONLY) and (
+            context.isinsert or context.isupdate or context.isdelete
+        ):
             raise RuntimeError("read-only unit of work: only SELECT statements may run")
 
 
