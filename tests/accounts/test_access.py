@@ -233,11 +233,9 @@ def test_the_hot_path_is_one_redis_get(client, app, make, world, monkeypatch):
     counting = CountingRedis(access.redis)
     monkeypatch.setattr(access, "redis", counting)
     reads = []
-    monkeypatch.setattr(
-        app.extensions["baoxiu"].db,
-        "session_factory",
-        _counting(app.extensions["baoxiu"].db.session_factory, reads),
-    )
+    db = app.extensions["baoxiu"].db
+    for factory in ("session_factory", "read_session_factory"):  # the list reads read-only
+        monkeypatch.setattr(db, factory, _counting(getattr(db, factory), reads))
     assert client.get(ORDERS, headers=bearer(session)).status_code == 200
     assert counting.gets == 1
     # The request's own unit of work is the only session opened: no database read for access.
