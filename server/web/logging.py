@@ -8,6 +8,7 @@ our formatter masks the finished line once more. The access log never carries qu
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import re
 import sys
@@ -153,10 +154,9 @@ class PeriodicFlush:
         with self.lock:
             self.timer = None
         self.last = time.monotonic()
-        try:
+        # The stream may be gone (shutdown): ignored, as logging.shutdown itself does.
+        with contextlib.suppress(OSError, ValueError):
             self._flush()
-        except (OSError, ValueError):
-            pass  # the stream is gone (shutdown): as logging.shutdown itself does
 
 
 class GunicornLogger(glogging.Logger):

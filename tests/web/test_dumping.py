@@ -73,7 +73,10 @@ def _object(schema: Schema, variant: int, depth: int = 0) -> Any:
 
 def _namespace(values: dict[str, Any]) -> Any:
     return SimpleNamespace(
-        **{k: _namespace(v) if isinstance(v, dict) and k != "data" else v for k, v in values.items()}
+        **{
+            k: _namespace(v) if isinstance(v, dict) and k != "data" else v
+            for k, v in values.items()
+        }
     )
 
 
@@ -116,10 +119,14 @@ def test_schemas_with_dump_hooks_keep_marshmallow() -> None:
         many = fields.List(fields.Nested(Shouting))
 
     obj = {"inner": {"name": "a"}, "many": [{"name": "b"}]}
-    assert dumper(Holder())(obj) == Holder().dump(obj) == {
-        "inner": {"name": "A"},
-        "many": [{"name": "B"}],
-    }
+    assert (
+        dumper(Holder())(obj)
+        == Holder().dump(obj)
+        == {
+            "inner": {"name": "A"},
+            "many": [{"name": "B"}],
+        }
+    )
 
 
 def test_dump_default_data_key_and_dotted_attributes() -> None:
