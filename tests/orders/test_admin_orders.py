@@ -477,9 +477,7 @@ def test_export_is_documented(client):
     assert {"application/json", "text/csv", XLSX} <= set(content)
 
 
-def test_the_total_is_exact_up_to_the_count_limit_then_estimated(
-    client, world, desk, monkeypatch
-):
+def test_the_total_is_exact_up_to_the_count_limit_then_estimated(client, world, desk, monkeypatch):
     from server.orders import lists
 
     filed = [world.file(client)["id"] for _ in range(4)]
