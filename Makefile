@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check bench bench-booking bench-push bench-reconcile clean
+.PHONY: help install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-reconcile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -47,11 +47,15 @@ bench: $(STAMP) ## hot paths under wrk (+ the 1M-row scale check), then booking 
 	  else echo "需要 wrk 压测工具 / wrk is needed: apt-get install wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; fi; }
 	$(BIN)/python -m bench.hotpaths
 	$(MAKE) bench-scale
+	$(MAKE) bench-layers
 	$(MAKE) bench-booking
 	$(MAKE) bench-push
 
 bench-scale: $(STAMP) ## pool and order lists at 100k and 1M historical orders under wrk (p50 ratio)
 	$(BIN)/python -m bench.hotpaths --scale 100000,1000000 --only pool,tenant_list,console_list
+
+bench-layers: $(STAMP) ## where one request's CPU goes, by layer (auth, SQL, dump, JSON, framework)
+	$(BIN)/python -m bench.layers
 
 bench-grab: $(STAMP) ## grab throughput with Python http.client clients: API vs hand-written SQL
 	$(BIN)/python -m bench.grab

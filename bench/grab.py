@@ -377,13 +377,27 @@ def gunicorn(env: dict[str, str], workers: int | None, log: Path) -> Iterator[st
 
 @contextmanager
 def gunicorn_process(
-    env: dict[str, str], workers: int | None, log: Path, *, root: Path = PROJECT_ROOT
+    env: dict[str, str],
+    workers: int | None,
+    log: Path,
+    *,
+    root: Path = PROJECT_ROOT,
+    server: str = "gunicorn",
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`baoxiu serve` run from `root` (a checkout); yields its base URL and the process."""
+    """`baoxiu serve` run from `root` (a checkout); yields its base URL and the process.
+
+    `server="granian"` serves the same app with granian instead (for comparison only: workers
+    from `workers` or the CPU count, blocking threads from GUNICORN_THREADS).
+    """
     port = _free_port()
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
+    if server == "granian":
+        threads = env.get("GUNICORN_THREADS", "1")
+        command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", str(workers or os.cpu_count() or 1)]
+        command += ["--blocking-threads", threads, "--no-access-log", "server.wsgi:app"]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
@@ -391,7 +405,7 @@ def gunicorn_process(
             deadline = time.monotonic() + 60
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited ({proc.returncode}); see {log}")
+                    raise RuntimeError(f"{server} exited ({proc.returncode}); see {log}")
                 try:
                     if requests.get(f"{base}/api/v1/healthz", timeout=1).status_code == 200:
                         break

@@ -912,6 +912,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--techs-per-connection", type=int, default=10, help="grab technicians")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (config)")
     parser.add_argument("--db-name", default="baoxiu_hot", help="the bench database's name")
+    parser.add_argument(
+        "--server",
+        choices=("gunicorn", "granian"),
+        default="gunicorn",
+        help="serve with `baoxiu serve` (gunicorn) or, for comparison, granian",
+    )
     parser.add_argument("--server-root", type=Path, default=PROJECT_ROOT, help="checkout to serve")
     parser.add_argument("--scale", default="", help="history sizes, e.g. 100000,1000000")
     parser.add_argument("--only", default="", help="comma-separated scenarios (default: all)")
@@ -1013,7 +1019,10 @@ def main(argv: list[str] | None = None) -> int:
 
         with tempfile.TemporaryDirectory() as tmp:
             log = Path(tmp) / "gunicorn.log"
-            with gunicorn_process(env, args.workers, log, root=root) as (base, proc):
+            with gunicorn_process(env, args.workers, log, root=root, server=args.server) as (
+                base,
+                proc,
+            ):
                 pid = proc.pid
                 with psycopg.connect(database_url) as conn:
                     Refiller(database_url, maker, args.pool_size).fill(conn)

@@ -4,9 +4,13 @@ import multiprocessing
 import os
 
 # Threads let one worker overlap database waits; the app is thread-safe (one session per request).
+# 2 workers per core with 2 threads each, chosen with bench.hotpaths on a 2-core machine
+# (docs/benchmarks.md): against 5 × 4 (the former default), 3 × 4 and 3 × 8 it served the most
+# pool pages and grabs. More threads per worker spend CPU on the GIL handing over between them;
+# fewer leave the grab's lock and commit waits with nothing to overlap them.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
 keepalive = 5
