@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Select, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 T = TypeVar("T")
 
@@ -20,6 +24,24 @@ class Page(Generic[T]):
     page_size: int
     # False when `total` is the planner's estimate: more rows matched than were worth counting.
     total_exact: bool = True
+
+
+class Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON) <select>` as a statement of its own, compiled once per shape of
+    the select (SQLAlchemy's compiled cache keys it on the select), parameters bound as usual."""
+
+    inherit_cache = True
+    _traverse_internals = [("statement", InternalTraversal.dp_clauseelement)]
+    # Its one column is the plan, read by position: no columns to match on a cached compile.
+    _all_selected_columns: tuple[Any, ...] = ()
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(Explain)
+def _explain(element: Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.statement, **kw))
 
 
 def count_up_to(connection: Connection, stmt: Select[Any], *, limit: int) -> tuple[int, bool]:
@@ -37,11 +59,8 @@ def count_up_to(connection: Connection, stmt: Select[Any], *, limit: int) -> tup
     counted = int(connection.scalar(select(func.count()).select_from(matching.subquery())) or 0)
     if counted <= limit:
         return counted, True
-    compiled = stmt.order_by(None).compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    plan = connection.exec_driver_sql(
-        f"EXPLAIN (FORMAT JSON) {compiled}", dict(compiled.params)
+    plan = connection.execute(
+        Explain(stmt.with_only_columns(literal_column("1")).order_by(None))
     ).scalar()
     document: Any = json.loads(plan) if isinstance(plan, str | bytes) else plan
     estimate = int(document[0]["Plan"]["Plan Rows"])
