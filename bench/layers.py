@@ -19,9 +19,11 @@ time into layers by timing the functions that mark their boundaries:
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
 import json
 import os
+import pstats
 import secrets
 import sys
 import time
@@ -144,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=20_000, help="historical orders")
     parser.add_argument("--db-name", default="baoxiu_layers", help="the bench database's name")
     parser.add_argument("--json", default=None, help="write the figures here")
+    parser.add_argument(
+        "--profile", default="", help="also cProfile this path (pool, detail, …): top functions"
+    )
     args = parser.parse_args(argv)
 
     base = Settings.from_env()
@@ -185,6 +190,14 @@ def main(argv: list[str] | None = None) -> int:
             "floor": ("GET", "/api/v1/healthz", reader),
         }
         rows = {name: profile(app, *spec, args.requests) for name, spec in paths.items()}
+        if args.profile:
+            method, target, token = paths[args.profile]
+            profiler = cProfile.Profile()
+            profiler.enable()
+            profile(app, method, target, token, args.requests)
+            profiler.disable()
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats("cumulative").print_stats(r"server/|mobile_api/|schemas/", 40)
         print(f"in-process CPU per request by layer ({args.requests} requests each)\n")
         print(report(rows))
         if args.json:
