@@ -19,7 +19,7 @@ from schemas.orders import (
     TechOrderQueryArgsSchema,
     TransferSchema,
 )
-from server.kernel.errors import Forbidden
+from server.kernel.errors import Forbidden, NotFound
 from server.kernel.roles import Role
 from server.orders import detail, handout, steps, summaries
 from server.orders import pool as order_pool
@@ -164,7 +164,15 @@ class TechOrders(MethodView):
 @blp.alt_response(404, description="不在我名下也不在我的抢单池")
 def order(order_id: int) -> Any:
     """工单详情（我名下的，或我抢单池中的）"""
-    return _detail(order_pool.technician_order(session(), tech=_me(), order_id=order_id))
+    actor = _actor()
+    assert actor.staff_id is not None
+    found = order_pool.staff_order(
+        session(), org_id=actor.org_id, staff_id=actor.staff_id, order_id=order_id
+    )
+    if found is None:
+        _me()  # no staff record: 403, as before; else the order is not theirs to see
+        raise NotFound("工单不存在")
+    return _detail(found)
 
 
 @blp.post("/orders/<int:order_id>/accept")

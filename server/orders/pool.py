@@ -17,6 +17,7 @@ from server.orders.eligibility import eligible_types
 from server.orders.models import Order
 from server.orders.rules.states import Status
 from server.orders.summaries import SUMMARY_COLUMNS, summaries, summary, summary_page
+from server.staff.models import Staff
 
 
 @dataclass(frozen=True)
@@ -164,3 +165,30 @@ def technician_order(session: Session, *, tech: Technician, order_id: int) -> Or
     if order is None:
         raise NotFound("工单不存在")
     return order
+
+
+def staff_order(session: Session, *, org_id: int, staff_id: int, order_id: int) -> Order | None:
+    """`technician_order` for a staff id, the technician's binding read in the same statement;
+    None when the order is not theirs to see (or they are not staff of the organisation)."""
+    staff = (
+        select(Staff.department_id, Staff.post_id)
+        .where(Staff.id == staff_id, Staff.org_id == org_id)
+        .subquery()
+    )
+    found: Order | None = session.scalar(
+        select(Order)
+        .join(OrderType, OrderType.id == Order.order_type_id)
+        .join(staff, true())
+        .where(
+            Order.id == order_id,
+            Order.org_id == org_id,
+            or_(
+                Order.assignee_id == staff_id,
+                and_(
+                    Order.status == Status.PENDING.value,
+                    eligible_types(staff.c.department_id, staff.c.post_id),
+                ),
+            ),
+        )
+    )
+    return found
