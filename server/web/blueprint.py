@@ -56,6 +56,15 @@ class Blueprint(flask_smorest.Blueprint):
             kwargs["schema"] = ErrorSchema
         return super().alt_response(status_code, *args, **kwargs)
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        """flask-smorest's arguments, given a schema instance made once.
+
+        Passed a class, webargs instantiates it on every request, deep-copying its fields.
+        """
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
         """flask-smorest's response, dumping with the schema compiled once (server.web.dumping).
 
