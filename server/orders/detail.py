@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.charges.models import OrderCharge, OrderFee
+from server.db.pipeline import read_together
 from server.db.session import core
 from server.orders.models import Order, OrderEvent, OrderMessage
 from server.payments.models import Payment, Refund
@@ -78,16 +79,28 @@ _REFUND_ROWS = select(_REFUNDS).where(_REFUNDS.c.order_id == _ORDER).order_by(_R
 
 
 def order_detail(session: Session, *, order: Order) -> OrderDetail:
-    """The order with its timeline, conversation and photos, in time order."""
-    connection = core(session)  # flushed first: a change made in this request is shown
+    """The order with its timeline, conversation and photos, in time order.
+
+    Its seven lists are read in one round trip (`db.pipeline`), after a flush: a change made
+    in this request is shown.
+    """
     by_order = {"order_id": order.id}
-    events = connection.execute(_TIMELINE, by_order).all()
-    messages = connection.execute(_CONVERSATION, by_order).all()
-    uploads = connection.execute(_PHOTOS, by_order).all()
+    events, messages, uploads, charges, fees, payments, refunds = read_together(
+        session,
+        [
+            (_TIMELINE, by_order),
+            (_CONVERSATION, by_order),
+            (_PHOTOS, by_order),
+            (_CHARGE_LINES, by_order),
+            (_FEE, by_order),
+            (_PAYMENT_ROWS, by_order),
+            (_REFUND_ROWS, by_order),
+        ],
+    )
     message_images: dict[int, list[Any]] = {}
     if messages:
         ids = {"message_ids": [m.id for m in messages]}
-        for upload in connection.execute(_MESSAGE_PHOTOS, ids):
+        for upload in core(session).execute(_MESSAGE_PHOTOS, ids):
             message_images.setdefault(upload.message_id, []).append(upload)
     return OrderDetail(
         order=order,
@@ -99,8 +112,8 @@ def order_detail(session: Session, *, order: Order) -> OrderDetail:
         messages=[{"message": m, "images": message_images.get(m.id, [])} for m in messages],
         images=[u for u in uploads if u.purpose == "report"],
         completion_images=[u for u in uploads if u.purpose == "completion"],
-        charges=connection.execute(_CHARGE_LINES, by_order).all(),
-        fee=connection.execute(_FEE, by_order).first(),
-        payments=connection.execute(_PAYMENT_ROWS, by_order).all(),
-        refunds=connection.execute(_REFUND_ROWS, by_order).all(),
+        charges=charges,
+        fee=fees[0] if fees else None,
+        payments=payments,
+        refunds=refunds,
     )
