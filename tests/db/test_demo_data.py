@@ -1,4 +1,4 @@
-"""seed-demo creates API.md's demo organisation once, and the demo logins work."""
+"""seed-demo creates the README's demo organisation once, and the demo logins work."""
 
 from __future__ import annotations
 

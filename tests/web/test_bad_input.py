@@ -1,4 +1,4 @@
-"""Hostile input answers 4xx in the error shape of API.md, never 500.
+"""Hostile input answers 4xx in the error shape of docs/api.md, never 500.
 
 Each case was found from outside: numbers beyond PostgreSQL's bigint, NUL bytes, lone
 surrogates, absurdly nested JSON, and access tokens with a valid signature but odd claims.
@@ -23,7 +23,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def assert_error(response: Any, status: int, error: str) -> dict[str, Any]:
-    """The response is the API.md error shape with a stable id and a zh-CN message."""
+    """The response is the docs/api.md error shape with a stable id and a zh-CN message."""
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
     body = response.get_json()
     assert set(body) <= {"code", "status", "error", "message", "errors"}, body
