@@ -70,7 +70,7 @@ from server.models import (
     User,
 )
 from server.orders.capacity import technician
-from server.orders.pool import grab_pool
+from server.orders.pool import technician_pool
 
 BENCH_DB = "baoxiu_bench"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -671,7 +671,7 @@ def _excerpt(lines: list[str]) -> list[str]:
 def explain_pool(
     database_url: str, world: World, page_size: int, *, full: bool = False
 ) -> tuple[str, int]:
-    """EXPLAIN ANALYZE the statements `grab_pool` issues; returns the plans and the row count."""
+    """EXPLAIN ANALYZE what `technician_pool` issues; returns the plans and the row count."""
     db = Database(database_url, pool_size=1, max_overflow=0)
     captured: list[tuple[str, Any]] = []
 
@@ -684,7 +684,13 @@ def explain_pool(
         assert tech is not None
         event.listen(db.engine, "before_cursor_execute", capture)
         try:
-            grab_pool(uow.session, tech=tech, held=0, page=1, page_size=page_size)
+            technician_pool(
+                uow.session,
+                org_id=tech.org_id,
+                staff_id=tech.staff_id,
+                page=1,
+                page_size=page_size,
+            )
         finally:
             event.remove(db.engine, "before_cursor_execute", capture)
         conn = uow.session.connection().connection.driver_connection

@@ -102,29 +102,6 @@ def technician_pool(
     return Pool(page=Page(items, int(rows[0].pool_total), page, page_size), held=held, cap=tech.cap)
 
 
-def grab_pool(
-    session: Session,
-    *,
-    tech: Technician,
-    held: int,
-    page: int,
-    page_size: int,
-    sort: str = "urgent",
-) -> Pool:
-    """`technician_pool` for a technician already read (`held` is read again with the page)."""
-    found = technician_pool(
-        session,
-        org_id=tech.org_id,
-        staff_id=tech.staff_id,
-        page=page,
-        page_size=page_size,
-        sort=sort,
-    )
-    if found is None:
-        raise NotFound("员工不存在")
-    return found
-
-
 def technician_orders(
     session: Session,
     *,
@@ -147,21 +124,7 @@ def technician_orders(
 
 def technician_order(session: Session, *, tech: Technician, order_id: int) -> Order:
     """An order the technician holds, or one in their pool; anything else is not found."""
-    order = session.scalar(
-        select(Order)
-        .join(OrderType, OrderType.id == Order.order_type_id)
-        .where(
-            Order.id == order_id,
-            Order.org_id == tech.org_id,
-            or_(
-                Order.assignee_id == tech.staff_id,
-                and_(
-                    Order.status == Status.PENDING.value,
-                    eligible_types(tech.department_id, tech.post_id),
-                ),
-            ),
-        )
-    )
+    order = staff_order(session, org_id=tech.org_id, staff_id=tech.staff_id, order_id=order_id)
     if order is None:
         raise NotFound("工单不存在")
     return order
