@@ -207,6 +207,43 @@ def test_grab_cap_is_enforced(client, world):
     step(client, world, other, f"{TECH}/{ids[3]}/transfer", {"staff_id": tech.id, "reason": "x"})
 
 
+@pytest.mark.parametrize("finished", ["completed", "closed"])
+def test_reopening_to_a_technician_at_their_cap_is_refused_and_changes_nothing(
+    client, world, finished
+):
+    """Reopening "to the same technician" hands them the order again: the cap applies."""
+    tech, desk = world.techs[0], world.dispatcher
+    done = world.file(client)["id"]
+    step(client, world, tech, f"{TECH}/{done}/grab")
+    step(client, world, tech, f"{TECH}/{done}/complete", {"result": "ok"})
+    if finished == "closed":
+        step(client, world, world.tenant, f"{TENANT}/{done}/rating", {"score": 5})
+    held = [world.file(client)["id"] for _ in range(3)]
+    for oid in held:
+        step(client, world, tech, f"{TECH}/{oid}/grab")
+    pool = client.get("/api/v1/tech/pool", headers=world.headers(tech)).json
+    assert (pool["held"], pool["cap"]) == (3, 3)
+    before = client.get(f"{ADMIN}/{done}", headers=world.headers(desk)).json
+    assert before["status"] == finished and before["reopen_count"] == 0
+
+    body = {"reason": "回访发现未修好", "to_same_technician": True}
+    r = client.post(f"{ADMIN}/{done}/reopen", json=body, headers=world.headers(desk))
+    assert r.status_code == 409 and r.json["error"] == "grab_limit_reached", r.json
+    after = client.get(f"{ADMIN}/{done}", headers=world.headers(desk)).json
+    assert after == before  # status, assignee, rating, timeline: all as they were
+    pool = client.get("/api/v1/tech/pool", headers=world.headers(tech)).json
+    assert (pool["held"], pool["cap"]) == (3, 3)
+
+    # One place free (just under the cap): the same reopen goes through and fills it.
+    step(client, world, tech, f"{TECH}/{held[0]}/complete", {"result": "ok"})
+    reopened = step(client, world, desk, f"{ADMIN}/{done}/reopen", body)
+    assert reopened["status"] == "assigned" and reopened["assignee"]["id"] == tech.id
+    assert reopened["reopen_count"] == 1
+    assert [e["action"] for e in reopened["timeline"]][-1] == "reopen_to_assignee"
+    pool = client.get("/api/v1/tech/pool", headers=world.headers(tech)).json
+    assert (pool["held"], pool["cap"]) == (3, 3)
+
+
 def test_taken_order_answers_order_taken(client, world):
     oid = world.file(client)["id"]
     step(client, world, world.techs[0], f"{TECH}/{oid}/grab")
