@@ -1,5 +1,5 @@
-"""Alipay OpenAPI (RSA2): trade create / app-pay order string / query / close / refund /
-refund query, and the asynchronous trade notification (Alipay OpenAPI, RSA2).
+"""Alipay OpenAPI (RSA2): app-pay order string / query / close / refund / refund query, and
+the asynchronous trade notification (Alipay OpenAPI, RSA2), in public-key or certificate mode.
 
 A thin client on `requests` and `cryptography`; the gateway URL is configuration, so tests talk
 to a loopback fake that verifies our signatures and signs its answers with its own key.
@@ -14,6 +14,16 @@ Wire format, in short:
   never re-serialised (Alipay escapes "/" as "\\/"; json.dumps would not).
 * Notifications: form-encoded; `sign` and `sign_type` are removed, the rest (empty values too)
   sorted, joined and verified with the *Alipay* public key. Answer exactly `success`.
+* Certificate mode (公钥证书): the app is set up with its app public-key certificate, the Alipay
+  root certificate and the Alipay public-key certificate. Requests then also carry (and sign)
+  `app_cert_sn` and `alipay_root_cert_sn`; answers are verified with the key of the Alipay
+  public-key certificate, and an answer naming another `alipay_cert_sn` is refused. A cert's SN
+  is md5(issuer DN as RFC 2253 writes it + serial number in decimal); the root's is the SNs of
+  the chain's RSA-signed certificates joined with `_` (its ECC / SM2 certificates are skipped).
+
+`alipay.trade.create` (JSAPI_PAY, for a buyer_id of an Alipay mini-program login) is not
+offered: tenants pay through the Alipay app SDK with the order string (alipay.trade.app.pay)
+and nothing here knows an Alipay buyer id (docs/payments.md).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import hashlib
 import json
 import logging
 import os
@@ -36,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import requests
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -168,6 +180,69 @@ def load_public_key(text: str) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise UpstreamError("支付宝公钥不是 RSA 密钥")
     return key
+
+
+# RSA signature algorithms (PKCS#1 family, 1.2.840.113549.1.1.*): the root chain's certificates
+# that count in alipay_root_cert_sn. Alipay's chain also holds ECC and SM2 ones, left out.
+_RSA_SIGNATURE_OID_PREFIX = "1.2.840.113549.1.1."
+
+
+def load_certificates(text: str) -> list[x509.Certificate]:
+    """Every PEM certificate in `text` (a chain may hold several, in any spacing)."""
+    try:
+        certificates = x509.load_pem_x509_certificates(text.strip().encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise UpstreamError("支付宝证书无法读取") from exc
+    return certificates
+
+
+def cert_sn(certificate: x509.Certificate) -> str:
+    """Alipay's certificate SN: md5 of the issuer DN (RFC 2253 order) + the decimal serial."""
+    issuer = certificate.issuer.rfc4514_string()
+    return hashlib.md5(
+        (issuer + str(certificate.serial_number)).encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+def root_cert_sn(chain_pem: str) -> str:
+    """alipay_root_cert_sn: the SNs of the root chain's RSA-signed certificates, joined by `_`."""
+    sns = [
+        cert_sn(certificate)
+        for certificate in load_certificates(chain_pem)
+        if certificate.signature_algorithm_oid.dotted_string.startswith(_RSA_SIGNATURE_OID_PREFIX)
+    ]
+    if not sns:
+        raise UpstreamError("支付宝根证书中没有 RSA 证书")
+    return "_".join(sns)
+
+
+@dataclass(frozen=True)
+class AlipayCertificates:
+    """Certificate mode (公钥证书): what requests carry and the key answers are checked with."""
+
+    app_cert_sn: str
+    alipay_root_cert_sn: str
+    alipay_cert_sn: str
+    alipay_public_key: rsa.RSAPublicKey
+
+    @classmethod
+    def load(
+        cls, *, app_public_key_cert: str, alipay_public_key_cert: str, alipay_root_cert: str
+    ) -> AlipayCertificates:
+        app_certs = load_certificates(app_public_key_cert)
+        alipay_certs = load_certificates(alipay_public_key_cert)
+        if not app_certs or not alipay_certs:
+            raise UpstreamError("支付宝证书无法读取")
+        # The public-key certificate file may carry its issuing chain after it: the first is it.
+        key = alipay_certs[0].public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise UpstreamError("支付宝公钥证书不是 RSA 证书")
+        return cls(
+            app_cert_sn=cert_sn(app_certs[0]),
+            alipay_root_cert_sn=root_cert_sn(alipay_root_cert),
+            alipay_cert_sn=cert_sn(alipay_certs[0]),
+            alipay_public_key=key,
+        )
 
 
 def sign_content(
@@ -317,7 +392,13 @@ class AlipayClient:
         timeout: float | tuple[float, float] = (5.0, 15.0),
         http: requests.Session | None = None,
         clock: Callable[[], datetime] = instant,
+        certificates: AlipayCertificates | None = None,
     ) -> None:
+        """`certificates`: certificate mode; `alipay_public_key` is then the key of the Alipay
+        public-key certificate (`certificates.alipay_public_key`)."""
+        if certificates is not None and alipay_public_key is not certificates.alipay_public_key:
+            raise ValueError("in certificate mode the Alipay key is the certificate's")
+        self.certificates = certificates
         self.app_id = app_id
         self.app_private_key = app_private_key
         self.alipay_public_key = alipay_public_key
@@ -355,41 +436,6 @@ class AlipayClient:
         )
 
     # - trade methods -
-
-    def create_trade(
-        self,
-        *,
-        out_trade_no: str,
-        total_fen: int,
-        subject: str,
-        buyer_id: str | None = None,
-        buyer_open_id: str | None = None,
-        time_expire: datetime | None = None,
-    ) -> AlipayTrade:
-        """alipay.trade.create for a mini-program buyer; the trade_no goes to my.tradePay."""
-        if bool(buyer_id) == bool(buyer_open_id):
-            raise ValueError("exactly one of buyer_id / buyer_open_id is needed")
-        biz: dict[str, Any] = {
-            "out_trade_no": out_trade_no,
-            "total_amount": _yuan(total_fen),
-            "subject": subject,
-            "product_code": "JSAPI_PAY",
-        }
-        if buyer_id:
-            biz["buyer_id"] = buyer_id
-        else:
-            biz["buyer_open_id"] = buyer_open_id
-        if time_expire is not None:
-            biz["time_expire"] = _local_time(time_expire)
-        body = self._call("alipay.trade.create", biz, notify=True)
-        return AlipayTrade(
-            out_trade_no=_text(body, "out_trade_no"),
-            trade_no=_text(body, "trade_no"),
-            trade_status="WAIT_BUYER_PAY",
-            total_fen=total_fen,
-            buyer_id=buyer_id or buyer_open_id,
-            raw=body,
-        )
 
     def app_pay_order_string(
         self,
@@ -484,6 +530,9 @@ class AlipayClient:
         }
         if notify and self.notify_url:
             params["notify_url"] = self.notify_url
+        if self.certificates is not None:
+            params["app_cert_sn"] = self.certificates.app_cert_sn
+            params["alipay_root_cert_sn"] = self.certificates.alipay_root_cert_sn
         params["sign"] = rsa2_sign(sign_content(params), self.app_private_key)
         return params
 
@@ -523,19 +572,36 @@ class AlipayClient:
         code = str(inner.get("code", ""))
         sign_text = texts.get("sign")
         sign = json.loads(sign_text) if sign_text is not None else None
-        if sign is not None:
+        # `"sign": ""` is no signature: gateway-level refusals (bad signature, unknown app, a
+        # certificate SN it does not know) come without one, or with an empty one.
+        if sign is not None and sign != "":
+            self._check_cert_sn(method, texts)
             if not isinstance(sign, str) or not rsa2_verify(
                 inner_text, sign, self.alipay_public_key
             ):
                 log.warning("alipay %s answer signature invalid", method)
                 raise SignatureInvalid("支付宝应答签名验证失败")
         elif code == SUCCESS_CODE:
-            # Only gateway-level refusals (bad signature, unknown app) come unsigned.
             log.warning("alipay %s unsigned success answer", method)
             raise SignatureInvalid("支付宝应答缺少签名")
         if code != SUCCESS_CODE:
             raise _error_for(method, inner)
         return inner
+
+    def _check_cert_sn(self, method: str, texts: Mapping[str, str]) -> None:
+        """Certificate mode: an answer naming an Alipay certificate is signed with that one's
+        key; another than ours means Alipay rotated it (download the new one in the console)."""
+        if self.certificates is None or "alipay_cert_sn" not in texts:
+            return
+        named = json.loads(texts["alipay_cert_sn"])
+        if named != self.certificates.alipay_cert_sn:
+            log.warning(
+                "alipay %s answer signed under alipay_cert_sn %r, ours is %r",
+                method,
+                named,
+                self.certificates.alipay_cert_sn,
+            )
+            raise SignatureInvalid("支付宝公钥证书已更换，请在支付配置中上传新证书")
 
     # - bills (alipay.data.dataservice.bill.downloadurl.query) -
 

@@ -27,7 +27,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode, urlsplit
@@ -84,6 +84,8 @@ KNOWN_CODES = frozenset(
     }
 )
 _BY_LOOSE_CODE = {code.replace("_", ""): code for code in KNOWN_CODES}
+# ASCII digits only: `str.isdigit()` takes "²" (which `int()` refuses) and `int()` takes "١٢٣".
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _OUT_TRADE_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
 _OUT_REFUND_NO = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
 
@@ -169,11 +171,18 @@ def certificate_serial(certificate: x509.Certificate) -> str:
 
 @dataclass(frozen=True)
 class PlatformKeys:
-    """WeChat's verification keys by `Wechatpay-Serial`: the public key id and/or cert serials."""
+    """WeChat's verification keys by `Wechatpay-Serial`: the public key id and/or cert serials.
+
+    A platform certificate's key is used only within its validity (notBefore … notAfter): an
+    answer or notification signed under an expired certificate is refused like a bad signature.
+    The public key of public-key mode has no validity of its own.
+    """
 
     keys: Mapping[str, rsa.RSAPublicKey]
     # The serial we send in our `Wechatpay-Serial` header, so WeChat signs answers with it.
     preferred_serial: str
+    # Certificate serial -> (notBefore, notAfter), timezone-aware UTC.
+    validity: Mapping[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -184,6 +193,7 @@ class PlatformKeys:
         certificates_pem: tuple[bytes, ...] = (),
     ) -> PlatformKeys:
         keys: dict[str, rsa.RSAPublicKey] = {}
+        validity: dict[str, tuple[datetime, datetime]] = {}
         if public_key_id or public_key_pem:
             if not public_key_id.startswith(PUBLIC_KEY_ID_PREFIX) or not public_key_pem:
                 raise ValueError("WeChat Pay public key needs both the key and its PUB_KEY_ID_…")
@@ -193,17 +203,32 @@ class PlatformKeys:
             key = certificate.public_key()
             if not isinstance(key, rsa.RSAPublicKey):
                 raise ValueError("WeChat Pay platform certificate must hold an RSA key")
-            keys[certificate_serial(certificate)] = key
+            serial = certificate_serial(certificate)
+            keys[serial] = key
+            validity[serial] = (certificate.not_valid_before_utc, certificate.not_valid_after_utc)
         if not keys:
             raise ValueError("WeChat Pay needs a platform public key or certificate")
-        preferred = public_key_id or next(iter(keys))
-        return cls(keys=keys, preferred_serial=preferred)
+        # The public key when there is one, else the certificate that stays valid the longest.
+        preferred = public_key_id or max(validity, key=lambda s: validity[s][1])
+        return cls(keys=keys, preferred_serial=preferred, validity=validity)
 
-    def key_for(self, serial: str) -> rsa.RSAPublicKey:
-        key = self.keys.get(serial) or self.keys.get(serial.upper())
-        if key is None:
-            raise SignatureInvalid(f"unknown Wechatpay-Serial {serial!r}")
-        return key
+    def key_for(self, serial: str, *, now: datetime | None = None) -> rsa.RSAPublicKey:
+        for name in (serial, serial.upper()):
+            key = self.keys.get(name)
+            if key is None:
+                continue
+            window = self.validity.get(name)
+            if window is not None and now is not None and not window[0] <= now <= window[1]:
+                raise SignatureInvalid(
+                    f"platform certificate {name} is not valid at {now.isoformat()} "
+                    f"({window[0].isoformat()} … {window[1].isoformat()})"
+                )
+            return key
+        raise SignatureInvalid(f"unknown Wechatpay-Serial {serial!r}")
+
+    def expiring(self) -> list[tuple[str, datetime]]:
+        """Each platform certificate's serial and notAfter, soonest first."""
+        return sorted(((s, w[1]) for s, w in self.validity.items()), key=lambda item: item[1])
 
 
 @dataclass(frozen=True)
@@ -323,16 +348,16 @@ def verify_wechatpay_signature(
         raise SignatureInvalid(f"unsupported signature type {signature_type!r}")
     if signature.startswith(PROBE_SIGNATURE_PREFIX):
         raise SignatureInvalid("WeChat Pay probe signature")
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+    if not _TIMESTAMP.fullmatch(timestamp) or abs(now - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         raise SignatureInvalid(f"timestamp {timestamp!r} outside the allowed window")
-    key = platform.key_for(serial)
+    key = platform.key_for(serial, now=datetime.fromtimestamp(now, UTC))
     message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
     if not rsa_verify(key, message, signature):
         raise SignatureInvalid("signature does not match")
 
 
-def decrypt_resource(apiv3_key: bytes, resource: Mapping[str, Any]) -> dict[str, Any]:
-    """AEAD_AES_256_GCM-decrypt a notification `resource` into its JSON object."""
+def decrypt_bytes(apiv3_key: bytes, resource: Mapping[str, Any]) -> bytes:
+    """AEAD_AES_256_GCM-decrypt an encrypted `resource` (or `encrypt_certificate`) to bytes."""
     if resource.get("algorithm") != "AEAD_AES_256_GCM":
         raise SignatureInvalid(f"unsupported algorithm {resource.get('algorithm')!r}")
     nonce, ciphertext = resource.get("nonce"), resource.get("ciphertext")
@@ -344,29 +369,44 @@ def decrypt_resource(apiv3_key: bytes, resource: Mapping[str, Any]) -> dict[str,
     ):
         raise SignatureInvalid("incomplete encrypted resource")
     try:
-        plaintext = AESGCM(apiv3_key).decrypt(
+        return AESGCM(apiv3_key).decrypt(
             nonce.encode(), base64.b64decode(ciphertext, validate=True), associated.encode()
         )
-        data = json.loads(plaintext)
     except (InvalidTag, binascii.Error, ValueError) as exc:
+        raise SignatureInvalid("resource does not decrypt") from exc
+
+
+def decrypt_resource(apiv3_key: bytes, resource: Mapping[str, Any]) -> dict[str, Any]:
+    """AEAD_AES_256_GCM-decrypt a notification `resource` into its JSON object."""
+    plaintext = decrypt_bytes(apiv3_key, resource)
+    try:
+        data = json.loads(plaintext)
+    except ValueError as exc:
         raise SignatureInvalid("resource does not decrypt") from exc
     if not isinstance(data, dict):
         raise SignatureInvalid("decrypted resource is not an object")
     return data
 
 
-def encrypt_resource(
-    apiv3_key: bytes, plaintext: Mapping[str, Any], *, associated_data: str, nonce: str
+def encrypt_bytes(
+    apiv3_key: bytes, plaintext: bytes, *, associated_data: str, nonce: str
 ) -> dict[str, str]:
-    """The inverse of `decrypt_resource` (what WeChat does), for certificates and tests."""
-    raw = json.dumps(plaintext, ensure_ascii=False, separators=(",", ":")).encode()
-    ciphertext = AESGCM(apiv3_key).encrypt(nonce.encode(), raw, associated_data.encode())
+    """The inverse of `decrypt_bytes` (what WeChat does), for the sandbox and tests."""
+    ciphertext = AESGCM(apiv3_key).encrypt(nonce.encode(), plaintext, associated_data.encode())
     return {
         "algorithm": "AEAD_AES_256_GCM",
         "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
         "associated_data": associated_data,
         "nonce": nonce,
     }
+
+
+def encrypt_resource(
+    apiv3_key: bytes, plaintext: Mapping[str, Any], *, associated_data: str, nonce: str
+) -> dict[str, str]:
+    """The inverse of `decrypt_resource` (what WeChat does), for the sandbox and tests."""
+    raw = json.dumps(plaintext, ensure_ascii=False, separators=(",", ":")).encode()
+    return encrypt_bytes(apiv3_key, raw, associated_data=associated_data, nonce=nonce)
 
 
 # --- notifications ----------------------------------------------------------------------------
@@ -423,6 +463,16 @@ def notify_failure(message: str = "签名验证失败") -> dict[str, str]:
 
 
 # --- the client -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlatformCertificate:
+    """A WeChat Pay platform certificate as /v3/certificates hands it out (decrypted)."""
+
+    serial: str
+    pem: str
+    not_before: datetime
+    not_after: datetime
 
 
 def _local_rfc3339(moment: datetime) -> str:
@@ -555,6 +605,48 @@ class WeChatPayClient:
         _check_out_refund_no(out_refund_no)
         path = f"/v3/refund/domestic/refunds/{quote(out_refund_no, safe='')}"
         return self._call("GET", path)
+
+    # Platform certificates (下载平台证书)
+
+    def platform_certificates(self) -> list[PlatformCertificate]:
+        """GET /v3/certificates: WeChat's platform certificates, decrypted with the APIv3 key.
+
+        The answer is verified like every answer, with the keys already trusted (never with
+        the certificates it brings), so a certificate is only learnt from WeChat itself; each
+        one must decrypt (AES-GCM with the APIv3 key), parse, hold an RSA key and carry the
+        serial it is listed under. Expired ones are left out.
+        """
+        answer = self._call("GET", "/v3/certificates")
+        items = answer.get("data")
+        if not isinstance(items, list):
+            raise UpstreamError("微信支付平台证书返回数据不完整")
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        found: list[PlatformCertificate] = []
+        for item in items:
+            encrypted = item.get("encrypt_certificate") if isinstance(item, dict) else None
+            if not isinstance(encrypted, dict):
+                raise UpstreamError("微信支付平台证书返回数据不完整")
+            pem = decrypt_bytes(self.account.apiv3_key, encrypted)
+            try:
+                certificate = x509.load_pem_x509_certificate(pem)
+            except ValueError as exc:
+                raise SignatureInvalid("platform certificate does not parse") from exc
+            if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
+                raise SignatureInvalid("platform certificate holds no RSA key")
+            serial = certificate_serial(certificate)
+            if str(item.get("serial_no", "")).upper() != serial:
+                raise SignatureInvalid("platform certificate is listed under another serial")
+            if certificate.not_valid_after_utc < now:
+                continue
+            found.append(
+                PlatformCertificate(
+                    serial=serial,
+                    pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+                    not_before=certificate.not_valid_before_utc,
+                    not_after=certificate.not_valid_after_utc,
+                )
+            )
+        return found
 
     # The wire
 

@@ -8,11 +8,17 @@ the *Alipay private key* in the real `{"<method>_response": {...}, "sign": "..."
 form-encoded payment and refund notifications.
 
 Keys are generated per test session (`AlipayTestKeys.generate()`); none is committed.
+
+Certificate mode (公钥证书): with `certificates` (see `AlipaySandboxCerts.generate`) the gateway
+requires `app_cert_sn` and `alipay_root_cert_sn` to name the app's certificate and the root
+chain, names its own certificate in every answer (`alipay_cert_sn`), and answers gateway-level
+refusals with an empty `sign`, as Alipay does.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import secrets
@@ -26,9 +32,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 from flask import Flask, Response, request
 
 LOCAL = timedelta(hours=8)  # Asia/Shanghai, no DST
@@ -55,6 +63,114 @@ class AlipayTestKeys:
     @property
     def alipay_public_key(self) -> rsa.RSAPublicKey:
         return self.alipay_private_key.public_key()
+
+
+def _name(common_name: str, unit: str = "Certification Authority") -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ant Financial"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _certificate(
+    subject: x509.Name,
+    public_key: Any,
+    *,
+    issuer: x509.Name,
+    issuer_key: Any,
+    serial: int,
+    ca: bool = False,
+) -> x509.Certificate:
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365 * 5))
+    )
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _pem(certificate: x509.Certificate) -> str:
+    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def sandbox_cert_sn(certificate: x509.Certificate) -> str:
+    """md5(issuer DN, RFC 2253 order, + decimal serial): how Alipay names a certificate."""
+    text = certificate.issuer.rfc4514_string() + str(certificate.serial_number)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class AlipaySandboxCerts:
+    """The three files of an app in certificate mode, as the Alipay console hands them out."""
+
+    app_public_key_cert: str  # appCertPublicKey_<appid>.crt
+    alipay_public_key_cert: str  # alipayCertPublicKey_RSA2.crt
+    alipay_root_cert: str  # alipayRootCert.crt: RSA roots and an ECC one, blank lines between
+    app_cert_sn: str
+    alipay_cert_sn: str
+    alipay_root_cert_sn: str
+
+    @classmethod
+    def generate(cls, keys: AlipayTestKeys) -> AlipaySandboxCerts:
+        root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        root_name = _name("Ant Financial Certification Authority R1")
+        root = _certificate(
+            root_name,
+            root_key.public_key(),
+            issuer=root_name,
+            issuer_key=root_key,
+            serial=7,
+            ca=True,
+        )
+        class2_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        class2_name = _name("Ant Financial Certification Authority Class 2 R1")
+        class2 = _certificate(
+            class2_name,
+            class2_key.public_key(),
+            issuer=root_name,
+            issuer_key=root_key,
+            serial=0x1A2B3C4D5E6F,
+            ca=True,
+        )
+        ecc_key = ec.generate_private_key(ec.SECP256R1())
+        ecc_name = _name("Ant Financial Certification Authority E1")
+        ecc = _certificate(
+            ecc_name, ecc_key.public_key(), issuer=ecc_name, issuer_key=ecc_key, serial=9, ca=True
+        )
+        app = _certificate(
+            _name("2021000000000009", unit="Alipay Open Platform"),
+            keys.app_public_key,
+            issuer=class2_name,
+            issuer_key=class2_key,
+            serial=int.from_bytes(secrets.token_bytes(15), "big"),
+        )
+        alipay = _certificate(
+            _name("支付宝(中国)网络技术有限公司", unit="Alipay.com"),
+            keys.alipay_public_key,
+            issuer=class2_name,
+            issuer_key=class2_key,
+            serial=int.from_bytes(secrets.token_bytes(15), "big"),
+        )
+        chain = (root, ecc, class2)
+        return cls(
+            app_public_key_cert=_pem(app),
+            alipay_public_key_cert=_pem(alipay),
+            alipay_root_cert="\n".join(_pem(c) for c in chain),
+            app_cert_sn=sandbox_cert_sn(app),
+            alipay_cert_sn=sandbox_cert_sn(alipay),
+            alipay_root_cert_sn="_".join(sandbox_cert_sn(c) for c in (root, class2)),
+        )
 
 
 def private_pem(key: rsa.RSAPrivateKey) -> str:
@@ -136,6 +252,9 @@ class FakeAlipay:
     scripted_delays: dict[str, list[float]] = field(default_factory=dict)
     # Trade bills: bill_date -> the zip bytes (see `bill_zip`).
     bills: dict[str, bytes] = field(default_factory=dict)
+    # Certificate mode; `answer_cert_sn` names another Alipay certificate in answers (rotation).
+    certificates: AlipaySandboxCerts | None = None
+    answer_cert_sn: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # - scripting -
@@ -150,6 +269,7 @@ class FakeAlipay:
             self.scripted_bodies.clear()
             self.scripted_delays.clear()
             self.bills.clear()
+            self.answer_cert_sn = None
 
     def fail_next(
         self, method: str, code: str, sub_code: str = "", sub_msg: str = "", msg: str = ""
@@ -178,7 +298,12 @@ class FakeAlipay:
         text = inner_text if inner_text is not None else alipay_json(inner)
         key = method.replace(".", "_") + "_response"
         sign = _sign(text, self.keys.alipay_private_key)
-        return f'{{"{key}":{text},"sign":"{sign}"}}'
+        return f'{{"{key}":{text},{self._cert_sn_member()}"sign":"{sign}"}}'
+
+    def _cert_sn_member(self) -> str:
+        if self.certificates is None:
+            return ""
+        return f'"alipay_cert_sn":"{self.answer_cert_sn or self.certificates.alipay_cert_sn}",'
 
     # - what the buyer does -
 
@@ -287,6 +412,9 @@ class FakeAlipay:
 
             def unsigned(code: str, msg: str, sub_code: str, sub_msg: str) -> Response:
                 inner = {"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg}
+                if self.certificates is not None:  # certificate mode: an empty sign
+                    text = f'{{"{key}":{alipay_json(inner)},{self._cert_sn_member()}"sign":""}}'
+                    return _body(text)
                 return _body(f'{{"{key}":{alipay_json(inner)}}}')
 
             for name in ("app_id", "method", "sign", "timestamp", "version", "sign_type"):
@@ -310,6 +438,21 @@ class FakeAlipay:
                     "isv.invalid-signature",
                     "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配",
                 )
+            certificates = self.certificates
+            if certificates is not None:
+                for name, expected in (
+                    ("app_cert_sn", certificates.app_cert_sn),
+                    ("alipay_root_cert_sn", certificates.alipay_root_cert_sn),
+                ):
+                    dashed = name.replace("_", "-")
+                    if not params.get(name):
+                        return unsigned(
+                            "40001", "Missing Required Arguments", f"isv.missing-{dashed}", ""
+                        )
+                    if params[name] != expected:
+                        return unsigned(
+                            "40002", "Invalid Arguments", f"isv.invalid-{dashed}", f"{name} 不匹配"
+                        )
             try:
                 sent = datetime.strptime(f"{params['timestamp']} +0800", f"{TIME_FORMAT} %z")
             except ValueError:

@@ -18,7 +18,6 @@ from server.config import Settings
 from server.integrations.alipay import (
     AlipayClient,
     AlipayError,
-    AlipayTradeHasSuccess,
     AlipayTradeNotExist,
     AlipayTradeStatusError,
     AlipayUnavailable,
@@ -87,14 +86,26 @@ def alipay(
     return make_client(alipay_keys, alipay_server[1])
 
 
+def open_trade(
+    alipay: AlipayClient,
+    fake_alipay: FakeAlipay,
+    out_trade_no: str,
+    total_fen: int,
+    subject: str = "水管维修",
+) -> str:
+    """The buyer opens our signed app-pay order string in Alipay: the trade exists there."""
+    order = alipay.app_pay_order_string(
+        out_trade_no=out_trade_no, total_fen=total_fen, subject=subject
+    )
+    return fake_alipay.open_order_string(order, buyer_id=BUYER).trade_no
+
+
 def paid_trade(
     alipay: AlipayClient, fake_alipay: FakeAlipay, out_trade_no: str, total_fen: int
 ) -> str:
-    trade = alipay.create_trade(
-        out_trade_no=out_trade_no, total_fen=total_fen, subject="水管维修", buyer_id=BUYER
-    )
+    trade_no = open_trade(alipay, fake_alipay, out_trade_no, total_fen)
     fake_alipay.pay(out_trade_no)
-    return trade.trade_no
+    return trade_no
 
 
 # --- request signing --------------------------------------------------------------------------
@@ -103,40 +114,37 @@ def paid_trade(
 def test_requests_carry_the_common_parameters_and_a_signature_the_gateway_accepts(
     alipay: AlipayClient, fake_alipay: FakeAlipay, alipay_keys: AlipayTestKeys
 ) -> None:
+    paid_trade(alipay, fake_alipay, "A202611300001", 12030)
     before = datetime.now(UTC)
-    trade = alipay.create_trade(
+    alipay.refund(
         out_trade_no="A202611300001",
-        total_fen=12030,
-        subject="水管维修 / 更换阀门",
-        buyer_id=BUYER,
-        time_expire=datetime(2026, 11, 30, 6, 0, tzinfo=UTC),
+        out_request_no="R202611300001",
+        refund_fen=1230,
+        reason="水管维修 / 更换阀门",
     )
-    assert trade.trade_no == fake_alipay.trades["A202611300001"].trade_no
-    assert fake_alipay.calls["alipay.trade.create"] == 1
+    assert fake_alipay.calls["alipay.trade.refund"] == 1
 
     sent = fake_alipay.received[-1]
     assert {
         k: sent[k] for k in ("app_id", "method", "format", "charset", "sign_type", "version")
     } == {
         "app_id": APP_ID,
-        "method": "alipay.trade.create",
+        "method": "alipay.trade.refund",
         "format": "JSON",
         "charset": "utf-8",
         "sign_type": "RSA2",
         "version": "1.0",
     }
-    assert sent["notify_url"] == NOTIFY_URL
+    assert "notify_url" not in sent  # only the order string names it
     # The timestamp is Beijing time, "YYYY-MM-DD HH:MM:SS".
     stamp = datetime.strptime(sent["timestamp"], "%Y-%m-%d %H:%M:%S")
     local_now = (before + timedelta(hours=8)).replace(tzinfo=None)
     assert abs(stamp - local_now) < timedelta(minutes=1)
     assert json.loads(sent["biz_content"]) == {
         "out_trade_no": "A202611300001",
-        "total_amount": "120.30",
-        "subject": "水管维修 / 更换阀门",
-        "product_code": "JSAPI_PAY",
-        "buyer_id": BUYER,
-        "time_expire": "2026-11-30 14:00:00",
+        "out_request_no": "R202611300001",
+        "refund_amount": "12.30",
+        "refund_reason": "水管维修 / 更换阀门",
     }
     # The signature covers every parameter but `sign`, sorted, with the app private key.
     assert rsa2_verify(sign_content(sent), sent["sign"], alipay_keys.app_public_key)
@@ -195,18 +203,12 @@ def test_app_pay_order_string_is_signed_and_opens_the_trade(
 # --- round trips ------------------------------------------------------------------------------
 
 
-def test_create_query_close_round_trip(alipay: AlipayClient, fake_alipay: FakeAlipay) -> None:
-    created = alipay.create_trade(
-        out_trade_no="A-rt-1",
-        total_fen=5000,
-        subject="开锁",
-        buyer_open_id="074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5",
-    )
-    assert json.loads(fake_alipay.received[-1]["biz_content"])["buyer_open_id"].startswith("074a1")
+def test_open_query_close_round_trip(alipay: AlipayClient, fake_alipay: FakeAlipay) -> None:
+    trade_no = open_trade(alipay, fake_alipay, "A-rt-1", 5000, subject="开锁")
 
     queried = alipay.query_trade(out_trade_no="A-rt-1")
     assert (queried.trade_no, queried.trade_status, queried.total_fen) == (
-        created.trade_no,
+        trade_no,
         "WAIT_BUYER_PAY",
         5000,
     )
@@ -216,9 +218,13 @@ def test_create_query_close_round_trip(alipay: AlipayClient, fake_alipay: FakeAl
     assert alipay.query_trade(out_trade_no="A-rt-1").trade_status == "TRADE_CLOSED"
     with pytest.raises(AlipayTradeStatusError):
         alipay.close_trade(out_trade_no="A-rt-1")
-    with pytest.raises(AlipayTradeStatusError) as caught:
-        alipay.create_trade(out_trade_no="A-rt-1", total_fen=5000, subject="开锁", buyer_id=BUYER)
-    assert caught.value.sub_code == "ACQ.TRADE_HAS_CLOSE"
+    with pytest.raises(AlipayTradeNotExist):
+        alipay.close_trade(out_trade_no="A-rt-never-opened")
+
+
+def test_the_client_no_longer_offers_trade_create() -> None:
+    """alipay.trade.create needs an Alipay buyer id nothing here has (docs/payments.md)."""
+    assert not hasattr(AlipayClient, "create_trade")
 
 
 def test_paid_trade_query_and_refunds_round_trip(
@@ -228,10 +234,6 @@ def test_paid_trade_query_and_refunds_round_trip(
     queried = alipay.query_trade(out_trade_no="A-rf-1")
     assert queried.paid and queried.trade_no == trade_no and queried.buyer_id == BUYER
 
-    with pytest.raises(AlipayTradeHasSuccess):
-        alipay.create_trade(
-            out_trade_no="A-rf-1", total_fen=12000, subject="水管维修", buyer_id=BUYER
-        )
     with pytest.raises(AlipayTradeStatusError):
         alipay.close_trade(out_trade_no="A-rf-1")
 
@@ -379,10 +381,10 @@ def test_other_business_failures_keep_their_sub_code(
     alipay: AlipayClient, fake_alipay: FakeAlipay
 ) -> None:
     fake_alipay.fail_next(
-        "alipay.trade.create", "40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH", "余额不足"
+        "alipay.trade.refund", "40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH", "余额不足"
     )
     with pytest.raises(AlipayError) as caught:
-        alipay.create_trade(out_trade_no="A-e-2", total_fen=100, subject="x", buyer_id=BUYER)
+        alipay.refund(out_trade_no="A-e-2", out_request_no="R1", refund_fen=100)
     assert type(caught.value) is AlipayError
     assert (caught.value.code, caught.value.sub_code, caught.value.retryable) == (
         "40004",
@@ -447,8 +449,8 @@ def test_client_from_settings_reads_the_key_files(
         alipay_gateway=alipay_server[1],
     )
     alipay = AlipayClient.from_settings(settings, notify_url=NOTIFY_URL)
-    created = alipay.create_trade(out_trade_no="A-s-1", total_fen=100, subject="x", buyer_id=BUYER)
-    assert alipay.query_trade(out_trade_no="A-s-1").trade_no == created.trade_no
+    trade_no = open_trade(alipay, fake_alipay, "A-s-1", 100)
+    assert alipay.query_trade(out_trade_no="A-s-1").trade_no == trade_no
 
 
 # --- amounts ----------------------------------------------------------------------------------
