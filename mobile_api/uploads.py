@@ -12,6 +12,7 @@ from server.config import Settings
 from server.kernel.errors import NotFound
 from server.uploads import access
 from server.uploads import files as upload_service
+from server.uploads.images import EXTENSIONS
 from server.uploads.rules import UploadLimits, UploadRateLimited
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
@@ -68,14 +69,23 @@ class Uploads(MethodView):
             )
 
 
+IMAGE_BYTES = {"type": "string", "format": "binary"}
+IMAGE_CONTENT_TYPES = tuple(EXTENSIONS)  # what an upload may be stored as
+
+
 @blp.route("/<string:upload_id>")
 class UploadById(MethodView):
     @blp.auth()
     @blp.response(
         200,
-        {"type": "string", "format": "binary"},
-        content_type="image/*",
-        description="图片文件（image/jpeg、image/png 或 image/webp）",
+        IMAGE_BYTES,
+        content_type="image/jpeg",
+        description="图片文件（image/jpeg、image/png 或 image/webp，与上传时相同）",
+    )
+    @blp.doc(
+        responses={
+            200: {"content": {kind: {"schema": IMAGE_BYTES} for kind in IMAGE_CONTENT_TYPES}}
+        }
     )
     @blp.alt_response(404, description="图片不存在，或不是本人上传且不属于本人可见的工单")
     def get(self, upload_id: str) -> Response:

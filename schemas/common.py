@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from server.kernel.errors import error_ids
 from server.kernel.personal_data import normalise_phone
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -19,12 +20,15 @@ MAX_PAGE = 1_000_000
 class ErrorSchema(Schema):
     code = fields.Integer(metadata={"description": "HTTP 状态码"})
     status = fields.String(metadata={"description": "HTTP 状态短语"})
-    error = fields.String(metadata={"description": "稳定的错误标识，客户端据此分支"})
+    error = fields.String(
+        validate=validate.OneOf(error_ids()),
+        metadata={"description": "稳定的错误标识，客户端据此分支"},
+    )
     message = fields.String(metadata={"description": "给用户看的中文提示"})
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
-        metadata={"description": "字段级校验错误（仅 validation_error）"},
+        metadata={"description": "字段级校验错误（仅 validation_error）", "x-optional": True},
     )
 
 

@@ -34,7 +34,8 @@ class RoomBriefSchema(Schema):
     unit_name = fields.String(attribute="unit.name", allow_none=True)
     floor = fields.Integer()
     label = fields.Method(
-        "_label", metadata={"description": "展示用地址，如 阳光花园 1栋 1单元 101"}
+        "_label",
+        metadata={"type": "string", "description": "展示用地址，如 阳光花园 1栋 1单元 101"},
     )
 
     def _label(self, room: object) -> str:
@@ -153,7 +154,10 @@ class RoomSchema(Schema):
     building_name = fields.String(attribute="building.name", dump_only=True)
     unit_id = fields.Integer(allow_none=True, load_default=None, strict=True)
     unit_name = fields.Function(
-        lambda room: room.unit.name if room.unit is not None else None, dump_only=True
+        lambda room: room.unit.name if room.unit is not None else None,
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "string"},
     )
     code = name_field(50, metadata={"example": "1-101", "description": "房号，小区内唯一"})
     floor = fields.Integer(required=True, strict=True, validate=validate.Range(min=-10, max=300))
@@ -255,7 +259,8 @@ class CustomerListItemSchema(Schema):
     phone = MaskedPhone(metadata={"example": "138****0001"})
     id_number = fields.Function(
         lambda customer: mask_id_number(customer.id_number),
-        metadata={"description": "脱敏后的证件号"},
+        allow_none=True,
+        metadata={"type": "string", "description": "脱敏后的证件号"},
     )
     remark = fields.String()
     contacts = fields.List(fields.Nested(ContactMaskedSchema))

@@ -26,7 +26,9 @@ class DeviceTokenSchema(Schema):
 class DeviceSchema(Schema):
     id = fields.Integer()
     platform = fields.String(validate=validate.OneOf(PLATFORMS))
-    token_tail = fields.Method("_tail", metadata={"description": "令牌末 6 位（不返回完整令牌）"})
+    token_tail = fields.Method(
+        "_tail", metadata={"type": "string", "description": "令牌末 6 位（不返回完整令牌）"}
+    )
     created_at = LocalDateTime()
     last_seen_at = LocalDateTime()
 

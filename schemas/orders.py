@@ -178,7 +178,9 @@ class AssigneeSchema(Schema):
 
 class ImageSchema(Schema):
     id = fields.String()
-    url = fields.Function(lambda upload: f"/api/v1/uploads/{upload.id}")
+    url = fields.Function(
+        lambda upload: f"/api/v1/uploads/{upload.id}", metadata={"type": "string"}
+    )
     width = fields.Integer()
     height = fields.Integer()
 
@@ -193,7 +195,10 @@ class OrderSchema(Schema):
     id = fields.Integer()
     number = fields.String(metadata={"example": "BX20261122-0001"})
     status = fields.String(validate=validate.OneOf(STATUSES))
-    status_label = fields.Function(lambda order: LABELS[Status(order.status)])
+    status_label = fields.Function(
+        lambda order: LABELS[Status(order.status)],
+        metadata={"type": "string", "description": "状态的中文名"},
+    )
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     order_type = fields.Nested(NamedRefSchema)
     subtype = fields.Nested(NamedRefSchema)
@@ -212,7 +217,9 @@ class OrderSchema(Schema):
     rating_score = fields.Integer(allow_none=True)
     follow_up_required = fields.Boolean()
     reopen_count = fields.Integer()
-    overdue = fields.Function(_overdue)
+    overdue = fields.Function(
+        _overdue, metadata={"type": "boolean", "description": "已超过办结时限仍未办结"}
+    )
     slot_start = LocalDateTime(allow_none=True, metadata={"description": "预约上门时段开始"})
     slot_end = LocalDateTime(allow_none=True, metadata={"description": "预约上门时段结束"})
     due_at = LocalDateTime()

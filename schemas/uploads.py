@@ -24,7 +24,10 @@ class UploadSchema(Schema):
     id = fields.String(metadata={"description": "图片 id（32 位十六进制），报修时放入 image_ids"})
     url = fields.Function(
         lambda upload: upload_url(upload.id),
-        metadata={"description": "图片地址（需携带登录凭证访问，仅同机构用户可见）"},
+        metadata={
+            "type": "string",
+            "description": "图片地址（需携带登录凭证访问，仅同机构用户可见）",
+        },
     )
     content_type = fields.String(metadata={"description": "image/jpeg | image/png | image/webp"})
     size_bytes = fields.Integer(metadata={"description": "去除元数据后的文件大小（字节）"})

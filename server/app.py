@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from typing import Any
+
 import flask_smorest
+import orjson
 import redis
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, g, request, send_from_directory
@@ -26,6 +29,7 @@ from server.web.errors import register_error_handlers, render_error
 from server.web.guards import BigintConverter, reject_unsafe_input
 from server.web.json_provider import OrjsonProvider
 from server.web.logging import configure_logging
+from server.web.openapi import finish_document
 
 API_DESCRIPTION = """报修（Baoxiu）v1 接口：住户小程序、维修工 App 与管理控制台。
 
@@ -36,9 +40,19 @@ API_DESCRIPTION = """报修（Baoxiu）v1 接口：住户小程序、维修工 A
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
+    _document: dict[str, Any] | None = None
 
     def _register_error_handlers(self) -> None:
         """Errors are rendered by `server.web.errors`, in the shape of docs/api.md."""
+
+    def document(self) -> dict[str, Any]:
+        """The OpenAPI document as served: apispec's, finished for generated clients."""
+        if self._document is None:
+            self._document = finish_document(self.spec.to_dict())
+        return self._document
+
+    def _openapi_json(self) -> Response:
+        return Response(orjson.dumps(self.document()), mimetype="application/json")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

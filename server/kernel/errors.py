@@ -7,6 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+# The answers of the HTTP plumbing itself (routing, parsing, limits, crashes), by status: the
+# stable id and the zh-CN message the apps show. `server.web.errors` renders them.
+HTTP_STATUS_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "请求格式有误"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "资源不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "数据冲突"),
+    413: ("upload_rejected", "上传内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("validation_error", "请求参数有误"),
+    429: ("rate_limited", "请求过于频繁，请稍后再试"),
+    500: ("internal_error", "服务器内部错误，请稍后再试"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
+}
+
 
 class DomainError(Exception):
     error = "bad_request"
@@ -159,3 +176,18 @@ class RefundExceedsPaid(Conflict):
 
 class SignatureInvalid(DomainError):
     error, status, message = "signature_invalid", 401, "签名验证失败"
+
+
+def error_ids() -> tuple[str, ...]:
+    """Every `error` id the server can answer: each domain error's and the plumbing's.
+
+    The OpenAPI document's `ErrorId` enum is this list, so a new error class is documented
+    (and typed in generated clients) by being written.
+    """
+    ids = {error for error, _ in HTTP_STATUS_ERRORS.values()}
+    todo: list[type[DomainError]] = [DomainError]
+    while todo:
+        cls = todo.pop()
+        ids.add(cls.error)
+        todo.extend(cls.__subclasses__())
+    return tuple(sorted(ids))

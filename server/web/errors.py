@@ -13,25 +13,12 @@ from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from server.kernel.errors import DomainError
+from server.kernel.errors import HTTP_STATUS_ERRORS, DomainError
 
 log = logging.getLogger(__name__)
 
 # Generic HTTP failures: the stable id and the zh-CN message the apps show.
-HTTP_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("bad_request", "请求格式有误"),
-    401: ("unauthorized", "请先登录"),
-    403: ("forbidden", "没有权限执行此操作"),
-    404: ("not_found", "资源不存在"),
-    405: ("method_not_allowed", "不支持该请求方法"),
-    409: ("conflict", "数据冲突"),
-    413: ("upload_rejected", "上传内容过大"),
-    415: ("unsupported_media_type", "不支持的内容类型"),
-    422: ("validation_error", "请求参数有误"),
-    429: ("rate_limited", "请求过于频繁，请稍后再试"),
-    500: ("internal_error", "服务器内部错误，请稍后再试"),
-    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
-}
+HTTP_ERRORS = HTTP_STATUS_ERRORS
 
 
 def error_body(
@@ -94,7 +81,8 @@ def handle_domain_error(exc: DomainError) -> Response:
 
 def handle_http_exception(exc: HTTPException) -> Response:
     status = exc.code or 500
-    error, message = HTTP_ERRORS.get(status, ("error", exc.description or "请求失败"))
+    # A status without its own id (406, 416 …) answers the generic one of its class.
+    error, message = HTTP_ERRORS.get(status) or HTTP_ERRORS[400 if status < 500 else 500]
     data = getattr(exc, "data", None) or {}
     messages = data.get("errors") or data.get("messages")
     errors = flatten_messages(messages) if messages else None
