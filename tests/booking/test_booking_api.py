@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+import server.app
 from server.booking.holds import expire_unpaid_holds
 from server.kernel.roles import Role
 from server.models import Order
+from server.web import context
 from tests.booking.conftest import local_today, slot_at
 
 TENANT = "/api/v1/tenant/orders"
@@ -52,6 +54,40 @@ def test_slots_closing_within_the_lead_time_and_beyond_the_horizon(booking):
     assert {s["reason"] for s in booking.slots()} == {"too_soon"}
     booking.configure(days_ahead=1)
     assert {s["reason"] for s in booking.slots()} == {"too_far"}
+
+
+class _PinnedClock(datetime):
+    """Stands in for `datetime` where a request takes its instant (`g.now`): `moment`."""
+
+    moment = datetime.now(UTC)
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.moment
+
+
+def test_the_lead_time_boundary_instant_is_too_soon(booking, monkeypatch):
+    """A slot starting exactly at now + lead time can no longer be picked; a second earlier it
+    could (server.booking.rules: closed when `start - lead <= now`)."""
+    start = slot_at(booking.day, 10)
+    # Whole minutes of lead putting the boundary a minute or two from now (tokens stay valid).
+    lead = int((datetime.fromisoformat(start) - datetime.now(UTC)).total_seconds() // 60) - 1
+    booking.configure(lead_minutes=lead)
+    boundary = datetime.fromisoformat(start) - timedelta(minutes=lead)
+    for module in (server.app, context):
+        monkeypatch.setattr(module, "datetime", _PinnedClock)
+
+    def at(moment):
+        _PinnedClock.moment = moment.astimezone(UTC)
+        listed = {s["start"]: (s["available"], s["reason"]) for s in booking.slots()}
+        return listed[start]
+
+    assert at(boundary - timedelta(seconds=1)) == (True, None)
+    assert booking.file(start)["slot_start"] == start
+    assert at(boundary) == (False, "too_soon")
+    assert booking.file(start, expect=409)["error"] == "slot_unavailable"
+    assert at(boundary + timedelta(seconds=1)) == (False, "too_soon")
+    assert booking.file(start, expect=409)["error"] == "slot_unavailable"
 
 
 def test_a_full_slot_is_greyed_out_and_cannot_be_picked(booking):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from server.booking import rules
 from server.kernel.clock import LOCAL_TZ
@@ -44,6 +44,40 @@ def test_past_too_soon_and_too_far_slots_are_closed_with_a_reason():
     }
     far = rules.slot_grid(SETTINGS, day=date(2026, 12, 8), tz=LOCAL_TZ, now=at(MONDAY, 8))
     assert {s.reason for s in far} == {rules.TOO_FAR}
+
+
+def reason_of(slot_start: datetime, *, now: datetime, lead_minutes: int) -> str | None:
+    settings = rules.Settings(
+        slot_minutes=60, windows=(rules.Window(9 * 60, 12 * 60),), lead_minutes=lead_minutes
+    )
+    slots = rules.slot_grid(settings, day=slot_start.date(), tz=LOCAL_TZ, now=now)
+    slot = rules.find_slot(slots, slot_start)
+    assert slot is not None
+    return slot.reason
+
+
+SECOND = timedelta(seconds=1)
+
+
+def test_a_slot_starting_exactly_at_now_plus_the_lead_time_is_too_soon():
+    """A slot closes at `start - lead`, that instant included (`start - lead <= now`).
+
+    Slots start on the grid, so the slot stays put and `now` moves: the 11:00 slot starts one
+    second after, exactly at, and one second before now + 30 minutes.
+    """
+    start = at(MONDAY, 11)
+    lead = timedelta(minutes=30)
+    assert reason_of(start, now=start - lead - SECOND, lead_minutes=30) is None
+    assert reason_of(start, now=start - lead, lead_minutes=30) == rules.TOO_SOON
+    assert reason_of(start, now=start - lead + SECOND, lead_minutes=30) == rules.TOO_SOON
+
+
+def test_a_slot_starting_exactly_now_is_past():
+    start = at(MONDAY, 11)
+    assert reason_of(start, now=start - SECOND, lead_minutes=0) is None
+    assert reason_of(start, now=start, lead_minutes=0) == rules.PAST
+    assert reason_of(start, now=start, lead_minutes=30) == rules.PAST
+    assert reason_of(start, now=start + SECOND, lead_minutes=30) == rules.PAST
 
 
 def test_weekdays_exceptions_and_community_quota():
