@@ -48,6 +48,10 @@ class _AccountFieldsSchema(Schema):
     platform_public_key_id = _text(80, "微信支付平台公钥 ID（PUB_KEY_ID_…）", load_only=True)
     platform_certs = _text(PEM_MAX, "微信支付平台证书（PEM，可多张）", load_only=True)
     alipay_public_key = _text(PEM_MAX, "支付宝公钥（PEM 或 base64）", load_only=True)
+    # Alipay certificate mode (公钥证书): the three files instead of alipay_public_key.
+    app_public_key_cert = _text(PEM_MAX, "应用公钥证书（公钥证书模式，PEM）", load_only=True)
+    alipay_public_key_cert = _text(PEM_MAX, "支付宝公钥证书（公钥证书模式，PEM）", load_only=True)
+    alipay_root_cert = _text(PEM_MAX, "支付宝根证书（公钥证书模式，PEM，可多张）", load_only=True)
 
 
 class PaymentAccountCreateSchema(_AccountFieldsSchema):

@@ -73,6 +73,10 @@ DELIVER_NOTIFICATIONS = outbox_job(
     "notifications.deliver", queue="high", timeout=300, retries=6, retry_delay=20
 )
 SWEEP_PAYMENTS = JobSpec("workers.tasks.sweep_payments", queue="default", timeout=300)
+# WeChat Pay platform certificates: download the new ones, alert before the last one expires.
+REFRESH_PLATFORM_CERTIFICATES = JobSpec(
+    "workers.tasks.refresh_platform_certificates", queue="low", timeout=600
+)
 
 SWEEP_UPLOADS = JobSpec("workers.tasks.sweep_uploads", queue="low", timeout=1800)
 
@@ -99,6 +103,11 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("purge-outbox", PURGE_OUTBOX, cron="53 19 * * *"),
     # Payments still open after a few minutes and refunds still processing: ask the provider.
     PeriodicJob("sweep-payments", SWEEP_PAYMENTS, cron="*/2 * * * *"),
+    # Every 6 hours, at :47 (WeChat asks for a download interval under 12 hours; a new platform
+    # certificate is published well before the old one expires). Alerts are deduplicated.
+    PeriodicJob(
+        "refresh-platform-certificates", REFRESH_PLATFORM_CERTIFICATES, cron="47 */6 * * *"
+    ),
     # 04:23 Asia/Shanghai: upload files without rows, rows without files, uploads never attached.
     PeriodicJob("sweep-uploads", SWEEP_UPLOADS, cron="23 20 * * *"),
     # 10:00–14:00 Asia/Shanghai on the half hour; the tick itself starts at 10:30 and stops

@@ -13,6 +13,7 @@ from server.idempotency import keys as idempotency
 from server.jobs import RECONCILE_DAY
 from server.orders import steps
 from server.outbox import delivery
+from server.payments import accounts as payment_accounts
 from server.payments import followup
 from server.reconciliation import matching, runs
 from server.sla import timers as sla_timers
@@ -106,6 +107,15 @@ def sweep_payments() -> dict[str, int]:
     """Ask providers about payments open for minutes without news and refunds processing."""
     report = followup.sweep(database(), settings(), now=datetime.now(UTC))
     log.info("payment sweep: %s", report)
+    return report
+
+
+def refresh_platform_certificates() -> dict[str, int]:
+    """Download WeChat Pay platform certificates; alert before the trusted ones run out."""
+    report = payment_accounts.refresh_platform_certificates(
+        database(), settings(), now=datetime.now(UTC)
+    )
+    log.info("platform certificates: %s", report)
     return report
 
 

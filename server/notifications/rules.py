@@ -92,6 +92,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "reconciliation_discrepancy", "desk", "对账差异", "{date} {channel}：{count} 条差异"
         ),
+        Template("payment_cert_expiring", "desk", "支付证书即将过期", "{account}：{detail}"),
     )
 }
 KINDS = tuple(TEMPLATES)

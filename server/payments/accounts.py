@@ -1,5 +1,6 @@
 """Payment accounts: create, list, show, change (rotating keys adds a version), deactivate;
-and the lookup payments use: the organisation's active account or the configured default.
+the lookup payments use: the organisation's active account or the configured default; and the
+WeChat Pay platform certificates: refreshed from WeChat, and an alert before they expire.
 
 Answers never carry a secret: only the non-secret fields, `has_…` flags, the certificate
 serial, the platform key id and fingerprints.
@@ -8,33 +9,46 @@ serial, the platform key id and fingerprints.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db.scoping import get_owned
+from server.db.session import Database
 from server.integrations import alipay as alipay_api
 from server.integrations import wechatpay
-from server.integrations.alipay import AlipayClient
-from server.integrations.wechatpay import MerchantAccount, PlatformKeys
-from server.kernel.errors import Conflict, NotFound, ValidationFailed
+from server.integrations.alipay import AlipayCertificates, AlipayClient
+from server.integrations.wechatpay import (
+    MerchantAccount,
+    PlatformCertificate,
+    PlatformKeys,
+    WeChatPayClient,
+)
+from server.kernel.clock import LOCAL_TZ
+from server.kernel.errors import Conflict, NotFound, UpstreamError, ValidationFailed
+from server.kernel.roles import Role
+from server.notifications.send import desk_users, notify
 from server.payments.crypto import Sealed, Sealer, SecretUnreadable
 from server.payments.models import PaymentAccount, PaymentAccountSecret
 from server.payments.rules import (
     ALIPAY,
+    ALIPAY_CERTS,
     KEY_FIELDS,
     MSG_PRIVATE_KEY,
     PROVIDERS,
     SECRET_FIELDS,
     WECHAT,
+    alipay_cert_mode,
     fingerprint,
     parse_certificates,
     parse_private_key,
@@ -47,6 +61,8 @@ MSG_NOT_FOUND = "支付账户不存在"
 MSG_NOT_USED = "该类型的支付账户不使用此字段"
 MSG_ACTIVE_EXISTS = "该支付渠道已有启用的账户，请先停用或直接修改"
 MSG_INACTIVE = "支付账户已停用"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,10 @@ def _active(versions: list[PaymentAccountSecret], account: PaymentAccount) -> Pa
 def _key_view(row: PaymentAccountSecret) -> dict[str, Any]:
     platform_key = parse_public_key(row.platform_public_key) if row.platform_public_key else None
     alipay_key = parse_public_key(row.alipay_public_key) if row.alipay_public_key else None
+    if row.alipay_public_key_cert:  # certificate mode: the key of the Alipay certificate
+        alipay_certs = parse_certificates(row.alipay_public_key_cert)
+        cert_key = alipay_certs[0].public_key() if alipay_certs else None
+        alipay_key = cert_key if isinstance(cert_key, rsa.RSAPublicKey) else None
     certs = parse_certificates(row.platform_certs) if row.platform_certs else None
     return {
         "version": row.version,
@@ -209,6 +229,10 @@ def _seal_version(
         row.platform_public_key = (material.get("platform_public_key") or "").strip()
         row.platform_public_key_id = material.get("platform_public_key_id") or ""
         row.platform_certs = (material.get("platform_certs") or "").strip()
+    elif alipay_cert_mode(material):
+        row.alipay_public_key = ""
+        for name in ALIPAY_CERTS:
+            setattr(row, name, (material.get(name) or "").strip())
     else:
         row.alipay_public_key = (material.get("alipay_public_key") or "").strip()
     session.add(row)
@@ -231,6 +255,9 @@ def _open_material(sealer: Sealer, row: PaymentAccountSecret) -> dict[str, str]:
         "platform_public_key_id": row.platform_public_key_id,
         "platform_certs": row.platform_certs,
         "alipay_public_key": row.alipay_public_key,
+        "app_public_key_cert": row.app_public_key_cert,
+        "alipay_public_key_cert": row.alipay_public_key_cert,
+        "alipay_root_cert": row.alipay_root_cert,
     }
     if row.apiv3_key_nonce is not None and row.apiv3_key_ciphertext is not None:
         material["apiv3_key"] = open_("apiv3_key", row.apiv3_key_nonce, row.apiv3_key_ciphertext)
@@ -300,6 +327,8 @@ def update_account(
         except SecretUnreadable:  # sealed under a key no longer configured: send every field
             material = {}
         material.update({k: v for k, v in changes.items() if k in key_names})
+        if provider == ALIPAY:
+            _switch_alipay_mode(material, changes)
         errors.update(validate_account(provider, material, identity=False, secrets=True))
     if errors:
         raise ValidationFailed(errors=errors)
@@ -315,6 +344,15 @@ def update_account(
     account.updated_at = now
     session.flush()
     return _view(account, _versions(session, account.id))
+
+
+def _switch_alipay_mode(material: dict[str, str | None], changes: Mapping[str, Any]) -> None:
+    """New material of one Alipay mode replaces the other mode's (key ↔ certificates)."""
+    if any(changes.get(name) for name in ALIPAY_CERTS) and not changes.get("alipay_public_key"):
+        material["alipay_public_key"] = ""
+    elif changes.get("alipay_public_key") and not any(changes.get(n) for n in ALIPAY_CERTS):
+        for name in ALIPAY_CERTS:
+            material[name] = ""
 
 
 def deactivate_account(session: Session, *, org_id: int, account_id: int, now: datetime) -> None:
@@ -359,11 +397,23 @@ def _build(
             notify_url=settings.wechatpay_notify_url,
         )
         return WeChatPayAccount(merchant=merchant, account_id=account.id, version=row.version)
+    certificates = (
+        AlipayCertificates.load(
+            app_public_key_cert=row.app_public_key_cert,
+            alipay_public_key_cert=row.alipay_public_key_cert,
+            alipay_root_cert=row.alipay_root_cert,
+        )
+        if row.alipay_public_key_cert
+        else None
+    )
     client = AlipayClient(
         app_id=account.appid,
         app_private_key=alipay_api.load_private_key(material["private_key"]),
-        alipay_public_key=alipay_api.load_public_key(row.alipay_public_key),
+        alipay_public_key=certificates.alipay_public_key
+        if certificates is not None
+        else alipay_api.load_public_key(row.alipay_public_key),
         gateway=settings.alipay_gateway,
+        certificates=certificates,
     )
     return AlipayAccount(
         client=client, account_id=account.id, version=row.version, seller_id=account.seller_id
@@ -437,3 +487,197 @@ def account_version(
     if account is None or row is None:
         raise NotFound(MSG_NOT_FOUND)
     return _build(settings, account, row)
+
+
+# --- WeChat Pay platform certificates ---------------------------------------------------------
+
+# Alert this long before the last trusted platform certificate of an account expires, again at
+# each later mark, and once it has expired (WeChat makes the next one available well before).
+CERT_ALERT_DAYS = (30, 7, 1, 0)
+
+
+@dataclass(frozen=True)
+class _CertTarget:
+    account_id: int
+    org_id: int
+    label: str
+    merchant: MerchantAccount
+
+
+def _certificate_mode_accounts(session: Session, settings: Settings) -> list[_CertTarget]:
+    """Active WeChat Pay accounts whose active keys hold platform certificates."""
+    rows = session.execute(
+        select(PaymentAccount, PaymentAccountSecret)
+        .join(PaymentAccountSecret, PaymentAccountSecret.account_id == PaymentAccount.id)
+        .where(
+            PaymentAccount.provider == WECHAT,
+            PaymentAccount.is_active,
+            PaymentAccountSecret.version == PaymentAccount.active_version,
+            PaymentAccountSecret.platform_certs != "",
+        )
+        .order_by(PaymentAccount.id)
+    ).all()
+    targets = []
+    for account, row in rows:
+        built = _build(settings, account, row)
+        assert isinstance(built, WeChatPayAccount)
+        label = account.name or f"微信支付商户 {account.mchid}"
+        targets.append(_CertTarget(account.id, account.org_id, label, built.merchant))
+    return targets
+
+
+def merge_platform_certificates(
+    session: Session, *, account_id: int, certificates: list[PlatformCertificate], now: datetime
+) -> int:
+    """Trust `certificates` (fetched from WeChat and verified) beside the account's own: every
+    key version holding platform certificates gets them, so payments made with an older
+    version are still verified; certificates expired by `now` are dropped. Returns how many
+    the active version did not hold yet. Platform certificates are WeChat's public material,
+    not our keys: learning them is not a rotation (no new version)."""
+    account = session.get(PaymentAccount, account_id, with_for_update=True)
+    if account is None:
+        return 0
+    learnt = 0
+    for row in _versions(session, account_id):
+        if not row.platform_certs:
+            continue
+        held = {
+            wechatpay.certificate_serial(c): c
+            for c in x509.load_pem_x509_certificates(row.platform_certs.encode())
+        }
+        merged = dict(held)
+        for fetched in certificates:
+            merged.setdefault(fetched.serial, x509.load_pem_x509_certificate(fetched.pem.encode()))
+        current = {s: c for s, c in merged.items() if c.not_valid_after_utc >= now} or merged
+        if row.version == account.active_version:
+            learnt = len(set(current) - set(held))
+        if set(current) != set(held):
+            ordered = sorted(current.values(), key=lambda c: c.not_valid_after_utc)
+            row.platform_certs = "".join(
+                c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in ordered
+            )
+    session.flush()
+    return learnt
+
+
+def _alert_mark(days_left: float) -> int | None:
+    """The smallest alert mark (days) not below `days_left`, None when none is reached."""
+    reached = [mark for mark in CERT_ALERT_DAYS if days_left <= mark]
+    return min(reached) if reached else None
+
+
+def certificate_expiry(platform: PlatformKeys, *, now: datetime) -> tuple[str, datetime] | None:
+    """The certificate verification will depend on longest, when the keys may run out: None
+    for a public key (public-key mode does not expire) or without certificates."""
+    if any(serial not in platform.validity for serial in platform.keys):
+        return None
+    expiring = platform.expiring()
+    return expiring[-1] if expiring else None
+
+
+def alert_certificate_expiry(
+    session: Session,
+    *,
+    org_id: int,
+    account_id: int,
+    label: str,
+    platform: PlatformKeys,
+    now: datetime,
+) -> bool:
+    """Warn (log + the organisation's admins' inbox, once per mark) when the account's last
+    platform certificate expires within CERT_ALERT_DAYS."""
+    last = certificate_expiry(platform, now=now)
+    if last is None:
+        return False
+    serial, not_after = last
+    mark = _alert_mark((not_after - now) / timedelta(days=1))
+    if mark is None:
+        return False
+    expired = not_after < now
+    log.warning(
+        "WeChat Pay platform certificate %s of payment account %s %s %s",
+        serial,
+        account_id,
+        "expired" if expired else "expires",
+        not_after.isoformat(),
+    )
+    local = not_after.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    detail = (
+        f"微信支付平台证书 {serial} 已于 {local} 过期，支付通知将无法验签"
+        if expired
+        else f"微信支付平台证书 {serial} 将于 {local} 过期，尚未取得新证书"
+    )
+    notify(
+        session,
+        org_id=org_id,
+        kind="payment_cert_expiring",
+        user_ids=desk_users(session, org_id=org_id, role=Role.ADMIN),
+        now=now,
+        data={"account": label, "detail": detail},
+        dedupe_key=f"wechatpay-cert:{account_id}:{serial}:{mark}",
+    )
+    return True
+
+
+def refresh_platform_certificates(
+    db: Database, settings: Settings, *, now: datetime
+) -> dict[str, int]:
+    """The periodic job: for each WeChat Pay account in certificate mode, download WeChat's
+    platform certificates (no transaction open during the call), trust the new ones, and alert
+    when the account's certificates run out soon. The default account (WECHATPAY_*, files)
+    is only checked: its file is replaced by the operator, so it is logged, not stored."""
+    report = {"accounts": 0, "learnt": 0, "failed": 0, "alerted": 0}
+    with db.transaction() as uow:
+        targets = _certificate_mode_accounts(uow.session, settings)
+    for target in targets:
+        report["accounts"] += 1
+        client = WeChatPayClient(account=target.merchant, base_url=settings.wechatpay_api_base)
+        fetched: list[PlatformCertificate] | None
+        try:
+            fetched = client.platform_certificates()
+        except UpstreamError as exc:
+            log.warning(
+                "WeChat Pay platform certificates of account %s not refreshed: %r",
+                target.account_id,
+                exc,
+            )
+            report["failed"] += 1
+            fetched = None
+        with db.transaction() as uow:
+            if fetched:
+                report["learnt"] += merge_platform_certificates(
+                    uow.session, account_id=target.account_id, certificates=fetched, now=now
+                )
+            account = session_account(uow.session, settings, target.account_id)
+            if account is not None and alert_certificate_expiry(
+                uow.session,
+                org_id=target.org_id,
+                account_id=target.account_id,
+                label=target.label,
+                platform=account.merchant.platform,
+                now=now,
+            ):
+                report["alerted"] += 1
+    default = default_account(settings, channel=WECHAT)
+    if isinstance(default, WeChatPayAccount):
+        last = certificate_expiry(default.merchant.platform, now=now)
+        if last is not None and _alert_mark((last[1] - now) / timedelta(days=1)) is not None:
+            log.warning(
+                "WeChat Pay platform certificate %s of WECHATPAY_PUBLIC_KEY_PATH expires %s: "
+                "replace the file (or move to the WeChat Pay public key)",
+                last[0],
+                last[1].isoformat(),
+            )
+            report["alerted"] += 1
+    return report
+
+
+def session_account(
+    session: Session, settings: Settings, account_id: int
+) -> WeChatPayAccount | None:
+    """The active keys of a WeChat Pay account as they are stored now."""
+    account = session.get(PaymentAccount, account_id)
+    if account is None or not account.is_active or account.provider != WECHAT:
+        return None
+    built = _build(settings, account, _active(_versions(session, account_id), account))
+    return built if isinstance(built, WeChatPayAccount) else None

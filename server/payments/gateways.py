@@ -67,6 +67,7 @@ def gateway_for(settings: Settings, account: ProviderAccount) -> Gateway:
         alipay_public_key=base.alipay_public_key,
         gateway=base.gateway,
         notify_url=settings.alipay_notify_url,
+        certificates=base.certificates,
     )
     return Gateway(alipay=client, account_id=account.account_id)
 

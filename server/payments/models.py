@@ -3,9 +3,10 @@
 `payment_accounts` holds who the account is (provider, mchid / app id, seller id) and which key
 version is active. `payment_account_secrets` holds one row per key version: the public parts in
 clear (certificate serial, platform public key and its id, platform certificates, Alipay public
-key, fingerprints) and the secrets sealed (key version + nonce + ciphertext per field). A
-rotation adds a version and marks the old one retired; retired versions stay readable so that a
-payment made with version N is verified with version N's keys.
+key or, in certificate mode, the Alipay certificates, fingerprints) and the secrets sealed (key
+version + nonce + ciphertext per field). A rotation adds a version and marks the old one
+retired; retired versions stay readable so that a payment made with version N is verified with
+version N's keys. WeChat's platform certificates learnt by the refresh job are added in place.
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ class PaymentAccountSecret(IdMixin, OrgOwnedMixin, Base):
     platform_public_key: Mapped[str] = mapped_column(Text, default="")
     platform_certs: Mapped[str] = mapped_column(Text, default="")
     alipay_public_key: Mapped[str] = mapped_column(Text, default="")
+    # Alipay certificate mode (公钥证书), instead of `alipay_public_key`: the app public-key
+    # certificate, the Alipay public-key certificate and the Alipay root certificate chain (PEM).
+    app_public_key_cert: Mapped[str] = mapped_column(Text, default="")
+    alipay_public_key_cert: Mapped[str] = mapped_column(Text, default="")
+    alipay_root_cert: Mapped[str] = mapped_column(Text, default="")
     # SHA-256 of the public half of the private key: shows which key is stored.
     private_key_fingerprint: Mapped[str] = mapped_column(String(64))
 

@@ -30,6 +30,7 @@ _ALIPAY_APPID = re.compile(r"^[0-9]{16}$")
 _SELLER_ID = re.compile(r"^2088[0-9]{12}$")
 _SERIAL = re.compile(r"^[0-9A-Fa-f]{8,40}$")
 _PUBLIC_KEY_ID = re.compile(r"^PUB_KEY_ID_[0-9A-Za-z]{1,64}$")
+_RSA_SIGNATURES = "1.2.840.113549.1.1."  # sha1/sha256/…WithRSAEncryption
 
 # Secret fields per provider: stored sealed, never answered.
 WECHAT_SECRETS = ("private_key", "apiv3_key")
@@ -37,7 +38,9 @@ ALIPAY_SECRETS = ("private_key",)
 SECRET_FIELDS = {WECHAT: WECHAT_SECRETS, ALIPAY: ALIPAY_SECRETS}
 # Public key material: versioned with the secrets (a payment is verified with its version).
 WECHAT_KEYS = ("cert_serial", "platform_public_key", "platform_public_key_id", "platform_certs")
-ALIPAY_KEYS = ("alipay_public_key",)
+# Alipay: the Alipay public key (公钥模式), or the three certificates (公钥证书模式).
+ALIPAY_CERTS = ("app_public_key_cert", "alipay_public_key_cert", "alipay_root_cert")
+ALIPAY_KEYS = ("alipay_public_key", *ALIPAY_CERTS)
 KEY_FIELDS = {WECHAT: WECHAT_KEYS, ALIPAY: ALIPAY_KEYS}
 
 MSG_REQUIRED = "必填"
@@ -53,6 +56,10 @@ MSG_PUBLIC_KEY = "公钥无法解析，请填写 PEM 格式的 RSA 公钥"
 MSG_PUBLIC_KEY_ID = "平台公钥 ID 应以 PUB_KEY_ID_ 开头"
 MSG_PLATFORM = "请填写微信支付平台公钥及其 ID，或平台证书"
 MSG_CERT = "平台证书无法解析"
+MSG_ALIPAY_MODE = "支付宝公钥与公钥证书只能选择一种"
+MSG_ALIPAY_CERT = "证书无法解析，请上传 PEM 格式的 RSA 证书"
+MSG_APP_CERT_MISMATCH = "应用公钥证书与应用私钥不匹配"
+MSG_ROOT_CERT = "支付宝根证书无法解析或不含 RSA 证书"
 MSG_CHANNEL_UNKNOWN = "未知的支付渠道"
 MSG_CHANNEL_NO_ACCOUNT = "该渠道尚未配置支付账户，不能启用"
 
@@ -163,11 +170,52 @@ def validate_alipay(data: Mapping[str, str | None], *, identity: bool, secrets: 
     if secrets:
         _check_private_key(errors, "private_key", data.get("private_key"))
         public_key = data.get("alipay_public_key")
-        if not public_key:
+        if any(data.get(name) for name in ALIPAY_CERTS):
+            if public_key:
+                _add(errors, "alipay_public_key", MSG_ALIPAY_MODE)
+            _check_alipay_certs(errors, data)
+        elif not public_key:
             _add(errors, "alipay_public_key", MSG_REQUIRED)
         elif parse_public_key(public_key) is None:
             _add(errors, "alipay_public_key", MSG_PUBLIC_KEY)
     return errors
+
+
+def alipay_cert_mode(data: Mapping[str, str | None]) -> bool:
+    """Whether an Alipay key version is in certificate mode (公钥证书)."""
+    return any(data.get(name) for name in ALIPAY_CERTS)
+
+
+def _check_alipay_certs(errors: Errors, data: Mapping[str, str | None]) -> None:
+    for name in ("app_public_key_cert", "alipay_public_key_cert"):
+        text = data.get(name)
+        if not text:
+            _add(errors, name, MSG_REQUIRED)
+        elif not parse_certificates(text):
+            _add(errors, name, MSG_ALIPAY_CERT)
+    app_certs = parse_certificates(data.get("app_public_key_cert") or "")
+    private_key = parse_private_key(data.get("private_key") or "")
+    app_key = app_certs[0].public_key() if app_certs else None
+    if (
+        isinstance(app_key, rsa.RSAPublicKey)
+        and private_key is not None
+        and fingerprint(private_key.public_key()) != fingerprint(app_key)
+    ):
+        _add(errors, "app_public_key_cert", MSG_APP_CERT_MISMATCH)
+    root = data.get("alipay_root_cert")
+    if not root:
+        _add(errors, "alipay_root_cert", MSG_REQUIRED)
+    elif not rsa_signed_certificates(root):
+        _add(errors, "alipay_root_cert", MSG_ROOT_CERT)
+
+
+def rsa_signed_certificates(text: str) -> list[x509.Certificate]:
+    """The RSA-signed certificates of a chain (Alipay's root file also holds ECC / SM2 ones)."""
+    try:
+        chain = x509.load_pem_x509_certificates(text.strip().encode())
+    except (ValueError, UnicodeEncodeError):
+        return []
+    return [c for c in chain if c.signature_algorithm_oid.dotted_string.startswith(_RSA_SIGNATURES)]
 
 
 def validate_account(
