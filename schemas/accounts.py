@@ -49,9 +49,9 @@ class RefreshSchema(Schema):
 class StaffProfileSchema(Schema):
     id = fields.Integer()
     department_id = fields.Integer(allow_none=True)
-    department_name = fields.String(attribute="department.name", allow_none=True)
+    department_name = fields.String(attribute="department.name", allow_none=True, dump_default=None)
     post_id = fields.Integer(allow_none=True)
-    post_name = fields.String(attribute="post.name", allow_none=True)
+    post_name = fields.String(attribute="post.name", allow_none=True, dump_default=None)
     on_duty = fields.Boolean()
     grab_cap = fields.Integer(metadata={"description": "生效的抢单数上限"})
 

@@ -31,7 +31,7 @@ class RoomBriefSchema(Schema):
     building_id = fields.Integer()
     building_name = fields.String(attribute="building.name")
     unit_id = fields.Integer(allow_none=True)
-    unit_name = fields.String(attribute="unit.name", allow_none=True)
+    unit_name = fields.String(attribute="unit.name", allow_none=True, dump_default=None)
     floor = fields.Integer()
     label = fields.Method(
         "_label",

@@ -23,6 +23,7 @@ from server.orders.rules.values import (
     PRIORITIES,
     STATUSES,
 )
+from server.payments.rules import CHANNELS as PAY_CHANNELS
 from server.payments.rules import (
     PAYMENT_CHANNELS,
     PAYMENT_PURPOSES,
@@ -30,7 +31,6 @@ from server.payments.rules import (
     REFUND_SOURCES,
     REFUND_STATUSES,
 )
-from server.payments.rules import CHANNELS as PAY_CHANNELS
 from server.payments.rules import PAYMENT_STATUSES as PAYMENT_STATES
 
 NAMED_ENUMS: dict[str, tuple[str, ...]] = {

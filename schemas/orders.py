@@ -227,6 +227,13 @@ class OrderSchema(Schema):
     updated_at = LocalDateTime()
 
 
+class GrabbedOrderSchema(OrderSchema):
+    """The grab's answer: the order as in a list, but the contact's phone whole, as in every
+    answer about one order to the technician holding it."""
+
+    contact_phone = fields.String(allow_none=True)  # type: ignore[assignment]
+
+
 class PoolSchema(page_of(OrderSchema)):  # type: ignore[misc]
     held = fields.Integer(metadata={"description": "我手上的工单数"})
     cap = fields.Integer(metadata={"description": "我的抢单数上限"})
@@ -295,7 +302,9 @@ class OrderRefundSchema(Schema):
 class OrderDetailSchema(OrderSchema):
     """One order in full, with its history and conversation."""
 
-    contact_phone = fields.String()  # type: ignore[assignment]  # detail shows it in full
+    # Whole to the tenant, the desk and the technician holding the order; masked to any other
+    # technician (`server.orders.detail.reveals_contact`).
+    contact_phone = fields.String(attribute="shown_contact_phone")  # type: ignore[assignment]
     assignee = fields.Nested(
         Schema.from_dict(
             {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-
 from typing import Any
 
 import flask_smorest
@@ -172,6 +171,9 @@ def _register_request_hooks(app: Flask) -> None:
             finally:
                 uow.close()
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if "Cache-Control" not in response.headers and request.path.startswith("/api/"):
+            # Answers behind a login carry names, phones and rooms: no cache may keep them.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.teardown_request

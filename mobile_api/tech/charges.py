@@ -25,7 +25,7 @@ from server.charges import catalogue, order_charges, stock
 from server.kernel.errors import Forbidden
 from server.kernel.roles import Role
 from server.orders.actors import Actor, staff_actor
-from server.orders.detail import order_detail
+from server.orders.detail import order_detail, reveals_contact
 from server.orders.moves import load_order
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
@@ -94,9 +94,9 @@ def remove_charge(order_id: int, charge_id: int) -> Any:
 
 
 def _detail(actor: Actor, order_id: int) -> Any:
-    return order_detail(
-        session(), order=load_order(session(), org_id=actor.org_id, order_id=order_id)
-    )
+    order = load_order(session(), org_id=actor.org_id, order_id=order_id)
+    revealed = reveals_contact(order, staff_id=actor.staff_id, desk=False)
+    return order_detail(session(), order=order, contact_revealed=revealed)
 
 
 @blp.get("/tech/price-list")

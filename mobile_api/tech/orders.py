@@ -9,6 +9,7 @@ from flask.views import MethodView
 from schemas.common import page_of
 from schemas.orders import (
     CompleteSchema,
+    GrabbedOrderSchema,
     MessageCreateSchema,
     OrderDetailSchema,
     OrderSchema,
@@ -34,6 +35,7 @@ blp = Blueprint("tech", __name__, url_prefix="/api/v1/tech", description="维修
 
 TECH = (Role.TECHNICIAN,)
 STAFF = (Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN)
+DESK_ROLES = frozenset({Role.DISPATCHER.value, Role.ADMIN.value})
 
 
 def _actor(role: str = Role.TECHNICIAN.value) -> Actor:
@@ -53,7 +55,15 @@ def _me() -> Technician:
 
 
 def _detail(order: Any) -> Any:
-    return detail.order_detail(session(), order=order)
+    """The order in full; the contact's phone whole to the desk and to its holder only."""
+    caller = principal()
+    staff_id = caller.staff_id if caller.staff_id is not None else _actor().staff_id
+    desk = bool(caller.roles & DESK_ROLES)
+    return detail.order_detail(
+        session(),
+        order=order,
+        contact_revealed=detail.reveals_contact(order, staff_id=staff_id, desk=desk),
+    )
 
 
 @blp.get("/pool")
@@ -87,10 +97,10 @@ def pool(args: dict[str, Any]) -> Any:
 
 @blp.post("/orders/<int:order_id>/grab")
 @blp.auth(*TECH)
-@blp.response(200, OrderSchema)
+@blp.response(200, GrabbedOrderSchema)
 @blp.alt_response(409, description="order_taken：已被抢走；grab_limit_reached：已达上限")
 def grab(order_id: int) -> Any:
-    """抢单：成功返回工单（列表形式）；详情见 GET /tech/orders/{id}"""
+    """抢单：成功返回工单（列表形式，联系电话完整：工单已在我名下）；详情见 GET /tech/orders/{id}"""
     actor = _actor()
     handout.grab_order(session(), actor=actor, order_id=order_id, now=now())
     return summaries.order_summary(session(), org_id=actor.org_id, order_id=order_id)

@@ -13,6 +13,7 @@ from server.accounts.models import User
 from server.charges.models import OrderCharge, OrderFee
 from server.db.pipeline import read_together
 from server.db.session import core
+from server.kernel.personal_data import mask_phone
 from server.orders.models import Order, OrderEvent, OrderMessage
 from server.payments.models import Payment, Refund
 from server.uploads.models import Upload
@@ -35,6 +36,13 @@ class OrderDetail:
     fee: Any | None
     payments: Sequence[Any]
     refunds: Sequence[Any]
+    # False: the caller is a technician who does not hold the order (see `reveals_contact`).
+    contact_revealed: bool = True
+
+    @property
+    def shown_contact_phone(self) -> str | None:
+        phone = self.order.contact_phone
+        return phone if self.contact_revealed else mask_phone(phone)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)
@@ -78,7 +86,17 @@ _PAYMENT_ROWS = select(_PAYMENTS).where(_PAYMENTS.c.order_id == _ORDER).order_by
 _REFUND_ROWS = select(_REFUNDS).where(_REFUNDS.c.order_id == _ORDER).order_by(_REFUNDS.c.id)
 
 
-def order_detail(session: Session, *, order: Order) -> OrderDetail:
+def reveals_contact(order: Order, *, staff_id: int | None, desk: bool) -> bool:
+    """Whether a staff caller sees the contact's phone whole in an answer about one order.
+
+    The desk does, and the technician who holds the order (it is theirs to call); any other
+    technician (one browsing the pool, one it was transferred away from) sees it masked.
+    Lists mask it for everyone. The tenant's own answers always show it.
+    """
+    return desk or (staff_id is not None and order.assignee_id == staff_id)
+
+
+def order_detail(session: Session, *, order: Order, contact_revealed: bool = True) -> OrderDetail:
     """The order with its timeline, conversation and photos, in time order.
 
     Its seven lists are read in one round trip (`db.pipeline`), after a flush: a change made
@@ -116,4 +134,5 @@ def order_detail(session: Session, *, order: Order) -> OrderDetail:
         fee=fees[0] if fees else None,
         payments=payments,
         refunds=refunds,
+        contact_revealed=contact_revealed,
     )
