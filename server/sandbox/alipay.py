@@ -260,7 +260,8 @@ class FakeAlipay:
     # - scripting -
 
     def reset(self) -> None:
-        """Forget trades, calls and scripts (the server thread keeps serving this object)."""
+        """Forget trades, calls, scripts and certificate mode (the server thread keeps serving
+        this object)."""
         with self.lock:
             self.trades.clear()
             self.calls.clear()
@@ -269,6 +270,7 @@ class FakeAlipay:
             self.scripted_bodies.clear()
             self.scripted_delays.clear()
             self.bills.clear()
+            self.certificates = None
             self.answer_cert_sn = None
 
     def fail_next(
@@ -315,6 +317,12 @@ class FakeAlipay:
             raise ValueError("isv.invalid-signature")
         if params.get("method") != "alipay.trade.app.pay" or params.get("app_id") != self.app_id:
             raise ValueError("isv.invalid-arguments")
+        certificates = self.certificates
+        if certificates is not None and (
+            params.get("app_cert_sn") != certificates.app_cert_sn
+            or params.get("alipay_root_cert_sn") != certificates.alipay_root_cert_sn
+        ):
+            raise ValueError("isv.invalid-app-cert-sn")
         biz = json.loads(params["biz_content"])
         return self._open(biz, buyer_id)
 
