@@ -415,14 +415,15 @@ def _name_enums(doc: dict[str, Any], schemas: dict[str, Any]) -> None:
         }
     named = {id(schemas[name]) for name in NAMED_ENUMS}
     for node in list(_nodes(doc)):
-        values = node.get("enum")
-        if not isinstance(values, list) or id(node) in named:
+        inline = node.get("enum")
+        if not isinstance(inline, list) or id(node) in named:
             continue
-        key = tuple(sorted((v for v in values if v is not None), key=str))
-        name = by_values.get(key)
-        if name is None:
+        key = tuple(sorted((v for v in inline if v is not None), key=str))
+        found = by_values.get(key)
+        if found is None:
             continue
-        nullable = bool(node.pop("nullable", False)) or None in values
+        name = found
+        nullable = bool(node.pop("nullable", False)) or None in inline
         for word in ("enum", "type"):
             node.pop(word, None)
         if nullable or node:
