@@ -10,7 +10,7 @@ from __future__ import annotations
 from server.catalog.rules import FEE_MODES
 from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ROOM_RELATIONS
 from server.kernel.errors import error_ids
-from server.kernel.roles import Role
+from server.kernel.roles import STAFF_ROLES, Role
 from server.kernel.values import CHARGE_KINDS, PREPAY_KINDS
 from server.notifications.rules import KINDS as NOTIFICATION_KINDS
 from server.notifications.rules import PLATFORMS
@@ -40,7 +40,7 @@ NAMED_ENUMS: dict[str, tuple[str, ...]] = {
     "TimelineAction": ACTIONS,
     "ActorRole": ACTOR_ROLES,
     "UserRole": tuple(r.value for r in Role),
-    "StaffRole": tuple(r.value for r in Role if r is not Role.TENANT),
+    "StaffRole": tuple(sorted(r.value for r in STAFF_ROLES)),
     "Priority": PRIORITIES,
     "OrderChannel": CHANNELS,
     "Payer": PAYERS,

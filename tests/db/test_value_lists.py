@@ -24,6 +24,7 @@ from server.catalog.rules import FEE_MODES
 from server.charges.rules import LEDGER_KINDS, MOVEMENT_REASONS, REQUISITION_STATUSES
 from server.db.base import Base
 from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
+from server.kernel.errors import error_ids
 from server.kernel.roles import Role
 from server.kernel.values import (
     CHARGE_KINDS,
@@ -504,6 +505,10 @@ LISTS = (
         RECONCILIATION_FORMATS,
         openapi=(("/api/v1/admin/reconciliations/{run_id}", "get", "format"),),
     ),
+    # Not stored: every id an error answer may carry (the error classes and the plumbing's).
+    Listed("error ids", error_ids(), openapi=(("Error", "error"),)),
+    # The one value of the Idempotent-Replayed response header.
+    Listed("replayed flag", ("true",)),
 )
 IN_DATABASE = [item for item in LISTS if item.check]
 IN_OPENAPI = [(item, where) for item in LISTS for where in item.openapi]
@@ -610,6 +615,11 @@ def _enum(document: dict[str, Any], where: tuple[str, ...]) -> list[Any]:
         schema = matches[0]
     if schema.get("type") == "array":
         schema = schema["items"]
+    # A named list is a reference to its enum component (alone, or wrapped to stay nullable).
+    if "allOf" in schema:
+        schema = schema["allOf"][0]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     assert "enum" in schema, f"{where}: no enum in {schema}"
     return list(schema["enum"])
 
