@@ -164,7 +164,10 @@ class Blueprint(flask_smorest.Blueprint):
                     )
                 return response
 
-            documented: Callable[..., Any] = self.doc(parameters=[IDEMPOTENCY_HEADER])(wrapper)
+            # REPLAYS: the document declares the Idempotent-Replayed header on these answers.
+            documented: Callable[..., Any] = self.doc(
+                parameters=[IDEMPOTENCY_HEADER], **{REPLAYS: True}
+            )(wrapper)
             return documented
 
         return decorator
@@ -184,6 +187,8 @@ def _compiled_dump(schema: Any) -> Callable[..., Any]:
 def _undocumented() -> None:
     """A stand-in view: `alt_response` builds the 404 documentation on it."""
 
+
+REPLAYS = "x-replays-idempotent"
 
 IDEMPOTENCY_HEADER = {
     "in": "header",

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from schemas.enums import NAMED_ENUMS
+from server.web.blueprint import REPLAYS
 
 OPTIONAL = "x-optional"
 REF = "#/components/schemas/"
@@ -439,10 +440,9 @@ def _finish_operation(key: str, operation: dict[str, Any]) -> None:
     operation_id = OPERATION_IDS.get(key)
     if operation_id is not None:
         operation["operationId"] = operation_id
-    idempotent = any(
-        p.get("in") == "header" and p.get("name") == "Idempotency-Key"
-        for p in operation.get("parameters", [])
-    )
+    # Only `Blueprint.idempotent` replays with the header; the pay call replays its payment
+    # without it (it takes the key itself, around the provider's call).
+    idempotent = bool(operation.pop(REPLAYS, False))
     for status, answer in operation.get("responses", {}).items():
         if "$ref" in answer:
             continue
