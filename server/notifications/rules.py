@@ -93,6 +93,35 @@ TEMPLATES: dict[str, Template] = {
             "reconciliation_discrepancy", "desk", "对账差异", "{date} {channel}：{count} 条差异"
         ),
         Template("payment_cert_expiring", "desk", "支付证书即将过期", "{account}：{detail}"),
+        # The desk's view of the work: urging, return visits, complaints, notices, surveys
+        Template(
+            "order_urged",
+            "technician",
+            "工单督办",
+            "{number} {type} · {room}：{reason}",
+            urgent=True,
+        ),
+        Template("tenant_urged", "desk", "住户催单", "{number} {type} · {room}", urgent=True),
+        Template(
+            "tenant_urged_tech", "technician", "住户催单", "{number} {type} · {room}", urgent=True
+        ),
+        Template("return_visit_due", "desk", "待回访", "{number}：{reason}"),
+        Template("complaint_filed", "desk", "新的投诉建议", "{title}"),
+        Template("complaint_assigned", "desk", "投诉建议待处理", "{title}"),
+        Template("complaint_reply", "tenant", "投诉建议有回复", "{title}：{text}"),
+        Template("notice", "tenant", "物业通知", "{title}", wechat_fields=(("thing1", "title"),)),
+        Template(
+            "notice_urgent",
+            "tenant",
+            "紧急通知",
+            "{title}",
+            urgent=True,
+            wechat_fields=(("thing1", "title"),),
+        ),
+        Template("staff_notice", "technician", "公告", "{title}"),
+        Template(
+            "survey_open", "tenant", "满意度调查", "{title}", wechat_fields=(("thing1", "title"),)
+        ),
     )
 }
 KINDS = tuple(TEMPLATES)

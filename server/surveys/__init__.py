@@ -1,0 +1,1 @@
+"""满意度调查: satisfaction surveys, their answers and analysis."""
