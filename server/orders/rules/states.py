@@ -45,6 +45,10 @@ class Action(StrEnum):
     RESCHEDULE = "reschedule"  # 改约: the booked slot moves, the status stays
     HOLD_EXPIRED = "hold_expired"  # unpaid past the booking hold: the slot is freed
     ESCALATE = "escalate"  # 督办: past its SLA deadline, the system escalates; the status stays
+    URGE = "urge"  # 督办 by the desk: the holder (or the pool) is chased; the status stays
+    TENANT_URGE = "tenant_urge"  # 催单: the tenant chases their open order; the status stays
+    # 回访: the desk called the tenant back after the work; the status stays
+    RETURN_VISIT = "return_visit"
 
 
 S, A = Status, Action
@@ -100,6 +104,14 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
         (s, A.ESCALATE): s
         for s in (S.AWAITING_PAYMENT, S.PENDING, S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD)
     },
+    # 督办 by the desk and 催单 by the tenant chase an open order; the status stays.
+    **{
+        (s, a): s
+        for s in (S.PENDING, S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD)
+        for a in (A.URGE, A.TENANT_URGE)
+    },
+    # A return visit is recorded on finished work; the status stays.
+    **{(s, A.RETURN_VISIT): s for s in (S.COMPLETED, S.CLOSED)},
 }
 
 # An order counts against its technician's grab cap in these statuses (docs/api.md).

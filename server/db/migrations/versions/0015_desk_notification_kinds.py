@@ -1,4 +1,5 @@
-"""desk notification kinds: urging (督办, 催单), return visits, complaints, notices, surveys
+"""desk notification kinds: urging (督办, 催单), return visits, complaints, notices, surveys;
+the timeline's urge, tenant_urge and return_visit actions
 
 Revision ID: 0015_desk_notification_kinds
 Revises: 0014_payment_certificates
@@ -8,6 +9,8 @@ Create Date: 2026-12-07 07:20:00.000000
 from __future__ import annotations
 
 from alembic import op
+
+from server.kernel.values import sql_in
 
 revision = "0015_desk_notification_kinds"
 down_revision = "0014_payment_certificates"
@@ -49,6 +52,38 @@ _NEW = (
 )
 _KINDS_AFTER = (*_KINDS_BEFORE, *_NEW)
 
+_ACTIONS_BEFORE = (
+    "file",
+    "file_unpaid",
+    "payment_received",
+    "assign",
+    "grab",
+    "accept",
+    "reject",
+    "transfer",
+    "hold",
+    "resume",
+    "complete",
+    "rate",
+    "auto_close",
+    "reopen",
+    "reopen_to_assignee",
+    "cancel_by_tenant",
+    "cancel_by_desk",
+    "adjust_fee",
+    "reschedule",
+    "hold_expired",
+    "escalate",
+)
+_NEW_ACTIONS = ("urge", "tenant_urge", "return_visit")
+
+
+def _action_check(actions: tuple[str, ...]) -> None:
+    op.drop_constraint(op.f("ck_order_events_action_known"), "order_events", type_="check")
+    op.create_check_constraint(
+        op.f("ck_order_events_action_known"), "order_events", sql_in("action", actions)
+    )
+
 
 def _quoted(kinds: tuple[str, ...]) -> str:
     return ", ".join(f"'{kind}'" for kind in kinds)
@@ -73,6 +108,7 @@ def _kind_checks(kinds: tuple[str, ...]) -> None:
 
 def upgrade() -> None:
     _kind_checks(_KINDS_AFTER)
+    _action_check((*_ACTIONS_BEFORE, *_NEW_ACTIONS))
 
 
 def downgrade() -> None:
@@ -82,3 +118,5 @@ def downgrade() -> None:
             f"UPDATE notification_preferences SET muted_kinds = array_remove(muted_kinds, '{kind}')"
         )
     _kind_checks(_KINDS_BEFORE)
+    op.execute(f"DELETE FROM order_events WHERE {sql_in('action', _NEW_ACTIONS)}")
+    _action_check(_ACTIONS_BEFORE)
