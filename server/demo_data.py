@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.passwords import hash_password
-from server.charges import stock
+from server.charges import order_charges, stock
 from server.kernel.roles import Role
 from server.models import (
     BookingSettings,
@@ -34,8 +35,10 @@ from server.models import (
     Unit,
     User,
 )
+from server.orders import handout, steps
 from server.orders.actors import Actor
 from server.orders.filing import NewOrder, file_order
+from server.payments import paying
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DEMO_ORG_CODE = "demo"
@@ -103,8 +106,12 @@ def demo_openid(phone: str) -> str:
     return f"oDemo{phone}".ljust(28, "0")
 
 
-def seed_demo(session: Session, *, now: datetime | None = None) -> bool:
-    """Create the demo organisation unless it exists; return whether anything was created."""
+def seed_demo(session: Session, *, now: datetime | None = None, history: bool = True) -> bool:
+    """Create the demo organisation unless it exists; return whether anything was created.
+
+    With `history`, also 60 days of past work in two communities (`_history`), so that the
+    desk's dashboard and queues have something to show.
+    """
     if session.scalar(select(Organisation.id).where(Organisation.code == DEMO_ORG_CODE)):
         return False
     password_hash = hash_password(DEMO_PASSWORD)
@@ -118,7 +125,11 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> bool:
     session.flush()
     _booking(session, org)
     _charges(session, org, department)
-    _orders(session, org, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    if history:
+        _second_community(session, org, password_hash)
+        _history(session, org, now)
+    _orders(session, org, now)
     return True
 
 
@@ -425,3 +436,226 @@ def _orders(session: Session, org: Organisation, now: datetime) -> None:
             now=now,
             today=local_today,
         )
+
+
+SECOND_COMMUNITY = ("LAKE", "翠湖苑", "上海市徐汇区翠湖路 18 号")
+# Residents of the second community: phone, name, room code.
+LAKE_RESIDENTS = tuple(
+    (f"138000000{20 + i}", name, f"L{1 + i // 5}-{(i % 5) + 1}01")
+    for i, name in enumerate(("周一", "吴二", "郑三", "冯四", "陈五", "褚六", "卫七", "蒋八"))
+)
+HISTORY_DAYS = 60
+HISTORY_ORDERS = 320
+# Subtypes the history files (no booking, no pay-on-order fee): name, description.
+HISTORY_SUBTYPES = (
+    ("水管漏水", "卫生间水管接头渗水"),
+    ("电路故障", "厨房插座跳闸"),
+    ("灯具更换", "客厅吸顶灯不亮，需要更换"),
+    ("电梯故障", "电梯按钮失灵"),
+    ("公共照明", "楼道感应灯不亮"),
+)
+# Technicians who take historical work; 13900000002 keeps an empty hand for the README's tour.
+HISTORY_TECHNICIANS = ("13900000001", "13900000003", "13900000004", "13900000005")
+SCORES = (5, 5, 5, 5, 5, 4, 4, 4, 3, 3, 2, 1)
+
+
+def _second_community(session: Session, org: Organisation, password_hash: str) -> None:
+    code, name, address = SECOND_COMMUNITY
+    community = Community(org_id=org.id, code=code, name=name, address=address)
+    session.add(community)
+    session.flush()
+    rooms: dict[str, Room] = {}
+    for number in (1, 2):
+        building = Building(org_id=org.id, community_id=community.id, name=f"{number}幢", floors=6)
+        session.add(building)
+        session.flush()
+        for floor in range(1, 6):
+            room = Room(
+                org_id=org.id,
+                community_id=community.id,
+                building_id=building.id,
+                code=f"L{number}-{floor}01",
+                floor=floor,
+                building_area=Decimal("96.00"),
+                charge_area=Decimal("96.00"),
+                layout="三室一厅",
+                orientation="south",
+            )
+            session.add(room)
+            rooms[room.code] = room
+    session.flush()
+    for phone, person, room_code in LAKE_RESIDENTS:
+        customer = Customer(org_id=org.id, kind="person", name=person, phone=phone)
+        customer.contacts.append(Contact(org_id=org.id, name=person, phone=phone, relation="self"))
+        customer.rooms.append(
+            CustomerRoom(
+                org_id=org.id,
+                room_id=rooms[room_code].id,
+                relation="owner",
+                start_date=date(2024, 1, 1),
+            )
+        )
+        session.add(customer)
+        session.add(
+            User(
+                org_id=org.id,
+                phone=phone,
+                name=person,
+                password_hash=password_hash,
+                roles=[Role.TENANT.value],
+                wechat_openid=demo_openid(phone),
+            )
+        )
+    session.flush()
+
+
+def _history(session: Session, org: Organisation, now: datetime) -> None:
+    """60 days of past work through the real use cases, at their own past instants.
+
+    Filed by residents (and some by the desk), grabbed, put on hold, charged, paid, completed,
+    rated (a few badly), reopened, cancelled; the last days' work is still open, some of it
+    overdue. Deterministic: the same seed gives the same history.
+    """
+    rng = random.Random(20261207)
+    by_phone = {
+        u.phone: u for u in session.scalars(select(User).where(User.org_id == org.id)).all()
+    }
+    room_of = {r.code: r for r in session.scalars(select(Room).where(Room.org_id == org.id))}
+    residents = [(p, c) for p, _, c, _ in RESIDENTS] + [(p, c) for p, _, c in LAKE_RESIDENTS]
+    subtypes = {
+        s.name: s
+        for s in session.scalars(select(OrderSubtype).where(OrderSubtype.org_id == org.id))
+    }
+    staff_of = {
+        s.user_id: s.id for s in session.scalars(select(Staff).where(Staff.org_id == org.id))
+    }
+    techs = [
+        Actor(
+            user_id=by_phone[p].id,
+            org_id=org.id,
+            role=Role.TECHNICIAN.value,
+            staff_id=staff_of[by_phone[p].id],
+        )
+        for p in HISTORY_TECHNICIANS
+    ]
+    desk_user = by_phone[DISPATCHER_PHONE]
+    desk = Actor(user_id=desk_user.id, org_id=org.id, role=Role.DISPATCHER.value)
+    labour = session.scalar(select(LaborItem).where(LaborItem.org_id == org.id))
+    open_left = dict.fromkeys(range(len(techs)), 0)
+    start = now - timedelta(days=HISTORY_DAYS)
+    for index in range(HISTORY_ORDERS):
+        filed = start + timedelta(minutes=index * HISTORY_DAYS * 24 * 60 // HISTORY_ORDERS)
+        filed = filed.replace(hour=rng.randint(0, 12), minute=rng.randint(0, 59))  # 8–20 h local
+        if filed >= now - timedelta(hours=1):
+            break
+        phone, room_code = rng.choice(residents)
+        subtype_name, description = rng.choice(HISTORY_SUBTYPES)
+        tenant = Actor(user_id=by_phone[phone].id, org_id=org.id, role=Role.TENANT.value)
+        by_desk = rng.random() < 0.15
+        order = file_order(
+            session,
+            actor=desk if by_desk else tenant,
+            new=NewOrder(
+                subtype_id=subtypes[subtype_name].id,
+                room_id=room_of[room_code].id,
+                description=description,
+                contact_phone=phone if by_desk else None,
+                priority="urgent" if rng.random() < 0.12 else "normal",
+            ),
+            now=filed,
+            today=filed.astimezone(LOCAL_TZ).date(),
+        )
+        age = now - filed
+        if rng.random() < 0.07:
+            who, why = (tenant, "已自行修好") if not by_desk else (desk, "住户取消")
+            steps.cancel_order(
+                session, actor=who, order_id=order.id, reason=why, now=filed + timedelta(minutes=20)
+            )
+            continue
+        taken = filed + timedelta(minutes=rng.randint(3, 240))
+        recent = age < timedelta(days=3)
+        # At most two open orders a technician: caps hold, and the pool shows only the three
+        # orders of `_orders` (work nobody could take is withdrawn as a duplicate).
+        free = [i for i in range(len(techs)) if open_left[i] < 2]
+        if taken >= now or not free:
+            steps.cancel_order(session, actor=desk, order_id=order.id, reason="重复报修", now=filed)
+            continue
+        slot = rng.choice(free)
+        tech = techs[slot]
+        handout.grab_order(session, actor=tech, order_id=order.id, now=taken)
+        done = taken + timedelta(hours=rng.randint(1, 40))
+        if rng.random() < 0.1:
+            held = taken + timedelta(minutes=30)
+            steps.hold_order(session, actor=tech, order_id=order.id, reason="等配件", now=held)
+            if recent or held + timedelta(hours=20) >= now:
+                open_left[slot] += 1
+                continue
+            steps.resume_order(
+                session, actor=tech, order_id=order.id, now=held + timedelta(hours=20)
+            )
+            done += timedelta(hours=20)
+        if recent or done >= now:
+            open_left[slot] += 1
+            continue  # in progress, some of it past its deadline
+        if subtype_name == "灯具更换" and labour is not None:
+            order_charges.add_charge(
+                session,
+                actor=tech,
+                order_id=order.id,
+                kind="labor",
+                item_id=labour.id,
+                quantity=1,
+                now=done - timedelta(minutes=5),
+            )
+        steps.complete_order(
+            session, actor=tech, order_id=order.id, result="已修复", image_ids=[], now=done
+        )
+        session.flush()
+        if order.payable_fen > 0:
+            paying.record_offline_payment(
+                session,
+                actor=desk,
+                order_id=order.id,
+                amount_fen=order.payable_fen,
+                method=rng.choice(("cash", "transfer")),
+                note="上门收款",
+                now=done + timedelta(minutes=30),
+            )
+        if rng.random() < 0.25:
+            continue  # not rated yet (auto-closed later by the rating window)
+        rated = done + timedelta(hours=rng.randint(1, 30))
+        if rated >= now:
+            continue
+        score = rng.choice(SCORES)
+        steps.rate_order(
+            session,
+            actor=tenant,
+            order_id=order.id,
+            score=score,
+            comment="" if score > 2 else "还是有问题",
+            now=rated,
+        )
+        reopen = score <= 2 and rng.random() < 0.5 and open_left[slot] < 2
+        if reopen and rated + timedelta(hours=2) < now:
+            handout.reopen_order(
+                session,
+                actor=desk,
+                order_id=order.id,
+                reason="住户反映问题未解决",
+                now=rated + timedelta(hours=2),
+                to_same_technician=True,
+            )
+            again = rated + timedelta(hours=rng.randint(3, 20))
+            if again < now - timedelta(days=1):
+                steps.accept_order(session, actor=tech, order_id=order.id, now=again)
+                steps.complete_order(
+                    session,
+                    actor=tech,
+                    order_id=order.id,
+                    result="返修完成",
+                    image_ids=[],
+                    now=again + timedelta(hours=1),
+                )
+            else:
+                open_left[slot] += 1
+    session.flush()

@@ -9,7 +9,7 @@ from tests.booking.conftest import local_today
 
 
 def test_demo_booking_subtype_offers_slots(db_session, client):
-    seed_demo(db_session)
+    seed_demo(db_session, history=False)
     db_session.commit()
     login = client.post(
         "/api/v1/auth/login", json={"phone": "13800000001", "password": "demo1234", "org": "demo"}

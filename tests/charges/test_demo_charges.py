@@ -17,7 +17,7 @@ def _login(client, phone):
 
 
 def test_demo_charges(db_session, client):
-    seed_demo(db_session)
+    seed_demo(db_session, history=False)
     db_session.commit()
     org = db_session.scalar(select(Organisation).where(Organisation.code == "demo"))
     tech = _login(client, "13900000001")

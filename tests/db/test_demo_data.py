@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server.demo_data import seed_demo
-from server.models import Contact, Organisation, Room, Staff
+from server.models import Contact, Order, Organisation, Payment, Room, Staff
 
 
 def test_seed_is_idempotent_and_complete(db_session, client):
-    assert seed_demo(db_session) is True
+    assert seed_demo(db_session, history=False) is True
     assert seed_demo(db_session) is False
     db_session.commit()  # a SAVEPOINT release: the test's outer transaction still rolls back
     org = db_session.scalar(select(Organisation).where(Organisation.code == "demo"))
@@ -56,7 +56,7 @@ def test_seed_is_idempotent_and_complete(db_session, client):
 
 
 def test_demo_pool_has_work(db_session, client):
-    seed_demo(db_session)
+    seed_demo(db_session, history=False)
     db_session.commit()
     login = client.post(
         "/api/v1/auth/login", json={"phone": "13900000002", "password": "demo1234", "org": "demo"}
@@ -65,3 +65,47 @@ def test_demo_pool_has_work(db_session, client):
     pool = client.get("/api/v1/tech/pool", headers=headers).json
     assert pool["total"] == 3 and (pool["held"], pool["cap"]) == (0, 3)
     assert pool["items"][0]["priority"] == "urgent"
+
+
+def test_demo_history_gives_the_desk_something_to_show(db_session, client):
+    """60 days of work in two communities: closed and rated (some badly), reopened, cancelled,
+    paid, still open and overdue; the pool still shows only the three fresh demo orders."""
+    seed_demo(db_session)
+    db_session.commit()
+    org_id = db_session.scalar(select(Organisation.id).where(Organisation.code == "demo"))
+    rows = db_session.execute(
+        select(Order.status, func.count()).where(Order.org_id == org_id).group_by(Order.status)
+    ).all()
+    by_status = dict(rows)
+    assert sum(by_status.values()) >= 250
+    assert by_status["closed"] >= 100 and by_status["completed"] >= 20
+    assert by_status["cancelled"] >= 10 and by_status["pending"] == 3
+    held = by_status.get("in_progress", 0) + by_status.get("on_hold", 0)
+    assert 1 <= held <= 8 + by_status.get("assigned", 0)
+
+    def count(*where):
+        return db_session.scalar(
+            select(func.count()).select_from(Order).where(Order.org_id == org_id, *where)
+        )
+
+    assert count(Order.rating_score <= 2) >= 5
+    assert count(Order.reopen_count > 0) >= 1
+    assert count(Order.channel == "staff") >= 20
+    assert count(Order.created_at < func.now() - text("interval '50 days'")) >= 20
+    communities = db_session.scalar(
+        select(func.count(func.distinct(Order.community_id))).where(Order.org_id == org_id)
+    )
+    assert communities == 2
+    paid = db_session.scalar(
+        select(func.count())
+        .select_from(Payment)
+        .where(Payment.org_id == org_id, Payment.status == "paid")
+    )
+    assert paid >= 5
+
+    login = client.post(
+        "/api/v1/auth/login", json={"phone": "13900000002", "password": "demo1234", "org": "demo"}
+    )
+    headers = {"Authorization": f"Bearer {login.json['access_token']}"}
+    pool = client.get("/api/v1/tech/pool", headers=headers).json
+    assert pool["total"] == 3 and (pool["held"], pool["cap"]) == (0, 3)
