@@ -1,0 +1,243 @@
+"""Reading notices: recipients' lists and read receipts, the desk's lists and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from server.accounts.models import User
+from server.db.pagination import Page, paginate
+from server.db.scoping import get_owned
+from server.directory.models import Room
+from server.kernel.errors import NotFound
+from server.notices.models import Notice, NoticeRecipient
+from server.notices.rules import PUBLISHED
+from server.notifications.models import Notification
+
+
+@dataclass(frozen=True)
+class ReceivedNotice:
+    """A notice as its recipient sees it."""
+
+    id: int
+    title: str
+    body: str
+    image_ids: list[int]
+    urgent: bool
+    published_at: datetime | None
+    expires_at: datetime | None
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeskNotice:
+    """A notice as the desk sees it, with its read receipts counted."""
+
+    notice: Notice
+    recipients: int
+    read: int
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.notice, name)
+
+    @property
+    def unread(self) -> int:
+        return self.recipients - self.read
+
+
+@dataclass(frozen=True)
+class Unread:
+    user_id: int
+    name: str
+    phone: str | None
+    room: str | None
+
+
+def _visible_to(user_id: int, org_id: int, now: datetime) -> Any:
+    return and_(
+        NoticeRecipient.user_id == user_id,
+        Notice.org_id == org_id,
+        Notice.status == PUBLISHED,
+        or_(Notice.expires_at.is_(None), Notice.expires_at > now),
+    )
+
+
+def _received(*where: Any) -> Any:
+    return (
+        select(
+            Notice.id,
+            Notice.title,
+            Notice.body,
+            Notice.image_ids,
+            Notice.urgent,
+            Notice.published_at,
+            Notice.expires_at,
+            NoticeRecipient.read_at,
+        )
+        .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
+        .where(*where)
+    )
+
+
+def my_notices(
+    session: Session,
+    *,
+    user_id: int,
+    org_id: int,
+    audience: str,
+    unread_only: bool,
+    now: datetime,
+    page: int,
+    page_size: int,
+) -> Page[ReceivedNotice]:
+    """The notices that reached me (written when they were published), newest first.
+
+    Reach is decided once, at publishing: a tenant who had moved out by then is not among the
+    recipients, one who moves in later does not receive the earlier notices. Withdrawn and
+    expired notices are hidden.
+    """
+    where = [_visible_to(user_id, org_id, now), Notice.audience == audience]
+    if unread_only:
+        where.append(NoticeRecipient.read_at.is_(None))
+    total = int(
+        session.scalar(
+            select(func.count())
+            .select_from(NoticeRecipient)
+            .join(Notice, Notice.id == NoticeRecipient.notice_id)
+            .where(*where)
+        )
+        or 0
+    )
+    rows = session.execute(
+        _received(*where)
+        .order_by(Notice.published_at.desc(), Notice.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return Page([ReceivedNotice(*row) for row in rows], total, page, page_size)
+
+
+def my_notice(
+    session: Session, *, user_id: int, org_id: int, audience: str, notice_id: int, now: datetime
+) -> ReceivedNotice:
+    row = session.execute(
+        _received(
+            _visible_to(user_id, org_id, now),
+            Notice.audience == audience,
+            Notice.id == notice_id,
+        )
+    ).first()
+    if row is None:
+        raise NotFound("通知不存在")
+    return ReceivedNotice(*row)
+
+
+def mark_read(
+    session: Session, *, user_id: int, org_id: int, audience: str, notice_id: int, now: datetime
+) -> ReceivedNotice:
+    """Read a notice that reached me: its read_at is set once (reading again changes nothing),
+    and its inbox row reads as read too."""
+    my_notice(
+        session, user_id=user_id, org_id=org_id, audience=audience, notice_id=notice_id, now=now
+    )
+    session.execute(
+        update(NoticeRecipient)
+        .where(
+            NoticeRecipient.notice_id == notice_id,
+            NoticeRecipient.user_id == user_id,
+            NoticeRecipient.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.dedupe_key == f"notice:{notice_id}",
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return my_notice(
+        session, user_id=user_id, org_id=org_id, audience=audience, notice_id=notice_id, now=now
+    )
+
+
+# --- the desk ---------------------------------------------------------------------------------
+
+
+def _counts(session: Session, notice_ids: list[int]) -> dict[int, tuple[int, int]]:
+    if not notice_ids:
+        return {}
+    rows = session.execute(
+        select(
+            NoticeRecipient.notice_id,
+            func.count(),
+            func.count(NoticeRecipient.read_at),
+        )
+        .where(NoticeRecipient.notice_id.in_(notice_ids))
+        .group_by(NoticeRecipient.notice_id)
+    ).all()
+    return {int(n): (int(total), int(read)) for n, total, read in rows}
+
+
+def desk_notices(
+    session: Session,
+    *,
+    org_id: int,
+    audience: str | None,
+    status: str | None,
+    page: int,
+    page_size: int,
+) -> Page[DeskNotice]:
+    stmt = select(Notice).where(Notice.org_id == org_id)
+    if audience is not None:
+        stmt = stmt.where(Notice.audience == audience)
+    if status is not None:
+        stmt = stmt.where(Notice.status == status)
+    listed = paginate(
+        session,
+        stmt.order_by(Notice.created_at.desc(), Notice.id.desc()),
+        page=page,
+        page_size=page_size,
+    )
+    counts = _counts(session, [n.id for n in listed.items])
+    items = [DeskNotice(n, *counts.get(n.id, (0, 0))) for n in listed.items]
+    return Page(items, listed.total, listed.page, listed.page_size)
+
+
+def desk_notice(session: Session, *, org_id: int, notice_id: int) -> DeskNotice:
+    notice = get_owned(session, Notice, notice_id, org_id=org_id, message="通知不存在")
+    return DeskNotice(notice, *_counts(session, [notice.id]).get(notice.id, (0, 0)))
+
+
+def unread_recipients(
+    session: Session, *, org_id: int, notice_id: int, page: int, page_size: int
+) -> Page[Unread]:
+    """Who the notice reached and has not read it yet (phones are masked by the schema)."""
+    get_owned(session, Notice, notice_id, org_id=org_id, message="通知不存在")
+    where = (
+        NoticeRecipient.notice_id == notice_id,
+        NoticeRecipient.org_id == org_id,
+        NoticeRecipient.read_at.is_(None),
+    )
+    total = int(
+        session.scalar(select(func.count()).select_from(NoticeRecipient).where(*where)) or 0
+    )
+    rows = session.execute(
+        select(User.id, User.name, User.phone, Room.code)
+        .select_from(NoticeRecipient)
+        .join(User, User.id == NoticeRecipient.user_id)
+        .outerjoin(Room, Room.id == NoticeRecipient.room_id)
+        .where(*where)
+        .order_by(NoticeRecipient.user_id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return Page([Unread(*row) for row in rows], total, page, page_size)
