@@ -1,0 +1,375 @@
+"""The dashboard's overview: counts, times, SLA, satisfaction and money of the cohort.
+
+Three set-based statements over the cohort (`cohort.cohort_sql`): every count, time, SLA and
+satisfaction figure in one pass (`GROUPING SETS`, one per breakdown), the cancellations with
+their reasons, and the money from the orders' ledgers.
+
+Room for more sections: the return visits (回访) and complaints (投诉) of the cohort are to be
+added by their areas as one more key of `overview`'s answer each (see `SECTIONS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from server.charges.rules import L_CANCEL, L_CHARGE, L_COMPANY, L_PAYMENT, L_REFUND, L_WAIVE
+from server.dashboard.cohort import DERIVED_CTE, PAUSED_CTE, Filters, Scope, cohort_sql
+from server.dashboard.rules import (
+    LOW_SCORE_AT_OR_BELOW,
+    SCORES,
+    SOURCE_LABELS,
+    SOURCES,
+    mean,
+    share,
+)
+from server.orders.rules.states import LABELS, Action, Status
+from server.orders.rules.values import PRIORITIES, STATUSES
+
+# What the overview answers, in order; the integrator adds "return_visits", "complaints".
+SECTIONS = ("counts", "breakdowns", "cancellations", "times", "sla", "satisfaction", "money")
+
+PRIORITY_LABELS = {"normal": "普通", "urgent": "紧急"}
+CANCEL_ACTIONS = (Action.CANCEL_BY_TENANT, Action.CANCEL_BY_DESK, Action.HOLD_EXPIRED)
+CANCEL_LABELS = {
+    Action.CANCEL_BY_TENANT.value: "住户取消",
+    Action.CANCEL_BY_DESK.value: "前台取消",
+    Action.HOLD_EXPIRED.value: "超时未支付",
+}
+MAX_REASONS = 20
+
+DIMS = (
+    "status",
+    "order_type_id",
+    "subtype_id",
+    "source",
+    "community_id",
+    "priority",
+    "assignee_id",
+    "rating_score",
+)
+SETS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "status": ("status",),
+    "type": ("order_type_id",),
+    "subtype": ("order_type_id", "subtype_id"),
+    "source": ("source",),
+    "community": ("community_id",),
+    "priority": ("priority",),
+    "technician": ("assignee_id",),
+    "score": ("rating_score",),
+}
+
+
+def _mask(dims: tuple[str, ...]) -> int:
+    """PostgreSQL's GROUPING(...) of a row of this set: a 1 bit for each dimension left out."""
+    return sum(1 << (len(DIMS) - 1 - i) for i, d in enumerate(DIMS) if d not in dims)
+
+
+_SET_OF_MASK = {_mask(dims): name for name, dims in SETS.items()}
+_TIMES = ("taken", "completed", "closed", "handling")
+
+_FIGURES = f"""
+    SELECT GROUPING({", ".join(DIMS)}) AS grouping_mask, {", ".join(DIMS)},
+           count(*) AS filed,
+           count(*) FILTER (WHERE completed_at IS NOT NULL) AS completed,
+           count(*) FILTER (WHERE status = '{Status.CLOSED.value}') AS closed,
+           count(*) FILTER (WHERE status = '{Status.CANCELLED.value}') AS cancelled,
+           count(*) FILTER (WHERE reopen_count > 0) AS reopened,
+           coalesce(sum(reopen_count), 0) AS reopens,
+           count(*) FILTER (WHERE overdue) AS overdue_now,
+           count(*) FILTER (WHERE completed_at <= due_at) AS in_time,
+           count(*) FILTER (WHERE escalated) AS escalated,
+           count(rating_score) AS rated,
+           coalesce(sum(rating_score), 0) AS rating_sum,
+           count(*) FILTER (WHERE rating_score <= {LOW_SCORE_AT_OR_BELOW}) AS low_scores,
+           {
+    ", ".join(
+        f"count({t}_s) AS {t}_n, coalesce(sum({t}_s), 0) AS {t}_sum, "
+        f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {t}_s) AS {t}_p"
+        for t in _TIMES
+    )
+}
+    FROM d
+    GROUP BY GROUPING SETS ({", ".join("(" + ", ".join(dims) + ")" for dims in SETS.values())})
+"""
+
+_CANCELLATIONS = f"""
+    SELECT e.action, e.reason, count(*) AS n
+    FROM c JOIN order_events e ON e.order_id = c.id
+    WHERE c.status = '{Status.CANCELLED.value}'
+      AND e.action IN ({", ".join(f"'{a.value}'" for a in CANCEL_ACTIONS)})
+    GROUP BY e.action, e.reason
+    ORDER BY n DESC, e.action, e.reason
+"""
+
+# The ledger of each cohort order (signed: + what the tenant owes, − what settles it).
+_MONEY = """
+    , l AS (
+        SELECT l.order_id, l.kind, l.channel, l.amount_fen
+        FROM ledger_entries l
+        WHERE l.org_id = :org_id AND l.created_at >= :start AND l.order_id IN (SELECT id FROM c)
+    ),
+    per_order AS (SELECT order_id, sum(amount_fen) AS balance FROM l GROUP BY order_id)
+    SELECT kind, channel, sum(amount_fen) AS fen, NULL::bigint AS outstanding
+    FROM l GROUP BY kind, channel
+    UNION ALL
+    SELECT NULL, NULL, NULL, coalesce(sum(greatest(balance, 0)), 0) FROM per_order
+"""
+
+
+def _seconds(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _times(row: Any) -> dict[str, Any]:
+    out = {}
+    for t in _TIMES:
+        n = int(getattr(row, f"{t}_n"))
+        p = getattr(row, f"{t}_p") or [None, None]
+        out[t] = {
+            "count": n,
+            "p50_seconds": _seconds(p[0]),
+            "p90_seconds": _seconds(p[1]),
+            "mean_seconds": _seconds(mean(float(getattr(row, f"{t}_sum")), n)),
+        }
+    return out
+
+
+def _counts(row: Any) -> dict[str, Any]:
+    return {
+        "filed": int(row.filed),
+        "completed": int(row.completed),
+        "closed": int(row.closed),
+        "cancelled": int(row.cancelled),
+        "reopened": int(row.reopened),
+        "reopens": int(row.reopens),
+        "overdue_now": int(row.overdue_now),
+    }
+
+
+def _satisfaction(row: Any) -> dict[str, Any]:
+    rated = int(row.rated)
+    return {
+        "rated": rated,
+        "average": mean(float(row.rating_sum), rated),
+        "low_scores": int(row.low_scores),
+        "low_share": share(int(row.low_scores), rated),
+    }
+
+
+def _names(session: Session, table: str, org_id: int, ids: Iterable[Any]) -> dict[int, str]:
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted:
+        return {}
+    sql = f"SELECT id, name FROM {table} WHERE org_id = :org_id AND id = ANY(:ids)"  # noqa: S608
+    rows = session.execute(text(sql), {"org_id": org_id, "ids": wanted})
+    return {int(i): str(n) for i, n in rows}
+
+
+def technician_names(session: Session, org_id: int, ids: Iterable[Any]) -> dict[int, str]:
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT s.id, u.name FROM staff s JOIN users u ON u.id = s.user_id"
+            " WHERE s.org_id = :org_id AND s.id = ANY(:ids)"
+        ),
+        {"org_id": org_id, "ids": wanted},
+    )
+    return {int(i): str(n) for i, n in rows}
+
+
+def base_filter(filters: Filters) -> dict[str, Any]:
+    """The console order list's query for the whole cohort (a figure adds its own key)."""
+    out: dict[str, Any] = {
+        "created_from": filters.range.first.isoformat(),
+        "created_to": filters.range.last.isoformat(),
+    }
+    if filters.community_id is not None:
+        out["community_id"] = filters.community_id
+    if filters.order_type_id is not None:
+        out["order_type_id"] = filters.order_type_id
+    return out
+
+
+def overview(
+    session: Session, *, scope: Scope, filters: Filters, now: datetime
+) -> dict[str, Any]:
+    """Every overview figure of the cohort, shaped for the console's tiles and charts."""
+    cohort, params = cohort_sql(scope, filters, now=now)
+    head = f"WITH c AS MATERIALIZED ({cohort}), {PAUSED_CTE}, {DERIVED_CTE}"
+    rows = session.execute(text(head + _FIGURES), params).all()
+    by_set: dict[str, list[Any]] = {name: [] for name in SETS}
+    for row in rows:
+        by_set[_SET_OF_MASK[int(row.grouping_mask)]].append(row)
+    total = by_set["all"][0]
+    base = base_filter(filters)
+
+    type_names = _names(session, "order_types", scope.org_id, (r.order_type_id for r in rows))
+    subtype_names = _names(session, "order_subtypes", scope.org_id, (r.subtype_id for r in rows))
+    community_names = _names(session, "communities", scope.org_id, (r.community_id for r in rows))
+    tech_names = technician_names(session, scope.org_id, (r.assignee_id for r in rows))
+
+    def item(key: Any, label: str, row: Any, **figure_filter: Any) -> dict[str, Any]:
+        return {
+            "key": None if key is None else str(key),
+            "label": label,
+            "count": int(row.filed),
+            "filter": {**base, **figure_filter},
+        }
+
+    statuses = {r.status: r for r in by_set["status"]}
+    by_status = [
+        item(s, LABELS[Status(s)], statuses[s], status=[s]) for s in STATUSES if s in statuses
+    ]
+    by_type = [
+        item(r.order_type_id, type_names.get(r.order_type_id, ""), r, order_type_id=r.order_type_id)
+        for r in sorted(by_set["type"], key=lambda r: -int(r.filed))
+    ]
+    by_subtype = [
+        {
+            **item(r.subtype_id, subtype_names.get(r.subtype_id, ""), r, subtype_id=r.subtype_id),
+            "parent_key": str(r.order_type_id),
+        }
+        for r in sorted(by_set["subtype"], key=lambda r: -int(r.filed))
+    ]
+    sources = {r.source: r for r in by_set["source"]}
+    by_source = [item(s, SOURCE_LABELS[s], sources[s]) for s in SOURCES if s in sources]
+    by_community = [
+        item(r.community_id, community_names.get(r.community_id, ""), r, community_id=r.community_id)
+        for r in sorted(by_set["community"], key=lambda r: -int(r.filed))
+    ]
+    priorities = {r.priority: r for r in by_set["priority"]}
+    by_priority = [
+        item(p, PRIORITY_LABELS.get(p, p), priorities[p], priority=p)
+        for p in PRIORITIES
+        if p in priorities
+    ]
+
+    def times_row(key: Any, label: str, row: Any, **figure_filter: Any) -> dict[str, Any]:
+        return {**item(key, label, row, **figure_filter), **_times(row)}
+
+    def sat_row(key: Any, label: str, row: Any, **figure_filter: Any) -> dict[str, Any]:
+        return {**item(key, label, row, **figure_filter), **_satisfaction(row)}
+
+    technicians = [r for r in by_set["technician"] if r.assignee_id is not None]
+    counts = _counts(total)
+    completed = counts["completed"]
+    scores = {r.rating_score: int(r.filed) for r in by_set["score"] if r.rating_score is not None}
+    return {
+        "range": {
+            "from": filters.range.first.isoformat(),
+            "to": filters.range.last.isoformat(),
+            "days": filters.range.days,
+        },
+        "filter": base,
+        "counts": counts,
+        "breakdowns": {
+            "by_status": by_status,
+            "by_type": by_type,
+            "by_subtype": by_subtype,
+            "by_source": by_source,
+            "by_community": by_community,
+            "by_priority": by_priority,
+        },
+        "cancellations": _cancellations(session, cohort, params),
+        "times": {
+            **_times(total),
+            "by_type": [
+                times_row(r.order_type_id, type_names.get(r.order_type_id, ""), r,
+                          order_type_id=r.order_type_id)
+                for r in by_set["type"]
+            ],
+            "by_technician": [
+                times_row(r.assignee_id, tech_names.get(r.assignee_id, ""), r,
+                          assignee_id=r.assignee_id)
+                for r in technicians
+            ],
+        },
+        "sla": {
+            "completed": completed,
+            "completed_in_time": int(total.in_time),
+            "in_time_share": share(int(total.in_time), completed),
+            "overdue_now": int(total.overdue_now),
+            "escalated": int(total.escalated),
+            "overdue_filter": {**base, "overdue": True},
+        },
+        "satisfaction": {
+            **_satisfaction(total),
+            "distribution": [
+                {"score": s, "count": scores.get(s, 0)} for s in SCORES
+            ],
+            "low_filter": {**base, "follow_up": True},
+            "by_type": [
+                sat_row(r.order_type_id, type_names.get(r.order_type_id, ""), r,
+                        order_type_id=r.order_type_id)
+                for r in by_set["type"]
+                if int(r.rated)
+            ],
+            "by_technician": [
+                sat_row(r.assignee_id, tech_names.get(r.assignee_id, ""), r,
+                        assignee_id=r.assignee_id)
+                for r in technicians
+                if int(r.rated)
+            ],
+            "by_community": [
+                sat_row(r.community_id, community_names.get(r.community_id, ""), r,
+                        community_id=r.community_id)
+                for r in by_set["community"]
+                if int(r.rated)
+            ],
+        },
+        "money": _money(session, cohort, params),
+    }
+
+
+def _cancellations(session: Session, cohort: str, params: dict[str, Any]) -> dict[str, Any]:
+    rows = session.execute(text(f"WITH c AS ({cohort}) {_CANCELLATIONS}"), params).all()
+    by_action: dict[str, int] = {}
+    for r in rows:
+        by_action[r.action] = by_action.get(r.action, 0) + int(r.n)
+    return {
+        "total": sum(by_action.values()),
+        "by_who": [
+            {"key": a.value, "label": CANCEL_LABELS[a.value], "count": by_action[a.value]}
+            for a in CANCEL_ACTIONS
+            if a.value in by_action
+        ],
+        "reasons": [
+            {"who": r.action, "reason": r.reason, "count": int(r.n)} for r in rows[:MAX_REASONS]
+        ],
+    }
+
+
+def _money(session: Session, cohort: str, params: dict[str, Any]) -> dict[str, Any]:
+    rows = session.execute(text(f"WITH c AS ({cohort}) {_MONEY}"), params).all()
+    kinds: dict[str, int] = {}
+    channels: dict[str, dict[str, int]] = {}
+    outstanding = 0
+    for r in rows:
+        if r.kind is None:
+            outstanding = int(r.outstanding or 0)
+            continue
+        fen = int(r.fen)
+        kinds[r.kind] = kinds.get(r.kind, 0) + fen
+        if r.kind in (L_PAYMENT, L_REFUND):
+            by = channels.setdefault(r.channel or "", {"paid_fen": 0, "refunded_fen": 0})
+            by["paid_fen" if r.kind == L_PAYMENT else "refunded_fen"] += abs(fen)
+    return {
+        "charged_fen": kinds.get(L_CHARGE, 0),
+        "waived_fen": -kinds.get(L_WAIVE, 0),
+        "company_cost_fen": -kinds.get(L_COMPANY, 0),
+        "cancelled_fen": -kinds.get(L_CANCEL, 0),
+        "paid_fen": -kinds.get(L_PAYMENT, 0),
+        "refunded_fen": kinds.get(L_REFUND, 0),
+        "outstanding_fen": outstanding,
+        "by_channel": [
+            {"channel": ch, **figures} for ch, figures in sorted(channels.items())
+        ],
+    }

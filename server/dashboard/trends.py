@@ -1,0 +1,73 @@
+"""The dashboard's trends: the cohort's counts per local day or ISO week, ready for a chart.
+
+A point counts the orders filed in that bucket (and, of them, how many are completed, closed,
+cancelled, reopened, overdue now); its `filter` opens the console's order list of that bucket.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from server.dashboard.cohort import Filters, Scope, cohort_sql
+from server.dashboard.overview import base_filter
+from server.dashboard.rules import (
+    LOW_SCORE_AT_OR_BELOW,
+    bucket_span,
+    buckets,
+    series_values,
+)
+from server.kernel.clock import LOCAL_TZ
+from server.orders.rules.states import Status
+
+SERIES: tuple[tuple[str, str, str], ...] = (
+    ("filed", "报修", "true"),
+    ("completed", "完工", "completed_at IS NOT NULL"),
+    ("closed", "归档", f"status = '{Status.CLOSED.value}'"),
+    ("cancelled", "取消", f"status = '{Status.CANCELLED.value}'"),
+    ("reopened", "重开", "reopen_count > 0"),
+    ("overdue_now", "当前超时", "overdue"),
+    ("low_scores", "差评", f"rating_score <= {LOW_SCORE_AT_OR_BELOW}"),
+)
+
+_TRENDS = f"""
+    SELECT date_trunc(:unit, created_at AT TIME ZONE '{LOCAL_TZ.key}')::date AS bucket,
+           {", ".join(f"count(*) FILTER (WHERE {where}) AS {key}" for key, _, where in SERIES)}
+    FROM c
+    GROUP BY 1
+"""
+
+
+def trends(
+    session: Session, *, scope: Scope, filters: Filters, granularity: str, now: datetime
+) -> dict[str, Any]:
+    cohort, params = cohort_sql(scope, filters, now=now)
+    rows = session.execute(
+        text(f"WITH c AS ({cohort}) {_TRENDS}"), {**params, "unit": granularity}
+    ).all()
+    first, last = filters.range.first, filters.range.last
+    all_buckets = buckets(first, last, granularity)
+    points: dict[str, dict[date, int]] = {key: {} for key, _, _ in SERIES}
+    for row in rows:
+        for key, _, _ in SERIES:
+            points[key][row.bucket] = int(getattr(row, key))
+    base = base_filter(filters)
+    filters_out = []
+    for b in all_buckets:
+        start, end = bucket_span(b, granularity, first, last)
+        filters_out.append(
+            {**base, "created_from": start.isoformat(), "created_to": end.isoformat()}
+        )
+    return {
+        "granularity": granularity,
+        "dates": [b.isoformat() for b in all_buckets],
+        "series": [
+            {"key": key, "name": name, "values": series_values(points[key], all_buckets)}
+            for key, name, _ in SERIES
+        ],
+        "filters": filters_out,
+    }
+
