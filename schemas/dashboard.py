@@ -85,7 +85,8 @@ class BreakdownsSchema(Schema):
     by_type = fields.List(fields.Nested(ItemSchema))
     by_subtype = fields.List(fields.Nested(SubtypeItemSchema))
     by_source = fields.List(
-        fields.Nested(ItemSchema), metadata={"description": "tenant 住户 / staff 员工代报 / desk 前台"}
+        fields.Nested(ItemSchema),
+        metadata={"description": "tenant 住户 / staff 员工代报 / desk 前台"},
     )
     by_community = fields.List(fields.Nested(ItemSchema))
     by_priority = fields.List(fields.Nested(ItemSchema))

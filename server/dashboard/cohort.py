@@ -25,7 +25,7 @@ from server.orders.overdue import overdue_clause
 from server.orders.rules.states import Action
 from server.sla.rules import Level
 
-_DIALECT = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 def _literal_sql(clause: Any) -> str:
@@ -37,11 +37,11 @@ def _quoted(values: Any) -> str:
 
 
 # The one overdue rule (`orders.overdue.overdue_clause`), on `orders` rows, at `:now`.
-OVERDUE_SQL = _literal_sql(overdue_clause(literal_column(":now")))
+# (`:now` stands in for the instant: the clause is spelled once, in its home.)
+OVERDUE_SQL = _literal_sql(overdue_clause(literal_column(":now")))  # type: ignore[arg-type]
 # Escalated (督办升级): the first escalation (to the dispatchers) or beyond.
 ESCALATED_LEVEL = int(Level.OVERDUE)
 _FILED = _quoted((Action.FILE.value, Action.FILE_UNPAID.value))
-
 
 
 @dataclass(frozen=True)

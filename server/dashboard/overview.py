@@ -166,7 +166,7 @@ def _names(session: Session, table: str, org_id: int, ids: Iterable[Any]) -> dic
     wanted = sorted({int(i) for i in ids if i is not None})
     if not wanted:
         return {}
-    sql = f"SELECT id, name FROM {table} WHERE org_id = :org_id AND id = ANY(:ids)"  # noqa: S608
+    sql = f"SELECT id, name FROM {table} WHERE org_id = :org_id AND id = ANY(:ids)"
     rows = session.execute(text(sql), {"org_id": org_id, "ids": wanted})
     return {int(i): str(n) for i, n in rows}
 
@@ -198,9 +198,7 @@ def base_filter(filters: Filters) -> dict[str, Any]:
     return out
 
 
-def overview(
-    session: Session, *, scope: Scope, filters: Filters, now: datetime
-) -> dict[str, Any]:
+def overview(session: Session, *, scope: Scope, filters: Filters, now: datetime) -> dict[str, Any]:
     """Every overview figure of the cohort, shaped for the console's tiles and charts."""
     cohort, params = cohort_sql(scope, filters, now=now)
     head = f"WITH c AS MATERIALIZED ({cohort}), {PAUSED_CTE}, {DERIVED_CTE}"
@@ -242,7 +240,9 @@ def overview(
     sources = {r.source: r for r in by_set["source"]}
     by_source = [item(s, SOURCE_LABELS[s], sources[s]) for s in SOURCES if s in sources]
     by_community = [
-        item(r.community_id, community_names.get(r.community_id, ""), r, community_id=r.community_id)
+        item(
+            r.community_id, community_names.get(r.community_id, ""), r, community_id=r.community_id
+        )
         for r in sorted(by_set["community"], key=lambda r: -int(r.filed))
     ]
     priorities = {r.priority: r for r in by_set["priority"]}
@@ -282,13 +282,18 @@ def overview(
         "times": {
             **_times(total),
             "by_type": [
-                times_row(r.order_type_id, type_names.get(r.order_type_id, ""), r,
-                          order_type_id=r.order_type_id)
+                times_row(
+                    r.order_type_id,
+                    type_names.get(r.order_type_id, ""),
+                    r,
+                    order_type_id=r.order_type_id,
+                )
                 for r in by_set["type"]
             ],
             "by_technician": [
-                times_row(r.assignee_id, tech_names.get(r.assignee_id, ""), r,
-                          assignee_id=r.assignee_id)
+                times_row(
+                    r.assignee_id, tech_names.get(r.assignee_id, ""), r, assignee_id=r.assignee_id
+                )
                 for r in technicians
             ],
         },
@@ -302,25 +307,32 @@ def overview(
         },
         "satisfaction": {
             **_satisfaction(total),
-            "distribution": [
-                {"score": s, "count": scores.get(s, 0)} for s in SCORES
-            ],
+            "distribution": [{"score": s, "count": scores.get(s, 0)} for s in SCORES],
             "low_filter": {**base, "follow_up": True},
             "by_type": [
-                sat_row(r.order_type_id, type_names.get(r.order_type_id, ""), r,
-                        order_type_id=r.order_type_id)
+                sat_row(
+                    r.order_type_id,
+                    type_names.get(r.order_type_id, ""),
+                    r,
+                    order_type_id=r.order_type_id,
+                )
                 for r in by_set["type"]
                 if int(r.rated)
             ],
             "by_technician": [
-                sat_row(r.assignee_id, tech_names.get(r.assignee_id, ""), r,
-                        assignee_id=r.assignee_id)
+                sat_row(
+                    r.assignee_id, tech_names.get(r.assignee_id, ""), r, assignee_id=r.assignee_id
+                )
                 for r in technicians
                 if int(r.rated)
             ],
             "by_community": [
-                sat_row(r.community_id, community_names.get(r.community_id, ""), r,
-                        community_id=r.community_id)
+                sat_row(
+                    r.community_id,
+                    community_names.get(r.community_id, ""),
+                    r,
+                    community_id=r.community_id,
+                )
                 for r in by_set["community"]
                 if int(r.rated)
             ],
@@ -369,7 +381,5 @@ def _money(session: Session, cohort: str, params: dict[str, Any]) -> dict[str, A
         "paid_fen": -kinds.get(L_PAYMENT, 0),
         "refunded_fen": kinds.get(L_REFUND, 0),
         "outstanding_fen": outstanding,
-        "by_channel": [
-            {"channel": ch, **figures} for ch, figures in sorted(channels.items())
-        ],
+        "by_channel": [{"channel": ch, **figures} for ch, figures in sorted(channels.items())],
     }

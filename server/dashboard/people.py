@@ -166,8 +166,11 @@ def departments(
     for r in _raw_rows(session, scope=scope, filters=filters, now=now):
         group = sums.setdefault(
             r["department_id"],
-            {"label": r["department_name"] or "未分配部门", "technicians": 0,
-             **{k: 0 for k in _SUMMED}},
+            {
+                "label": r["department_name"] or "未分配部门",
+                "technicians": 0,
+                **{k: 0 for k in _SUMMED},
+            },
         )
         group["technicians"] += 1
         for k in _SUMMED:

@@ -103,8 +103,6 @@ def source_of(channel: str, filer_role: str | None) -> str:
     return SOURCE_DESK if filer_role in DESK_FILER_ROLES else SOURCE_STAFF
 
 
-def series_values(
-    points: dict[date, int], all_buckets: Sequence[date]
-) -> list[int]:
+def series_values(points: dict[date, int], all_buckets: Sequence[date]) -> list[int]:
     """One series' values over every bucket, 0 where nothing happened."""
     return [points.get(b, 0) for b in all_buckets]

@@ -50,8 +50,7 @@ def technicians_table(rows: list[dict[str, Any]]) -> Table:
 def departments_table(rows: list[dict[str, Any]]) -> Table:
     headers = ("部门", "师傅数", *(h for h, _, _ in _PEOPLE))
     body: list[list[Cell]] = [
-        [r["label"], r["technicians"], *(_cell(r[k], kind) for _, k, kind in _PEOPLE)]
-        for r in rows
+        [r["label"], r["technicians"], *(_cell(r[k], kind) for _, k, kind in _PEOPLE)] for r in rows
     ]
     return headers, body
 
@@ -59,8 +58,7 @@ def departments_table(rows: list[dict[str, Any]]) -> Table:
 def trends_table(answer: dict[str, Any]) -> Table:
     headers = ("日期", *(s["name"] for s in answer["series"]))
     body: list[list[Cell]] = [
-        [day, *(s["values"][i] for s in answer["series"])]
-        for i, day in enumerate(answer["dates"])
+        [day, *(s["values"][i] for s in answer["series"])] for i, day in enumerate(answer["dates"])
     ]
     return headers, body
 
@@ -107,15 +105,24 @@ def overview_table(answer: dict[str, Any]) -> Table:
         body.append(["取消原因", item["reason"] or "（未填写）", item["count"]])
     for key, label in _TIME_LABELS.items():
         figures = answer["times"][key]
-        for stat, stat_label in (("p50_seconds", "中位数"), ("p90_seconds", "P90"),
-                                 ("mean_seconds", "平均")):
+        for stat, stat_label in (
+            ("p50_seconds", "中位数"),
+            ("p90_seconds", "P90"),
+            ("mean_seconds", "平均"),
+        ):
             value = figures[stat]
-            body.append(["时效（分钟）", f"{label} {stat_label}",
-                         None if value is None else str(round(value / 60, 1))])
+            body.append(
+                [
+                    "时效（分钟）",
+                    f"{label} {stat_label}",
+                    None if value is None else str(round(value / 60, 1)),
+                ]
+            )
     sla = answer["sla"]
     body.append(["SLA", "按时完工", sla["completed_in_time"]])
-    body.append(["SLA", "按时完工率", None if sla["in_time_share"] is None
-                 else str(sla["in_time_share"])])
+    body.append(
+        ["SLA", "按时完工率", None if sla["in_time_share"] is None else str(sla["in_time_share"])]
+    )
     body.append(["SLA", "当前超时", sla["overdue_now"]])
     body.append(["SLA", "已升级督办", sla["escalated"]])
     sat = answer["satisfaction"]

@@ -70,4 +70,3 @@ def trends(
         ],
         "filters": filters_out,
     }
-

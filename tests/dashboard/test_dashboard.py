@@ -64,15 +64,28 @@ class Book:
         self.s.add(order)
         self.s.flush()
         action = "file_unpaid" if unpaid else "file"
-        self.event(order, action, None, "awaiting_payment" if unpaid else "pending", created,
-                   role=event_role)
+        self.event(
+            order,
+            action,
+            None,
+            "awaiting_payment" if unpaid else "pending",
+            created,
+            role=event_role,
+        )
         return order
 
     def event(self, order, action, frm, to, at, *, role="technician", reason=""):
         self.s.add(
             OrderEvent(
-                org_id=order.org_id, order_id=order.id, action=action, from_status=frm,
-                to_status=to, actor_role=role, reason=reason, created_at=at, data={},
+                org_id=order.org_id,
+                order_id=order.id,
+                action=action,
+                from_status=frm,
+                to_status=to,
+                actor_role=role,
+                reason=reason,
+                created_at=at,
+                data={},
             )
         )
         self.s.flush()
@@ -80,16 +93,28 @@ class Book:
     def ledger(self, order, kind, fen, *, channel="", at=None):
         self.s.add(
             LedgerEntry(
-                org_id=order.org_id, order_id=order.id, kind=kind, amount_fen=fen,
-                channel=channel, created_at=at or order.created_at + timedelta(hours=1),
+                org_id=order.org_id,
+                order_id=order.id,
+                kind=kind,
+                amount_fen=fen,
+                channel=channel,
+                created_at=at or order.created_at + timedelta(hours=1),
             )
         )
 
     def charge(self, order, kind, fen, staff):
         self.s.add(
             OrderCharge(
-                org_id=order.org_id, order_id=order.id, kind=kind, item_id=1, name="项目",
-                unit="次", unit_price_fen=fen, quantity=1, amount_fen=fen, staff_id=staff.id,
+                org_id=order.org_id,
+                order_id=order.id,
+                kind=kind,
+                item_id=1,
+                name="项目",
+                unit="次",
+                unit_price_fen=fen,
+                quantity=1,
+                amount_fen=fen,
+                staff_id=staff.id,
                 department_id=staff.department_id,
             )
         )
@@ -104,16 +129,29 @@ def book(world, db_session, make):
     foreign_room = make.room(make.building(community))
 
     # A: 2026-10-31 23:59 Beijing, one minute before the range: left out (its money too).
-    a = b.order(bj(2026, 10, 31, 23, 59), "closed", assignee_id=t1.id,
-                completed_at=bj(2026, 11, 1, 10), closed_at=bj(2026, 11, 1, 11), rating_score=1)
+    a = b.order(
+        bj(2026, 10, 31, 23, 59),
+        "closed",
+        assignee_id=t1.id,
+        completed_at=bj(2026, 11, 1, 10),
+        closed_at=bj(2026, 11, 1, 11),
+        rating_score=1,
+    )
     b.ledger(a, "charge", 99_999)
 
     # B: 2026-11-01 00:00 (= 10-31 16:00 UTC), the first instant of the range. Tenant.
     # Accepted +1 h, on hold +2 h … +3 h, completed +5 h, rated 5 (closed) a day after filing.
     t = bj(2026, 11, 1, 0, 0)
-    ob = b.order(t, "closed", assignee_id=t1.id, assigned_at=t + timedelta(hours=1),
-                 accepted_at=t + timedelta(hours=1), completed_at=t + timedelta(hours=5),
-                 closed_at=t + timedelta(days=1), rating_score=5)
+    ob = b.order(
+        t,
+        "closed",
+        assignee_id=t1.id,
+        assigned_at=t + timedelta(hours=1),
+        accepted_at=t + timedelta(hours=1),
+        completed_at=t + timedelta(hours=5),
+        closed_at=t + timedelta(days=1),
+        rating_score=5,
+    )
     b.event(ob, "grab", "pending", "in_progress", t + timedelta(hours=1))
     b.event(ob, "hold", "in_progress", "on_hold", t + timedelta(hours=2))
     b.event(ob, "urge", "on_hold", "on_hold", t + timedelta(hours=2, minutes=30), role="dispatcher")
@@ -129,10 +167,22 @@ def book(world, db_session, make):
     # C: 2026-11-30 23:59, the last minute of the range. Filed by a dispatcher (desk),
     # cancelled by the desk.
     t = bj(2026, 11, 30, 23, 59)
-    oc = b.order(t, "cancelled", channel="staff", event_role="dispatcher",
-                 cancelled_at=t + timedelta(seconds=30))
-    b.event(oc, "cancel_by_desk", "pending", "cancelled", t + timedelta(seconds=30),
-            role="dispatcher", reason="重复报修")
+    oc = b.order(
+        t,
+        "cancelled",
+        channel="staff",
+        event_role="dispatcher",
+        cancelled_at=t + timedelta(seconds=30),
+    )
+    b.event(
+        oc,
+        "cancel_by_desk",
+        "pending",
+        "cancelled",
+        t + timedelta(seconds=30),
+        role="dispatcher",
+        reason="重复报修",
+    )
 
     # D: 2026-12-01 00:00, the first instant after the range: left out.
     b.order(bj(2026, 12, 1, 0, 0), "pending")
@@ -140,10 +190,19 @@ def book(world, db_session, make):
     # E: 2026-11-10 10:00, other community, urgent, filed by a technician for the tenant
     # (staff), accepted +30 min, completed +3 h past its 2 h deadline, reopened once before.
     t = bj(2026, 11, 10, 10)
-    oe = b.order(t, "completed", room=b.other_room, channel="staff", event_role="technician",
-                 priority="urgent", assignee_id=t2.id, accepted_at=t + timedelta(minutes=30),
-                 completed_at=t + timedelta(hours=3), due_at=t + timedelta(hours=2),
-                 reopen_count=1)
+    oe = b.order(
+        t,
+        "completed",
+        room=b.other_room,
+        channel="staff",
+        event_role="technician",
+        priority="urgent",
+        assignee_id=t2.id,
+        accepted_at=t + timedelta(minutes=30),
+        completed_at=t + timedelta(hours=3),
+        due_at=t + timedelta(hours=2),
+        reopen_count=1,
+    )
     b.event(oe, "grab", "pending", "in_progress", t + timedelta(minutes=30))
     b.ledger(oe, "charge", 3_000)
     b.charge(oe, "labor", 3_000, t2)
@@ -151,23 +210,43 @@ def book(world, db_session, make):
     # F: 2026-11-15 09:00, accepted +30 min, on hold since +1 h (still), past its deadline,
     # escalated.
     t = bj(2026, 11, 15, 9)
-    of = b.order(t, "on_hold", assignee_id=t1.id, accepted_at=t + timedelta(minutes=30),
-                 due_at=t + timedelta(hours=4))
+    of = b.order(
+        t,
+        "on_hold",
+        assignee_id=t1.id,
+        accepted_at=t + timedelta(minutes=30),
+        due_at=t + timedelta(hours=4),
+    )
     b.event(of, "grab", "pending", "in_progress", t + timedelta(minutes=30))
     b.event(of, "hold", "in_progress", "on_hold", t + timedelta(hours=1))
-    b.s.add(SlaClock(org_id=of.org_id, order_id=of.id, started_at=t,
-                     resolution_remind_at=t + timedelta(hours=3),
-                     resolution_due_at=t + timedelta(hours=4),
-                     resolution_escalate_at=t + timedelta(hours=6), resolution_level=2))
+    b.s.add(
+        SlaClock(
+            org_id=of.org_id,
+            order_id=of.id,
+            started_at=t,
+            resolution_remind_at=t + timedelta(hours=3),
+            resolution_due_at=t + timedelta(hours=4),
+            resolution_escalate_at=t + timedelta(hours=6),
+            resolution_level=2,
+        )
+    )
 
     # G: 2026-11-20 08:00, awaiting payment 2 h (paused), accepted +3 h, completed +5 h,
     # rated 2 at +6 h.
     t = bj(2026, 11, 20, 8)
-    og = b.order(t, "closed", unpaid=True, assignee_id=t2.id,
-                 accepted_at=t + timedelta(hours=3), completed_at=t + timedelta(hours=5),
-                 closed_at=t + timedelta(hours=6), rating_score=2)
-    b.event(og, "payment_received", "awaiting_payment", "pending", t + timedelta(hours=2),
-            role="system")
+    og = b.order(
+        t,
+        "closed",
+        unpaid=True,
+        assignee_id=t2.id,
+        accepted_at=t + timedelta(hours=3),
+        completed_at=t + timedelta(hours=5),
+        closed_at=t + timedelta(hours=6),
+        rating_score=2,
+    )
+    b.event(
+        og, "payment_received", "awaiting_payment", "pending", t + timedelta(hours=2), role="system"
+    )
     b.event(og, "grab", "pending", "in_progress", t + timedelta(hours=3))
     b.event(og, "complete", "in_progress", "completed", t + timedelta(hours=5))
     b.event(og, "rate", "completed", "closed", t + timedelta(hours=6), role="tenant")
@@ -183,8 +262,9 @@ def book(world, db_session, make):
 
 
 def get(client, world, url=URL, who=None, **params):
-    r = client.get(url, query_string={**RANGE, **params},
-                   headers=world.headers(who or world.dispatcher))
+    r = client.get(
+        url, query_string={**RANGE, **params}, headers=world.headers(who or world.dispatcher)
+    )
     return r
 
 
@@ -194,17 +274,27 @@ def test_overview_counts_by_hand(client, world, book):
     body = r.json
     # In: B, C, E, F, G. Out: A (a minute early), D (at the end's midnight), H (other org).
     assert body["counts"] == {
-        "filed": 5, "completed": 3, "closed": 2, "cancelled": 1, "reopened": 1,
-        "reopens": 1, "overdue_now": 1,
+        "filed": 5,
+        "completed": 3,
+        "closed": 2,
+        "cancelled": 1,
+        "reopened": 1,
+        "reopens": 1,
+        "overdue_now": 1,
     }
     assert body["range"] == {"from": "2026-11-01", "to": "2026-11-30", "days": 30}
     b = body["breakdowns"]
     assert {i["key"]: i["count"] for i in b["by_status"]} == {
-        "closed": 2, "cancelled": 1, "completed": 1, "on_hold": 1,
+        "closed": 2,
+        "cancelled": 1,
+        "completed": 1,
+        "on_hold": 1,
     }
     cancelled = next(i for i in b["by_status"] if i["key"] == "cancelled")
     assert cancelled["filter"] == {
-        "created_from": "2026-11-01", "created_to": "2026-11-30", "status": ["cancelled"],
+        "created_from": "2026-11-01",
+        "created_to": "2026-11-30",
+        "status": ["cancelled"],
     }
     assert {i["key"]: i["count"] for i in b["by_source"]} == {"tenant": 3, "staff": 1, "desk": 1}
     assert {i["label"]: i["count"] for i in b["by_community"]} == {"阳光花园": 4, "翠湖苑": 1}
@@ -222,15 +312,27 @@ def test_times_take_out_paused_time(client, world, book):
     times = get(client, world).json["times"]
     # Filed → taken: B 1 h, E 30 min, F 30 min, G 3 h − 2 h awaiting payment = 1 h.
     # [1800, 1800, 3600, 3600]: median 2700, p90 3600 (interpolated), mean 2700.
-    assert times["taken"] == {"count": 4, "p50_seconds": 2700, "p90_seconds": 3600,
-                              "mean_seconds": 2700}
+    assert times["taken"] == {
+        "count": 4,
+        "p50_seconds": 2700,
+        "p90_seconds": 3600,
+        "mean_seconds": 2700,
+    }
     # Filed → completed: B 5 h − 1 h on hold = 4 h, E 3 h, G 5 h − 2 h = 3 h.
     # [10800, 10800, 14400]: median 10800, p90 10800 + 0.8 × 3600 = 13680, mean 12000.
-    assert times["completed"] == {"count": 3, "p50_seconds": 10800, "p90_seconds": 13680,
-                                  "mean_seconds": 12000}
+    assert times["completed"] == {
+        "count": 3,
+        "p50_seconds": 10800,
+        "p90_seconds": 13680,
+        "mean_seconds": 12000,
+    }
     # Filed → closed: B 24 h − 1 h = 82800, G 6 h − 2 h = 14400.
-    assert times["closed"] == {"count": 2, "p50_seconds": 48600, "p90_seconds": 75960,
-                               "mean_seconds": 48600}
+    assert times["closed"] == {
+        "count": 2,
+        "p50_seconds": 48600,
+        "p90_seconds": 75960,
+        "mean_seconds": 48600,
+    }
     # Accepted → completed: B 4 h − 1 h = 3 h, E 2.5 h, G 2 h.
     assert times["handling"]["mean_seconds"] == (10800 + 9000 + 7200) // 3
     t1, t2, _ = world.techs
@@ -256,14 +358,20 @@ def test_sla_satisfaction_and_money(client, world, book):
     assert [d["count"] for d in sat["distribution"]] == [0, 1, 0, 0, 1]
     t1, t2, _ = world.techs
     assert {i["key"]: i["average"] for i in sat["by_technician"]} == {
-        str(t1.id): 5.0, str(t2.id): 2.0,
+        str(t1.id): 5.0,
+        str(t2.id): 2.0,
     }
     assert {i["label"]: i["average"] for i in sat["by_community"]} == {"阳光花园": 3.5}
     # Charged B 10000 + E 3000 + G 5000; company 2000 (B); paid B 9000 wechat + G 5000
     # alipay; refunded 1000 wechat (B); outstanding: E's 3000 (B and G are square).
     assert body["money"] == {
-        "charged_fen": 18_000, "waived_fen": 0, "company_cost_fen": 2_000, "cancelled_fen": 0,
-        "paid_fen": 14_000, "refunded_fen": 1_000, "outstanding_fen": 3_000,
+        "charged_fen": 18_000,
+        "waived_fen": 0,
+        "company_cost_fen": 2_000,
+        "cancelled_fen": 0,
+        "paid_fen": 14_000,
+        "refunded_fen": 1_000,
+        "outstanding_fen": 3_000,
         "by_channel": [
             {"channel": "alipay", "paid_fen": 5_000, "refunded_fen": 0},
             {"channel": "wechat", "paid_fen": 9_000, "refunded_fen": 1_000},
@@ -288,13 +396,37 @@ def test_technicians_and_departments(client, world, book):
     rows = {i["key"]: i for i in r.json["items"]}
     one = rows[str(t1.id)]
     # t1: B (completed, 3 h handling, rated 5, labour 6000 + materials 4000), F (held now).
-    assert {k: one[k] for k in ("orders", "completed", "held_now", "cap", "reopened",
-                                 "reopen_rate", "rated", "average_rating",
-                                 "mean_handling_seconds", "labor_fen", "material_fen",
-                                 "service_fen", "revenue_fen")} == {
-        "orders": 2, "completed": 1, "held_now": 1, "cap": 3, "reopened": 0,
-        "reopen_rate": 0.0, "rated": 1, "average_rating": 5.0, "mean_handling_seconds": 10800,
-        "labor_fen": 6000, "material_fen": 4000, "service_fen": 0, "revenue_fen": 10000,
+    assert {
+        k: one[k]
+        for k in (
+            "orders",
+            "completed",
+            "held_now",
+            "cap",
+            "reopened",
+            "reopen_rate",
+            "rated",
+            "average_rating",
+            "mean_handling_seconds",
+            "labor_fen",
+            "material_fen",
+            "service_fen",
+            "revenue_fen",
+        )
+    } == {
+        "orders": 2,
+        "completed": 1,
+        "held_now": 1,
+        "cap": 3,
+        "reopened": 0,
+        "reopen_rate": 0.0,
+        "rated": 1,
+        "average_rating": 5.0,
+        "mean_handling_seconds": 10800,
+        "labor_fen": 6000,
+        "material_fen": 4000,
+        "service_fen": 0,
+        "revenue_fen": 10000,
     }
     two = rows[str(t2.id)]
     # t2: E (reopened once, 2.5 h) and G (2 h, rated 2, service 5000); labour 3000 on E.
@@ -305,8 +437,13 @@ def test_technicians_and_departments(client, world, book):
 
     depts = get(client, world, url=URL + "/departments").json["items"]
     engineering = next(d for d in depts if d["key"] == str(world.department.id))
-    assert (engineering["technicians"], engineering["completed"], engineering["held_now"],
-            engineering["cap"], engineering["revenue_fen"]) == (3, 3, 1, 9, 18000)
+    assert (
+        engineering["technicians"],
+        engineering["completed"],
+        engineering["held_now"],
+        engineering["cap"],
+        engineering["revenue_fen"],
+    ) == (3, 3, 1, 9, 18000)
     assert engineering["reopen_rate"] == 0.3333
     assert engineering["average_rating"] == 3.5
     assert any(d["key"] is None and d["technicians"] == 1 for d in depts)
@@ -319,7 +456,11 @@ def test_trends_per_day_and_week(client, world, book):
     assert len(body["dates"]) == 30 and body["dates"][0] == "2026-11-01"
     filed = next(s for s in body["series"] if s["key"] == "filed")["values"]
     assert {body["dates"][i]: v for i, v in enumerate(filed) if v} == {
-        "2026-11-01": 1, "2026-11-10": 1, "2026-11-15": 1, "2026-11-20": 1, "2026-11-30": 1,
+        "2026-11-01": 1,
+        "2026-11-10": 1,
+        "2026-11-15": 1,
+        "2026-11-20": 1,
+        "2026-11-30": 1,
     }
     assert body["filters"][9] == {"created_from": "2026-11-10", "created_to": "2026-11-10"}
     weekly = get(client, world, url=URL + "/trends", granularity="week").json
@@ -341,7 +482,9 @@ def test_exports_csv_with_bom_and_xlsx(client, world, book):
         assert len(rows) > 1
         x = get(client, world, url=url, format="xlsx")
         assert x.status_code == 200 and x.data[:2] == b"PK"
-    overview = list(csv.reader(io.StringIO(get(client, world, format="csv").data.decode("utf-8-sig"))))
+    overview = list(
+        csv.reader(io.StringIO(get(client, world, format="csv").data.decode("utf-8-sig")))
+    )
     assert ["总量", "报修数", "5"] in overview
     assert ["金额（元）", "待收", "30.00"] in overview
 
