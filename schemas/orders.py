@@ -100,6 +100,17 @@ class ReasonSchema(Schema):
     reason = reason_field()
 
 
+class UrgeSchema(Schema):
+    reason = TrimmedString(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={
+            "description": "督办说明（推送给处理师傅）",
+            "example": "住户反复来电，请尽快上门",
+        },
+    )
+
+
 class AssignSchema(Schema):
     staff_id = fields.Integer(required=True, strict=True)
     take_back = fields.Boolean(
@@ -356,6 +367,19 @@ class DeskOrderQueryArgsSchema(PageArgsSchema):
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     q = fields.String(
         validate=validate.Length(max=50), metadata={"description": "工单号、联系人或电话"}
+    )
+    number = fields.String(
+        validate=validate.Length(max=20), metadata={"description": "订单记录：工单号（包含）"}
+    )
+    content = fields.String(
+        validate=validate.Length(max=100), metadata={"description": "订单记录：报修内容（包含）"}
+    )
+    handled_from = fields.Date(metadata={"description": "派单（或抢单）日期起（含，北京时间）"})
+    handled_to = fields.Date(metadata={"description": "派单（或抢单）日期止（含，北京时间）"})
+    completed_from = fields.Date(metadata={"description": "办结日期起（含，北京时间）"})
+    completed_to = fields.Date(metadata={"description": "办结日期止（含，北京时间）"})
+    result = fields.String(
+        validate=validate.Length(max=100), metadata={"description": "订单记录：处理结果（包含）"}
     )
     format = fields.String(
         validate=validate.OneOf(DESK_LIST_FORMATS),

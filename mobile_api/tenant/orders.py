@@ -22,9 +22,9 @@ from schemas.orders import (
 from schemas.payments import PaymentAnswerSchema, PaymentCreateSchema
 from server.accounts.auth import active_user
 from server.directory.tenancy import rooms_for_tenant
-from server.kernel.errors import ValidationFailed
+from server.kernel.errors import UrgeTooSoon, ValidationFailed
 from server.kernel.roles import Role
-from server.orders import detail, handout, lists, steps
+from server.orders import detail, handout, lists, steps, urging
 from server.orders.actors import Actor
 from server.orders.filing import NewOrder, file_order
 from server.orders.messages import post_message
@@ -32,6 +32,7 @@ from server.orders.moves import load_order
 from server.payments import checkout
 from server.web.blueprint import IDEMPOTENCY_HEADER, Blueprint, request_hash
 from server.web.context import container, now, principal, session, today
+from server.web.errors import error_response
 
 blp = Blueprint("tenant", __name__, url_prefix="/api/v1/tenant", description="住户 / 租户")
 
@@ -215,6 +216,33 @@ def reopen(data: dict[str, Any], order_id: int) -> Any:
             session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
         )
     )
+
+
+@blp.post("/orders/<int:order_id>/urge")
+@blp.auth(Role.TENANT)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(404, description="工单不存在或不属于我的房间")
+@blp.alt_response(
+    409,
+    description="urge_too_soon：报修后等待未满或距上次催单过近，"
+    "message 说明何时可再催（北京时间），Retry-After 为需等待的秒数；"
+    "invalid_transition：工单已办结、已取消或待支付",
+    headers={
+        "Retry-After": {
+            "description": "urge_too_soon 时：再次催单前需等待的秒数",
+            "schema": {"type": "integer"},
+        }
+    },
+)
+def urge(order_id: int) -> Any:
+    """催单：报修等待超过机构设定的时间后可催，每次催单间隔不少于机构设定；物业与处理师傅收到提醒"""
+    try:
+        order = urging.tenant_urge_order(session(), actor=_actor(), order_id=order_id, now=now())
+    except UrgeTooSoon as exc:
+        return error_response(
+            exc.status, exc.error, exc.message, headers={"Retry-After": str(exc.retry_after)}
+        )
+    return _detail(order)
 
 
 @blp.post("/orders/<int:order_id>/payments")

@@ -178,6 +178,16 @@ class SignatureInvalid(DomainError):
     error, status, message = "signature_invalid", 401, "签名验证失败"
 
 
+class UrgeTooSoon(Conflict):
+    """催单 too early: the message says when (local time); `retry_after` is in seconds."""
+
+    error, message = "urge_too_soon", "催单过于频繁，请稍后再试"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = max(int(retry_after), 1)
+
+
 def error_ids() -> tuple[str, ...]:
     """Every `error` id the server can answer: each domain error's and the plumbing's.
 

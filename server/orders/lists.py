@@ -137,6 +137,14 @@ class DeskFilters:
     follow_up: bool | None = None
     priority: str | None = None
     q: str | None = None  # order number, contact phone or name
+    # 订单记录: the records' own filters.
+    number: str | None = None  # part of the order number
+    content: str | None = None  # part of the description (报修内容)
+    handled_from: date | None = None  # handed out (assigned or grabbed): local dates, inclusive
+    handled_to: date | None = None
+    completed_from: date | None = None  # completed (办结): local dates, inclusive
+    completed_to: date | None = None
+    result: str | None = None  # part of the technician's result (处理结果)
 
 
 def desk_orders_query(
@@ -162,13 +170,18 @@ def desk_orders_query(
         stmt = stmt.where(
             Order.assignee_id.is_(None) if f.unassigned else Order.assignee_id.is_not(None)
         )
-    if f.created_from is not None:
-        start = datetime.combine(f.created_from, datetime.min.time(), tzinfo=tz)
-        stmt = stmt.where(Order.created_at >= start)
-    # The last day there is (9999-12-31) has no next day to stop before: no upper bound.
-    if f.created_to is not None and f.created_to < date.max:
-        end = datetime.combine(f.created_to + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-        stmt = stmt.where(Order.created_at < end)
+    for stamp, start_day, end_day in (
+        (Order.created_at, f.created_from, f.created_to),
+        (Order.assigned_at, f.handled_from, f.handled_to),
+        (Order.completed_at, f.completed_from, f.completed_to),
+    ):
+        if start_day is not None:
+            start = datetime.combine(start_day, datetime.min.time(), tzinfo=tz)
+            stmt = stmt.where(stamp >= start)
+        # The last day there is (9999-12-31) has no next day to stop before: no upper bound.
+        if end_day is not None and end_day < date.max:
+            end = datetime.combine(end_day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+            stmt = stmt.where(stamp < end)
     if f.overdue is not None:
         overdue = overdue_clause(now)
         stmt = stmt.where(overdue if f.overdue else ~overdue)
@@ -183,7 +196,19 @@ def desk_orders_query(
                 Order.contact_name.ilike(like),
             )
         )
+    for text_column, part in (
+        (Order.number, f.number),
+        (Order.description, f.content),
+        (Order.result, f.result),
+    ):
+        if part:
+            stmt = stmt.where(text_column.ilike(f"%{_escape_like(part)}%", escape="\\"))
     return stmt.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def _escape_like(text: str) -> str:
+    """`text` matched literally inside LIKE (its % and _ are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def desk_orders(

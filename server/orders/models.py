@@ -22,7 +22,7 @@ from server.catalog.models import OrderSubtype, OrderType
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin, utcnow
 from server.directory.models import Room
 from server.kernel.values import sql_in
-from server.orders.rules.states import HELD, Status
+from server.orders.rules.states import HELD, Action, Status, sources
 from server.orders.rules.values import (
     ACTIONS,
     ACTOR_ROLES,
@@ -37,6 +37,10 @@ from server.orders.rules.values import PAYERS as PAYERS  # re-exported: filing r
 from server.staff.models import Staff
 
 _HELD = ", ".join(f"'{s.value}'" for s in sorted(HELD))
+_URGEABLE = ", ".join(f"'{s.value}'" for s in sorted(sources(Action.TENANT_URGE)))
+# Completed and still owing: the workbench's 待收款 queue (partial index below).
+UNPAID_PAYMENT_STATUSES: tuple[str, ...] = ("unpaid", "partially_paid")
+_UNPAID = ", ".join(f"'{v}'" for v in UNPAID_PAYMENT_STATUSES)
 
 
 class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
@@ -73,6 +77,40 @@ class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
         ),
         Index("ix_orders_org_id_status_due_at", "org_id", "status", "due_at"),
         Index("ix_orders_reporter_user_id_created_at", "reporter_user_id", "created_at"),
+        # The workbench's queues (工作台): exact counts and first pages read these partial
+        # indexes (the statuses are literals in the queries, so generic plans use them).
+        Index(
+            "ix_orders_pending_created_at",
+            "org_id",
+            "created_at",
+            postgresql_where=text(f"status = '{Status.PENDING.value}'"),
+        ),
+        Index(
+            "ix_orders_assigned_assigned_at",
+            "org_id",
+            "assigned_at",
+            postgresql_where=text(f"status = '{Status.ASSIGNED.value}'"),
+        ),
+        Index(
+            "ix_orders_on_hold_created_at",
+            "org_id",
+            "created_at",
+            postgresql_where=text(f"status = '{Status.ON_HOLD.value}'"),
+        ),
+        Index(
+            "ix_orders_completed_unpaid",
+            "org_id",
+            "completed_at",
+            postgresql_where=text(
+                f"status = '{Status.COMPLETED.value}' AND payment_status IN ({_UNPAID})"
+            ),
+        ),
+        Index(
+            "ix_orders_tenant_urged",
+            "org_id",
+            "last_tenant_urged_at",
+            postgresql_where=text(f"last_tenant_urged_at IS NOT NULL AND status IN ({_URGEABLE})"),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(20))
@@ -123,6 +161,10 @@ class Order(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     # A low score asks the desk for a follow-up visit (回访).
     follow_up_required: Mapped[bool] = mapped_column(default=False)
     reopen_count: Mapped[int] = mapped_column(default=0)
+    # 催单: the tenant's last urge (a conditional UPDATE on it lets one of two racing urges
+    # through) and how many times they urged.
+    last_tenant_urged_at: Mapped[datetime | None]
+    tenant_urge_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     room: Mapped[Room] = relationship(lazy="joined", innerjoin=True)
     order_type: Mapped[OrderType] = relationship(lazy="joined", innerjoin=True)

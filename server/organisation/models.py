@@ -8,6 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.db.base import Base, IdMixin, TimestampMixin
 from server.kernel.values import DEFAULT_GRAB_CAP, MAX_GRAB_CAP
 
+# Workbench and urging thresholds (minutes): defaults until the organisation sets its own.
+DEFAULT_UNACCEPTED_ALERT_MINUTES = 30
+DEFAULT_LONG_HOLD_MINUTES = 24 * 60
+DEFAULT_TENANT_URGE_AFTER_MINUTES = 30
+DEFAULT_TENANT_URGE_INTERVAL_MINUTES = 60
+MAX_SETTING_MINUTES = 30 * 24 * 60
+
 
 class Organisation(IdMixin, TimestampMixin, Base):
     __tablename__ = "organisations"
@@ -16,6 +23,21 @@ class Organisation(IdMixin, TimestampMixin, Base):
             f"default_grab_cap BETWEEN 0 AND {MAX_GRAB_CAP}", name="default_grab_cap_range"
         ),
         CheckConstraint("reopen_window_days BETWEEN 0 AND 365", name="reopen_window_range"),
+        CheckConstraint(
+            f"unaccepted_alert_minutes BETWEEN 1 AND {MAX_SETTING_MINUTES}",
+            name="unaccepted_alert_minutes_range",
+        ),
+        CheckConstraint(
+            f"long_hold_minutes BETWEEN 1 AND {MAX_SETTING_MINUTES}", name="long_hold_minutes_range"
+        ),
+        CheckConstraint(
+            f"tenant_urge_after_minutes BETWEEN 0 AND {MAX_SETTING_MINUTES}",
+            name="tenant_urge_after_minutes_range",
+        ),
+        CheckConstraint(
+            f"tenant_urge_interval_minutes BETWEEN 1 AND {MAX_SETTING_MINUTES}",
+            name="tenant_urge_interval_minutes_range",
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -23,3 +45,22 @@ class Organisation(IdMixin, TimestampMixin, Base):
     default_grab_cap: Mapped[int] = mapped_column(default=DEFAULT_GRAB_CAP)
     # How long after completion a tenant may reopen an order (重新打开).
     reopen_window_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    # The workbench (工作台): an assigned order not accepted for this long is flagged (派单未接);
+    # an order on hold (待备件) for this long is flagged (挂起过久).
+    unaccepted_alert_minutes: Mapped[int] = mapped_column(
+        default=DEFAULT_UNACCEPTED_ALERT_MINUTES,
+        server_default=str(DEFAULT_UNACCEPTED_ALERT_MINUTES),
+    )
+    long_hold_minutes: Mapped[int] = mapped_column(
+        default=DEFAULT_LONG_HOLD_MINUTES, server_default=str(DEFAULT_LONG_HOLD_MINUTES)
+    )
+    # 催单: a tenant may urge an open order once it has waited this long since filing, and
+    # again only after this interval.
+    tenant_urge_after_minutes: Mapped[int] = mapped_column(
+        default=DEFAULT_TENANT_URGE_AFTER_MINUTES,
+        server_default=str(DEFAULT_TENANT_URGE_AFTER_MINUTES),
+    )
+    tenant_urge_interval_minutes: Mapped[int] = mapped_column(
+        default=DEFAULT_TENANT_URGE_INTERVAL_MINUTES,
+        server_default=str(DEFAULT_TENANT_URGE_INTERVAL_MINUTES),
+    )

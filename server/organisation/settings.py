@@ -77,3 +77,21 @@ def grab_cap_overview(session: Session, *, org_id: int) -> dict[str, Any]:
             for s in technicians
         ],
     }
+
+
+WORKBENCH_SETTINGS = (
+    "unaccepted_alert_minutes",
+    "long_hold_minutes",
+    "tenant_urge_after_minutes",
+    "tenant_urge_interval_minutes",
+)
+
+
+def update_workbench_settings(
+    session: Session, *, org_id: int, changes: dict[str, Any]
+) -> Organisation:
+    """Change the workbench's thresholds and the tenant's 催单 timing (minutes)."""
+    org = get_organisation(session, org_id=org_id)
+    apply_changes(org, {k: v for k, v in changes.items() if k in WORKBENCH_SETTINGS})
+    session.flush()
+    return org

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.catalog.models import OrderType
@@ -128,6 +128,22 @@ def on_event(session: Session, *, order: Order, before: str | None, now: datetim
         resolution=resolution.shifted(paused, calendar),
     )
     order.due_at = clock.resolution_due_at
+
+
+def record_urge(session: Session, *, order_id: int, now: datetime) -> int:
+    """Count a desk urge (督办) on the order's clock; returns the count (0: no clock).
+
+    The escalation the tick makes later carries this count (`timers._alert`), so the desk's
+    chasing shows where the SLA's escalations are read.
+    """
+    row = session.execute(
+        update(SlaClock)
+        .where(SlaClock.order_id == order_id)
+        .values(urge_count=SlaClock.urge_count + 1, last_urged_at=now)
+        .returning(SlaClock.urge_count)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return int(row[0]) if row is not None else 0
 
 
 def stones(clock: SlaClock) -> tuple[Milestones | None, Milestones]:

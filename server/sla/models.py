@@ -111,3 +111,7 @@ class SlaClock(OrgOwnedMixin, Base):
     resolution_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     # The booked visit (its start) last reminded of; a slot that moves is reminded again.
     visit_reminded_for: Mapped[datetime | None]
+    # 督办: how many times the desk urged the order, and when last. The escalation (the tick's
+    # timeline row and its alert) carries the count.
+    urge_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_urged_at: Mapped[datetime | None]

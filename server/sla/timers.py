@@ -205,6 +205,7 @@ def _alert(
         )
         return
     escalation = 1 if level is Level.OVERDUE else 2
+    urges = session.scalar(select(SlaClock.urge_count).where(SlaClock.order_id == order.id)) or 0
     # The escalation is a step on the timeline (same status before and after).
     status = next_status(Status(order.status), Action.ESCALATE).value
     append_event(
@@ -216,7 +217,14 @@ def _alert(
         to_status=status,
         actor=Actor(user_id=0, org_id=order.org_id, role=SYSTEM),
         now=now,
-        data={"level": escalation, "deadline": deadline, "due_at": marks.due_at.isoformat()},
+        data={
+            "level": escalation,
+            "deadline": deadline,
+            "due_at": marks.due_at.isoformat(),
+            # The desk's urges (督办) and the tenant's (催单) so far: the escalation counts them.
+            "urges": urges,
+            "tenant_urges": order.tenant_urge_count,
+        },
     )
     to = Role.DISPATCHER if escalation == 1 else Role.ADMIN
     notify(
@@ -226,7 +234,7 @@ def _alert(
         user_ids=desk_users(session, org_id=order.org_id, role=to),
         now=now,
         order_id=order.id,
-        data={**data, "level": escalation},
+        data={**data, "level": escalation, "urges": urges},
         dedupe_key=key,
     )
 

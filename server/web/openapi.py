@@ -218,6 +218,13 @@ OPERATION_IDS: dict[str, str] = {
     "GET /api/v1/admin/reconciliations": "admin_list_reconciliations",
     "POST /api/v1/admin/reconciliations": "admin_start_reconciliation",
     "GET /api/v1/admin/reconciliations/{run_id}": "admin_get_reconciliation",
+    # The workbench and urging (#18 §2–3)
+    "GET /api/v1/admin/workbench": "admin_get_workbench",
+    "GET /api/v1/admin/workbench/orders": "admin_list_workbench_orders",
+    "GET /api/v1/admin/settings/workbench": "admin_get_workbench_settings",
+    "PATCH /api/v1/admin/settings/workbench": "admin_update_workbench_settings",
+    "POST /api/v1/admin/orders/{order_id}/urge": "admin_urge_order",
+    "POST /api/v1/tenant/orders/{order_id}/urge": "tenant_urge_order",
 }
 
 # Response headers, declared once and referenced where they are sent.

@@ -60,6 +60,7 @@ from server.reconciliation.rules import CHANNELS as RECONCILIATION_CHANNELS
 from server.reconciliation.rules import DETAIL_FORMATS as RECONCILIATION_FORMATS
 from server.reconciliation.rules import DISCREPANCY_KINDS, RUN_STATUSES
 from server.sla.rules import DAY_KINDS as BUSINESS_DAY_KINDS
+from server.workbench.rules import QUEUES as WORKBENCH_QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = values_of(Role)
@@ -504,6 +505,15 @@ LISTS = (
         "reconciliation detail formats",
         RECONCILIATION_FORMATS,
         openapi=(("/api/v1/admin/reconciliations/{run_id}", "get", "format"),),
+    ),
+    # Not stored: the workbench's queue names (工作台).
+    Listed(
+        "workbench queues",
+        WORKBENCH_QUEUES,
+        openapi=(
+            ("WorkbenchQueue", "name"),
+            ("/api/v1/admin/workbench/orders", "get", "queue"),
+        ),
     ),
     # Not stored: every id an error answer may carry (the error classes and the plumbing's).
     Listed("error ids", error_ids(), openapi=(("Error", "error"),)),

@@ -20,6 +20,7 @@ def blueprints() -> list[Blueprint]:
         settings,
         sla,
         staff,
+        workbench,
     )
 
     return [
@@ -36,4 +37,5 @@ def blueprints() -> list[Blueprint]:
         payments.blp,
         payment_records.blp,
         reconciliations.blp,
+        workbench.blp,
     ]

@@ -16,11 +16,12 @@ from schemas.orders import (
     MessageCreateSchema,
     OrderDetailSchema,
     ReasonSchema,
+    UrgeSchema,
 )
 from server.db.session import Database
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.roles import Role
-from server.orders import detail, handout, lists, steps
+from server.orders import detail, handout, lists, steps, urging
 from server.orders import export as order_export
 from server.orders.actors import Actor
 from server.orders.messages import post_message
@@ -47,6 +48,13 @@ _FILTER_KEYS = (
     "follow_up",
     "priority",
     "q",
+    "number",
+    "content",
+    "handled_from",
+    "handled_to",
+    "completed_from",
+    "completed_to",
+    "result",
 )
 
 
@@ -251,3 +259,22 @@ def message(data: dict[str, Any], order_id: int) -> Any:
         now=now(),
     )
     return _detail(order)
+
+
+@blp.post("/orders/<int:order_id>/urge")
+@blp.auth(*DESK)
+@blp.arguments(UrgeSchema)
+@blp.response(200, OrderDetailSchema)
+@blp.alt_response(404, description="工单不存在")
+@blp.alt_response(409, description="invalid_transition：只能督办未办结的工单（待接单至待备件）")
+def urge(data: dict[str, Any], order_id: int) -> Any:
+    """督办：催处理师傅（无人处理时催可接单的师傅），记入工单进度与 SLA 升级统计"""
+    return _detail(
+        urging.urge_order(
+            session(),
+            actor=_actor(),
+            order_id=_order(order_id).id,
+            reason=data["reason"],
+            now=now(),
+        )
+    )
