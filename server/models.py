@@ -21,6 +21,7 @@ from server.charges.models import (
     StockMovement,
     TechnicianStock,
 )
+from server.dashboard.models import PAUSE_STEPS_INDEX  # noqa: F401
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.idempotency.models import IdempotencyKey
 from server.notifications.models import (

@@ -218,6 +218,11 @@ OPERATION_IDS: dict[str, str] = {
     "GET /api/v1/admin/reconciliations": "admin_list_reconciliations",
     "POST /api/v1/admin/reconciliations": "admin_start_reconciliation",
     "GET /api/v1/admin/reconciliations/{run_id}": "admin_get_reconciliation",
+    # The data dashboard (#18 §1)
+    "GET /api/v1/admin/dashboard": "admin_get_dashboard",
+    "GET /api/v1/admin/dashboard/trends": "admin_get_dashboard_trends",
+    "GET /api/v1/admin/dashboard/technicians": "admin_list_dashboard_technicians",
+    "GET /api/v1/admin/dashboard/departments": "admin_list_dashboard_departments",
     # The workbench and urging (#18 §2–3)
     "GET /api/v1/admin/workbench": "admin_get_workbench",
     "GET /api/v1/admin/workbench/orders": "admin_list_workbench_orders",

@@ -22,6 +22,8 @@ from server.booking.rules import REASONS as BOOKING_REASONS
 from server.booking.rules import WEEKDAYS as BOOKING_WEEKDAYS
 from server.catalog.rules import FEE_MODES
 from server.charges.rules import LEDGER_KINDS, MOVEMENT_REASONS, REQUISITION_STATUSES
+from server.dashboard.rules import FORMATS as DASHBOARD_FORMATS
+from server.dashboard.rules import GRANULARITIES as DASHBOARD_GRANULARITIES
 from server.db.base import Base
 from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
 from server.kernel.errors import error_ids
@@ -513,6 +515,28 @@ LISTS = (
         openapi=(
             ("WorkbenchQueue", "name"),
             ("/api/v1/admin/workbench/orders", "get", "queue"),
+        ),
+    ),
+    # Not stored: the data dashboard's table formats and trend buckets (数据看板).
+    Listed(
+        "dashboard formats",
+        DASHBOARD_FORMATS,
+        openapi=tuple(
+            (path, "get", "format")
+            for path in (
+                "/api/v1/admin/dashboard",
+                "/api/v1/admin/dashboard/trends",
+                "/api/v1/admin/dashboard/technicians",
+                "/api/v1/admin/dashboard/departments",
+            )
+        ),
+    ),
+    Listed(
+        "dashboard granularities",
+        DASHBOARD_GRANULARITIES,
+        openapi=(
+            ("DashboardTrends", "granularity"),
+            ("/api/v1/admin/dashboard/trends", "get", "granularity"),
         ),
     ),
     # Not stored: every id an error answer may carry (the error classes and the plumbing's).

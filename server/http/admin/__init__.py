@@ -11,6 +11,7 @@ def blueprints() -> list[Blueprint]:
         catalog,
         charges,
         customers,
+        dashboard,
         jobs,
         orders,
         payment_records,
@@ -38,4 +39,5 @@ def blueprints() -> list[Blueprint]:
         payment_records.blp,
         reconciliations.blp,
         workbench.blp,
+        dashboard.blp,
     ]
