@@ -126,6 +126,9 @@ def schema_name(schema: type[Schema] | Schema) -> str:
 def _register_blueprints(api: Api) -> None:
     from mobile_api import auth, catalog, me, tech, tenant, uploads
     from mobile_api.tech import charges as tech_charges
+    from mobile_api.tech import notices as tech_notices
+    from mobile_api.tenant import notices as tenant_notices
+    from mobile_api.tenant import surveys as tenant_surveys
     from server.http import admin, health
     from server.http.callbacks import payments as payment_callbacks
 
@@ -137,6 +140,9 @@ def _register_blueprints(api: Api) -> None:
         tenant,
         tech,
         tech_charges,
+        tenant_notices,
+        tenant_surveys,
+        tech_notices,
         uploads,
         payment_callbacks,
     ):

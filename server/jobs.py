@@ -72,6 +72,15 @@ CLOSE_PAYMENT = outbox_job("payments.close_payment", queue="default", retries=6,
 DELIVER_NOTIFICATIONS = outbox_job(
     "notifications.deliver", queue="high", timeout=300, retries=6, retry_delay=20
 )
+# Notices (通知公告): the fan-out of a published notice, cut into parts run on any worker, and
+# the per-minute tick that publishes scheduled notices.
+NOTICE_FAN_OUT = outbox_job("notices.fan_out", queue="default", retries=6, retry_delay=10)
+NOTICE_FAN_OUT_PART = outbox_job(
+    "notices.fan_out_part", queue="default", timeout=600, retries=6, retry_delay=10
+)
+PUBLISH_DUE_NOTICES = JobSpec("workers.tasks.publish_due_notices", queue="default", timeout=120)
+# Surveys (满意度调查): the targeted tenants told once a survey opens.
+ANNOUNCE_SURVEY = outbox_job("surveys.announce", queue="default", retries=6, retry_delay=10)
 SWEEP_PAYMENTS = JobSpec("workers.tasks.sweep_payments", queue="default", timeout=300)
 # WeChat Pay platform certificates: download the new ones, alert before the last one expires.
 REFRESH_PLATFORM_CERTIFICATES = JobSpec(
@@ -113,4 +122,6 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     # 10:00–14:00 Asia/Shanghai on the half hour; the tick itself starts at 10:30 and stops
     # retrying bills that are still not made at 14:00 (their runs are marked failed).
     PeriodicJob("reconcile-due", RECONCILE_DUE, cron="0,30 2-6 * * *"),
+    # Scheduled notices go out within a minute of their time (the tick publishes each once).
+    PeriodicJob("publish-due-notices", PUBLISH_DUE_NOTICES, cron="* * * * *"),
 )

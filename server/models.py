@@ -24,6 +24,7 @@ from server.charges.models import (
 from server.dashboard.models import PAUSE_STEPS_INDEX  # noqa: F401
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.idempotency.models import IdempotencyKey
+from server.notices.models import Notice, NoticeRecipient  # noqa: F401
 from server.notifications.models import (
     Delivery,
     Device,
@@ -44,6 +45,7 @@ from server.payments.models import (
 from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
 from server.sla.models import BusinessCalendar, BusinessDay, SlaClock, SlaPolicy
 from server.staff.models import Department, Post, Staff
+from server.surveys.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse  # noqa: F401
 from server.uploads.models import Upload
 
 __all__ = [

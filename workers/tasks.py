@@ -11,6 +11,7 @@ from server.accounts import maintenance
 from server.booking import holds
 from server.idempotency import keys as idempotency
 from server.jobs import RECONCILE_DAY
+from server.notices import publishing as notice_publishing
 from server.orders import steps
 from server.outbox import delivery
 from server.payments import accounts as payment_accounts
@@ -75,6 +76,20 @@ def sla_tick(now: datetime | None = None, batch: int = 200) -> dict[str, int]:
             break
     log.info("sla tick: %s", totals)
     return totals
+
+
+def publish_due_notices(now: datetime | None = None, batch: int = 100) -> int:
+    """Publish the scheduled notices now due, each once (every minute)."""
+    at = now or datetime.now(UTC)
+    published = 0
+    while True:  # in batches, each its own short transaction
+        with database().transaction() as uow:
+            count = notice_publishing.publish_due(uow.session, now=at, batch=batch)
+        published += count
+        if count < batch:
+            break
+    log.info("published %d scheduled notices", published)
+    return published
 
 
 def deliver_outbox(outbox_id: int, job: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.directory.models import Contact, Customer, CustomerRoom, Room
+from server.kernel.roles import Role
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,25 @@ def tenancy_periods(session: Session, *, user: User, today: date) -> list[Tenanc
 def tenant_may_use_room(session: Session, *, user: User, room_id: int, today: date) -> bool:
     """Whether the user may file for this room today."""
     return any(r.room.id == room_id for r in rooms_for_tenant(session, user=user, today=today))
+
+
+def users_related_to_rooms(*, org_id: int, on: date, rooms: Any) -> Select[int, int]:
+    """SQL: (user id, room id) of every active tenant user related to a room matching `rooms`
+    (a clause over `Room`) on the day `on`: the reverse of what a tenant may see, spelled with
+    the same contacts-by-phone and period rule (notices and surveys reach these people)."""
+    return (
+        select(User.id.label("user_id"), CustomerRoom.room_id.label("room_id"))
+        .select_from(CustomerRoom)
+        .join(Room, Room.id == CustomerRoom.room_id)
+        .join(Contact, Contact.customer_id == CustomerRoom.customer_id)
+        .join(User, and_(User.org_id == Contact.org_id, User.phone == Contact.phone))
+        .where(
+            CustomerRoom.org_id == org_id,
+            Room.org_id == org_id,
+            Contact.org_id == org_id,
+            User.is_active.is_(True),
+            User.roles.contains([Role.TENANT.value]),
+            _in_force(on),
+            rooms,
+        )
+    )

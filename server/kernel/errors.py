@@ -188,6 +188,12 @@ class UrgeTooSoon(Conflict):
         self.retry_after = max(int(retry_after), 1)
 
 
+class AlreadyAnswered(Conflict):
+    """A survey answered once per person (or room) is answered again."""
+
+    error, message = "already_answered", "您已填写过这份问卷"
+
+
 def error_ids() -> tuple[str, ...]:
     """Every `error` id the server can answer: each domain error's and the plumbing's.
 

@@ -89,5 +89,7 @@ def spec_for(name: str) -> JobSpec:
 
 
 # Product handlers: importing them registers them (they import this module's functions above).
+import server.notices.handlers  # noqa: E402
 import server.notifications.handlers  # noqa: E402
-import server.payments.handlers  # noqa: E402, F401
+import server.payments.handlers  # noqa: E402
+import server.surveys.handlers  # noqa: E402, F401

@@ -128,3 +128,63 @@ def question_errors(kind: str, options: Sequence[str]) -> list[str]:
     elif options:
         return ["只有选择题可以设置选项"]
     return []
+
+
+def room_in_scope(
+    scope: str, target_ids: Sequence[int], *, room_id: int, building_id: int, community_id: int
+) -> bool:
+    """Whether a survey targeting `scope`/`target_ids` reaches this room."""
+    if scope == SCOPE_COMMUNITIES:
+        return community_id in target_ids
+    if scope == SCOPE_BUILDINGS:
+        return building_id in target_ids
+    if scope == SCOPE_ROOMS:
+        return room_id in target_ids
+    return True
+
+
+@dataclass
+class QuestionTally:
+    """What one question's answers add up to (over all responses, or one place's)."""
+
+    question_id: int
+    answered: int = 0
+    option_counts: list[int] | None = None
+    scale_counts: list[int] | None = None  # index 0 is a score of SCALE_MIN
+    scale_sum: int = 0
+
+    @property
+    def average(self) -> float | None:
+        if not self.scale_counts or not self.answered:
+            return None
+        return round(self.scale_sum / self.answered, 2)
+
+
+def empty_tallies(questions: Sequence[Question]) -> dict[int, QuestionTally]:
+    return {
+        q.id: QuestionTally(
+            q.id,
+            option_counts=[0] * len(q.options) if q.kind in CHOICE_KINDS else None,
+            scale_counts=[0] * (SCALE_MAX - SCALE_MIN + 1) if q.kind == SCALE else None,
+        )
+        for q in questions
+    }
+
+
+def add_answer(
+    tallies: Mapping[int, QuestionTally],
+    question_id: int,
+    choices: Sequence[int] | None,
+    scale: int | None,
+) -> None:
+    tally = tallies.get(question_id)
+    if tally is None:
+        return
+    tally.answered += 1
+    if tally.option_counts is not None:
+        for choice in choices or ():
+            if 0 <= choice < len(tally.option_counts):
+                tally.option_counts[choice] += 1
+    if tally.scale_counts is not None and scale is not None:
+        tally.scale_counts[scale - SCALE_MIN] += 1
+        tally.scale_sum += scale

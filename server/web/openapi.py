@@ -230,6 +230,28 @@ OPERATION_IDS: dict[str, str] = {
     "PATCH /api/v1/admin/settings/workbench": "admin_update_workbench_settings",
     "POST /api/v1/admin/orders/{order_id}/urge": "admin_urge_order",
     "POST /api/v1/tenant/orders/{order_id}/urge": "tenant_urge_order",
+    # Notices, the staff bulletin and surveys (#18 §6–7)
+    "GET /api/v1/admin/notices": "admin_list_notices",
+    "POST /api/v1/admin/notices": "admin_publish_notice",
+    "GET /api/v1/admin/notices/{notice_id}": "admin_get_notice",
+    "GET /api/v1/admin/notices/{notice_id}/unread": "admin_list_notice_unread",
+    "POST /api/v1/admin/notices/{notice_id}/withdraw": "admin_withdraw_notice",
+    "GET /api/v1/tenant/notices": "tenant_list_notices",
+    "GET /api/v1/tenant/notices/{notice_id}": "tenant_get_notice",
+    "POST /api/v1/tenant/notices/{notice_id}/read": "tenant_read_notice",
+    "GET /api/v1/tech/notices": "tech_list_notices",
+    "GET /api/v1/tech/notices/{notice_id}": "tech_get_notice",
+    "POST /api/v1/tech/notices/{notice_id}/read": "tech_read_notice",
+    "GET /api/v1/admin/surveys": "admin_list_surveys",
+    "POST /api/v1/admin/surveys": "admin_create_survey",
+    "GET /api/v1/admin/surveys/{survey_id}": "admin_get_survey",
+    "POST /api/v1/admin/surveys/{survey_id}/open": "admin_open_survey",
+    "POST /api/v1/admin/surveys/{survey_id}/close": "admin_close_survey",
+    "GET /api/v1/admin/surveys/{survey_id}/results": "admin_get_survey_results",
+    "GET /api/v1/admin/surveys/{survey_id}/export": "admin_export_survey",
+    "GET /api/v1/tenant/surveys": "tenant_list_surveys",
+    "GET /api/v1/tenant/surveys/{survey_id}": "tenant_get_survey",
+    "POST /api/v1/tenant/surveys/{survey_id}/answers": "tenant_answer_survey",
 }
 
 # Response headers, declared once and referenced where they are sent.

@@ -18,6 +18,7 @@ from sqlalchemy import CheckConstraint, text
 
 import server.models  # noqa: F401  (every table on the metadata)
 from schemas.staff import STAFF_ROLE_VALUES
+from schemas.surveys import EXPORT_FORMATS as SURVEY_EXPORT_FORMATS
 from server.booking.rules import REASONS as BOOKING_REASONS
 from server.booking.rules import WEEKDAYS as BOOKING_WEEKDAYS
 from server.catalog.rules import FEE_MODES
@@ -36,6 +37,9 @@ from server.kernel.values import (
     sql_subset,
     values_of,
 )
+from server.notices.rules import AUDIENCES as NOTICE_AUDIENCES
+from server.notices.rules import SCOPES as NOTICE_SCOPES
+from server.notices.rules import STATUSES as NOTICE_STATUSES
 from server.notifications.rules import KINDS as NOTIFICATION_KINDS
 from server.notifications.rules import PLATFORMS as DEVICE_PLATFORMS
 from server.orders.rules.values import (
@@ -62,6 +66,10 @@ from server.reconciliation.rules import CHANNELS as RECONCILIATION_CHANNELS
 from server.reconciliation.rules import DETAIL_FORMATS as RECONCILIATION_FORMATS
 from server.reconciliation.rules import DISCREPANCY_KINDS, RUN_STATUSES
 from server.sla.rules import DAY_KINDS as BUSINESS_DAY_KINDS
+from server.surveys.rules import ANSWER_PER as SURVEY_ANSWER_PER
+from server.surveys.rules import QUESTION_KINDS as SURVEY_QUESTION_KINDS
+from server.surveys.rules import SCOPES as SURVEY_SCOPES
+from server.surveys.rules import STATUSES as SURVEY_STATUSES
 from server.workbench.rules import QUEUES as WORKBENCH_QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -516,6 +524,77 @@ LISTS = (
             ("WorkbenchQueue", "name"),
             ("/api/v1/admin/workbench/orders", "get", "queue"),
         ),
+    ),
+    # Notices (通知公告) and the staff bulletin (公告板).
+    Listed(
+        "notice audiences",
+        NOTICE_AUDIENCES,
+        "notices",
+        "audience",
+        "ck_notices_audience_known",
+        openapi=(
+            ("DeskNotice", "audience"),
+            ("NoticeCreate", "audience"),
+            ("/api/v1/admin/notices", "get", "audience"),
+        ),
+    ),
+    Listed(
+        "notice scopes",
+        NOTICE_SCOPES,
+        "notices",
+        "scope",
+        "ck_notices_scope_known",
+        openapi=(("DeskNotice", "scope"), ("NoticeCreate", "scope")),
+    ),
+    Listed(
+        "notice statuses",
+        NOTICE_STATUSES,
+        "notices",
+        "status",
+        "ck_notices_status_known",
+        openapi=(("DeskNotice", "status"), ("/api/v1/admin/notices", "get", "status")),
+    ),
+    # Satisfaction surveys (满意度调查).
+    Listed(
+        "survey statuses",
+        SURVEY_STATUSES,
+        "surveys",
+        "status",
+        "ck_surveys_status_known",
+        openapi=(("Survey", "status"), ("/api/v1/admin/surveys", "get", "status")),
+    ),
+    Listed(
+        "survey answer_per",
+        SURVEY_ANSWER_PER,
+        "surveys",
+        "answer_per",
+        "ck_surveys_answer_per_known",
+        openapi=(
+            ("Survey", "answer_per"),
+            ("SurveyCreate", "answer_per"),
+            ("TenantSurvey", "answer_per"),
+        ),
+    ),
+    Listed(
+        "survey scopes",
+        SURVEY_SCOPES,
+        "surveys",
+        "scope",
+        "ck_surveys_scope_known",
+        openapi=(("Survey", "scope"), ("SurveyCreate", "scope")),
+    ),
+    Listed(
+        "survey question kinds",
+        SURVEY_QUESTION_KINDS,
+        "survey_questions",
+        "kind",
+        "ck_survey_questions_kind_known",
+        openapi=(("Question", "kind"), ("QuestionCreate", "kind")),
+    ),
+    Listed(
+        "survey export formats",
+        SURVEY_EXPORT_FORMATS,
+        openapi=(("/api/v1/admin/surveys/{survey_id}/export", "get", "format"),),
     ),
     # Not stored: the data dashboard's table formats and trend buckets (数据看板).
     Listed(

@@ -64,3 +64,7 @@ class Board:
 @pytest.fixture
 def board(app: Flask, client: Any, world: Any) -> Board:
     return Board(app, client, world)
+
+
+# Committed organisations and a loopback server for the races (tests/notices/test_races.py).
+from tests.notices.races import base_url, estate  # noqa: E402, F401

@@ -13,6 +13,7 @@ def blueprints() -> list[Blueprint]:
         customers,
         dashboard,
         jobs,
+        notices,
         orders,
         payment_records,
         payments,
@@ -21,6 +22,7 @@ def blueprints() -> list[Blueprint]:
         settings,
         sla,
         staff,
+        surveys,
         workbench,
     )
 
@@ -38,6 +40,8 @@ def blueprints() -> list[Blueprint]:
         payments.blp,
         payment_records.blp,
         reconciliations.blp,
+        notices.blp,
+        surveys.blp,
         workbench.blp,
         dashboard.blp,
     ]
