@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from schemas.common import LocalDateTime, name_field
 from server.orders.rules.grab_cap import MAX_GRAB_CAP
+from server.organisation.models import MAX_LOW_RATING_AT_OR_BELOW, MAX_SAMPLE_PERCENT
 
 
 class OrganisationSettingsSchema(Schema):
@@ -23,6 +24,16 @@ class OrganisationSettingsSchema(Schema):
         load_default=7,
         validate=validate.Range(min=0, max=365),
         metadata={"description": "办结后住户可重新打开工单的天数（默认 7）"},
+    )
+    visit_low_rating_at_or_below = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_LOW_RATING_AT_OR_BELOW),
+        metadata={"description": "评分不高于此值的工单生成回访任务（默认 2；0 为不生成）"},
+    )
+    visit_sample_percent = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_SAMPLE_PERCENT),
+        metadata={"description": "其余关闭工单按此百分比抽样回访（默认 10，可复现的抽样）"},
     )
     updated_at = LocalDateTime(dump_only=True)
 

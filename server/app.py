@@ -127,6 +127,7 @@ def _register_blueprints(api: Api) -> None:
     from mobile_api import auth, catalog, me, tech, tenant, uploads
     from mobile_api.tech import charges as tech_charges
     from mobile_api.tech import notices as tech_notices
+    from mobile_api.tenant import complaints as tenant_complaints
     from mobile_api.tenant import notices as tenant_notices
     from mobile_api.tenant import surveys as tenant_surveys
     from server.http import admin, health
@@ -140,6 +141,7 @@ def _register_blueprints(api: Api) -> None:
         tenant,
         tech,
         tech_charges,
+        tenant_complaints,
         tenant_notices,
         tenant_surveys,
         tech_notices,

@@ -58,6 +58,8 @@ AUTO_CLOSE_ORDERS = JobSpec("workers.tasks.auto_close_orders", queue="default", 
 EXPIRE_BOOKING_HOLDS = JobSpec("workers.tasks.expire_booking_holds", queue="default", timeout=300)
 # SLA (督办): reminders at 80 % of a deadline, escalations past it, booked-visit reminders.
 SLA_TICK = JobSpec("workers.tasks.sla_tick", queue="high", timeout=120)
+# Complaints (投诉建议): reminders and escalations on their deadlines per severity.
+COMPLAINT_TICK = JobSpec("workers.tasks.complaint_tick", queue="default", timeout=120)
 
 SWEEP_OUTBOX = JobSpec("workers.tasks.sweep_outbox", queue="high", timeout=120)
 PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
@@ -102,6 +104,8 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("expire-booking-holds", EXPIRE_BOOKING_HOLDS, cron="* * * * *"),
     # Deadlines are promised to the minute: the tick is idempotent, so a late run catches up.
     PeriodicJob("sla-tick", SLA_TICK, cron="* * * * *"),
+    # Complaint deadlines are hours long: every 5 minutes is timely (each alert is sent once).
+    PeriodicJob("complaint-tick", COMPLAINT_TICK, cron="*/5 * * * *"),
     # 03:17 Asia/Shanghai: quiet hours, and off the hour that everyone else picks.
     PeriodicJob("purge-refresh-tokens", PURGE_REFRESH_TOKENS, cron="17 19 * * *"),
     # Keys live 24 h; hourly keeps the table small without racing the requests that use them.

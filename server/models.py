@@ -21,6 +21,7 @@ from server.charges.models import (
     StockMovement,
     TechnicianStock,
 )
+from server.complaints.models import Complaint, ComplaintReply  # noqa: F401
 from server.dashboard.models import PAUSE_STEPS_INDEX  # noqa: F401
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.idempotency.models import IdempotencyKey
@@ -47,6 +48,7 @@ from server.sla.models import BusinessCalendar, BusinessDay, SlaClock, SlaPolicy
 from server.staff.models import Department, Post, Staff
 from server.surveys.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse  # noqa: F401
 from server.uploads.models import Upload
+from server.visits.models import ReturnVisit  # noqa: F401
 
 __all__ = [
     "BookingCommunityQuota",

@@ -9,6 +9,7 @@ from rq import Queue
 
 from server.accounts import maintenance
 from server.booking import holds
+from server.complaints import deadlines as complaint_deadlines
 from server.idempotency import keys as idempotency
 from server.jobs import RECONCILE_DAY
 from server.notices import publishing as notice_publishing
@@ -90,6 +91,20 @@ def publish_due_notices(now: datetime | None = None, batch: int = 100) -> int:
             break
     log.info("published %d scheduled notices", published)
     return published
+
+
+def complaint_tick(now: datetime | None = None, batch: int = 200) -> int:
+    """Send the complaints' deadline reminders and escalations now due (every 5 minutes)."""
+    at = now or datetime.now(UTC)
+    alerted = 0
+    while True:  # in batches, each its own short transaction
+        with database().transaction() as uow:
+            report = complaint_deadlines.tick(uow.session, now=at, batch=batch)
+        alerted += report.alerted
+        if report.seen < batch:
+            break
+    log.info("complaint tick: %d alerts", alerted)
+    return alerted
 
 
 def deliver_outbox(outbox_id: int, job: str) -> str:

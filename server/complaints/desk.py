@@ -107,7 +107,10 @@ def assign(
     """Hand it to a department or a person (exactly one); a person hears of it."""
     if (department_id is None) == (staff_id is None):
         raise ValidationFailed(
-            errors={"department_id": ["请选择一个部门或一位员工"], "staff_id": ["请选择一个部门或一位员工"]}
+            errors={
+                "department_id": ["请选择一个部门或一位员工"],
+                "staff_id": ["请选择一个部门或一位员工"],
+            }
         )
     complaint = _open(session, org_id=org_id, complaint_id=complaint_id)
     if department_id is not None:
@@ -124,6 +127,7 @@ def assign(
         staff = reference_owned(
             session, Staff, staff_id, org_id=org_id, field="staff_id", message="员工不存在"
         )
+        assert staff is not None  # staff_id was given
         complaint.assignee_staff_id, complaint.department_id = staff.id, staff.department_id
     if complaint.status == OPEN:
         complaint.status = PROCESSING

@@ -30,9 +30,7 @@ class Complaint(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
         CheckConstraint(sql_in("severity", SEVERITIES), name="severity_known"),
         CheckConstraint(sql_in("status", STATUSES), name="status_known"),
         CheckConstraint("alert_level BETWEEN 0 AND 3", name="alert_level_range"),
-        CheckConstraint(
-            "rating_score IS NULL OR rating_score BETWEEN 1 AND 5", name="score_range"
-        ),
+        CheckConstraint("rating_score IS NULL OR rating_score BETWEEN 1 AND 5", name="score_range"),
         # Nothing is closed without a reply to the tenant.
         CheckConstraint(
             "status <> 'closed' OR desk_replied_at IS NOT NULL", name="closed_after_reply"

@@ -46,9 +46,7 @@ def file_complaint(
         reference_owned(
             session, Staff, staff_id, org_id=user.org_id, field="staff_id", message="师傅不存在"
         )
-    images = attachable_uploads(
-        session, org_id=user.org_id, user_id=user.id, upload_ids=image_ids
-    )
+    images = attachable_uploads(session, org_id=user.org_id, user_id=user.id, upload_ids=image_ids)
     complaint = Complaint(
         org_id=user.org_id,
         tenant_user_id=user.id,
@@ -108,7 +106,9 @@ def own_complaints(
 
 
 def tenant_detail(session: Session, *, user: User, complaint_id: int) -> ComplaintView:
-    return with_conversation(session, complaint=own_complaint(session, user=user, complaint_id=complaint_id))
+    return with_conversation(
+        session, complaint=own_complaint(session, user=user, complaint_id=complaint_id)
+    )
 
 
 def tenant_reply(
@@ -153,8 +153,6 @@ def rate_handling(
     ).first()
     if rated is None:
         session.refresh(complaint)
-        raise InvalidTransition(
-            "已评价过" if complaint.rated_at is not None else "办结后才能评价"
-        )
+        raise InvalidTransition("已评价过" if complaint.rated_at is not None else "办结后才能评价")
     session.refresh(complaint)
     return with_conversation(session, complaint=complaint)

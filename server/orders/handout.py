@@ -32,6 +32,7 @@ from server.orders.models import Order
 from server.orders.moves import append_event, load_order, move, record_event, require_assignee
 from server.orders.rules.states import HELD_VALUES, Action, Status, next_status, sources
 from server.organisation.models import Organisation
+from server.visits import triggers as visit_triggers
 
 # Accepted and being worked on: only an explicit take-back (改派) moves these.
 UNDER_WAY_VALUES = frozenset({Status.IN_PROGRESS.value, Status.ON_HOLD.value})
@@ -298,5 +299,6 @@ def reopen_order(
     order.rating_score, order.rating_comment, order.follow_up_required = None, "", False
     order.reopen_count += 1
     session.flush()
+    visit_triggers.order_reopened(session, order=order, now=now)
     session.expire(order, ["assignee"])
     return order

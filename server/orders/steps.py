@@ -21,6 +21,7 @@ from server.orders.moves import load_order, move, require_assignee
 from server.orders.rules.states import Action, Status, next_status
 from server.organisation.models import Organisation
 from server.uploads.files import attachable_uploads
+from server.visits import triggers as visit_triggers
 
 DESK_ROLES = frozenset(role.value for role in CONSOLE_ROLES)
 
@@ -121,6 +122,7 @@ def rate_order(
     order.rating_score, order.rating_comment, order.rated_at = score, comment, now
     order.closed_at = now
     order.follow_up_required = score <= follow_up_at_or_below
+    visit_triggers.order_rated(session, order=order, score=score, now=now)
     return order
 
 
@@ -269,5 +271,6 @@ def auto_close_completed(session: Session, *, now: datetime, batch: int = 500) -
             now=now,
         )
         order.closed_at = now
+        visit_triggers.order_closed(session, order=order, now=now)
     session.flush()
     return len(due)

@@ -14,6 +14,11 @@ DEFAULT_LONG_HOLD_MINUTES = 24 * 60
 DEFAULT_TENANT_URGE_AFTER_MINUTES = 30
 DEFAULT_TENANT_URGE_INTERVAL_MINUTES = 60
 MAX_SETTING_MINUTES = 30 * 24 * 60
+# Return visits (回访): low score at or below (0: never), share of closed orders sampled (%).
+DEFAULT_LOW_RATING_AT_OR_BELOW = 2
+MAX_LOW_RATING_AT_OR_BELOW = 5
+DEFAULT_SAMPLE_PERCENT = 10
+MAX_SAMPLE_PERCENT = 100
 
 
 class Organisation(IdMixin, TimestampMixin, Base):
@@ -37,6 +42,14 @@ class Organisation(IdMixin, TimestampMixin, Base):
         CheckConstraint(
             f"tenant_urge_interval_minutes BETWEEN 1 AND {MAX_SETTING_MINUTES}",
             name="tenant_urge_interval_minutes_range",
+        ),
+        CheckConstraint(
+            f"visit_low_rating_at_or_below BETWEEN 0 AND {MAX_LOW_RATING_AT_OR_BELOW}",
+            name="visit_low_rating_range",
+        ),
+        CheckConstraint(
+            f"visit_sample_percent BETWEEN 0 AND {MAX_SAMPLE_PERCENT}",
+            name="visit_sample_percent_range",
         ),
     )
 
@@ -63,4 +76,12 @@ class Organisation(IdMixin, TimestampMixin, Base):
     tenant_urge_interval_minutes: Mapped[int] = mapped_column(
         default=DEFAULT_TENANT_URGE_INTERVAL_MINUTES,
         server_default=str(DEFAULT_TENANT_URGE_INTERVAL_MINUTES),
+    )
+    # Return visits (回访): a score at or below this asks for one (0: never), and this share
+    # (per cent) of the other closed orders is sampled.
+    visit_low_rating_at_or_below: Mapped[int] = mapped_column(
+        default=DEFAULT_LOW_RATING_AT_OR_BELOW, server_default=str(DEFAULT_LOW_RATING_AT_OR_BELOW)
+    )
+    visit_sample_percent: Mapped[int] = mapped_column(
+        default=DEFAULT_SAMPLE_PERCENT, server_default=str(DEFAULT_SAMPLE_PERCENT)
     )

@@ -145,6 +145,7 @@ def attachable_uploads(
             Upload.owner_user_id == user_id,
             Upload.order_id.is_(None),
             Upload.message_id.is_(None),
+            Upload.complaint_id.is_(None),
         )
         .order_by(Upload.id)
         .with_for_update()

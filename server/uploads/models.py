@@ -42,5 +42,9 @@ class Upload(OrgOwnedMixin, Base):
     message_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("order_messages.id", ondelete="SET NULL"), index=True
     )
+    # A complaint's photos (投诉建议): seen by their owner and the desk only.
+    complaint_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("complaints.id", ondelete="SET NULL"), index=True
+    )
     purpose: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

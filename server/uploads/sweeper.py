@@ -173,6 +173,7 @@ def _sweep_unattached(
         .where(
             Upload.order_id.is_(None),
             Upload.message_id.is_(None),
+            Upload.complaint_id.is_(None),
             Upload.created_at < before,
         )
         .returning(Upload.id, Upload.org_id, Upload.content_type)

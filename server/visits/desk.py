@@ -13,7 +13,6 @@ from server.db.scoping import get_owned
 from server.kernel.errors import InvalidTransition, ValidationFailed
 from server.orders.actors import Actor
 from server.orders.handout import reopen_order
-from server.orders.models import Order
 from server.orders.moves import Action, Status, append_event, load_order, move
 from server.visits.models import ReturnVisit
 from server.visits.rules import DONE, DUE, REASON_LABELS, check_outcome
@@ -94,7 +93,13 @@ def record_outcome(
     ).first()
     if done is None:
         raise InvalidTransition("该回访已记录结果")
-    _on_timeline(session, actor=actor, visit=visit, now=now, data=_timeline_data(visit, reached, satisfied, reopen))
+    _on_timeline(
+        session,
+        actor=actor,
+        visit=visit,
+        now=now,
+        data=_timeline_data(visit, reached, satisfied, reopen),
+    )
     if reopen:
         reopen_order(
             session,
@@ -126,7 +131,15 @@ def _on_timeline(
     order = load_order(session, org_id=actor.org_id, order_id=visit.order_id, lock=True)
     reason = (visit.notes or REASON_LABELS[visit.reason])[:TIMELINE_NOTES]
     if order.status in _VISITABLE:
-        move(session, order=order, action=Action.RETURN_VISIT, actor=actor, now=now, reason=reason, data=data)
+        move(
+            session,
+            order=order,
+            action=Action.RETURN_VISIT,
+            actor=actor,
+            now=now,
+            reason=reason,
+            data=data,
+        )
         return
     # A reopened order is open again: the call is still part of its story.
     append_event(
@@ -141,5 +154,3 @@ def _on_timeline(
         reason=reason,
         data=data,
     )
-
-

@@ -70,5 +70,3 @@ def visit_figures(
         "done_by_reason": by_reason,
         "due": due_count(session, org_id=org_id),
     }
-
-

@@ -19,9 +19,7 @@ class ReturnVisit(IdMixin, OrgOwnedMixin, Base):
         CheckConstraint(sql_in("reason", REASONS), name="reason_known"),
         CheckConstraint(sql_in("status", STATUSES), name="status_known"),
         # A due visit has no outcome; a done one says whether the tenant was reached.
-        CheckConstraint(
-            f"(status = '{DUE}') = (reached IS NULL)", name="outcome_when_done"
-        ),
+        CheckConstraint(f"(status = '{DUE}') = (reached IS NULL)", name="outcome_when_done"),
         # At most one visit due per order: a second reason joins the open one.
         Index(
             "ix_return_visits_order_id_due",

@@ -42,9 +42,7 @@ def _settings(session: Session, org_id: int) -> Organisation:
     return organisation
 
 
-def request_visit(
-    session: Session, *, order: Order, reason: str, now: datetime
-) -> int | None:
+def request_visit(session: Session, *, order: Order, reason: str, now: datetime) -> int | None:
     """Open a visit task for the desk; the new visit's id, or None when one is already due."""
     visit_id = (
         core(session)

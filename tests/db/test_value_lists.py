@@ -23,6 +23,11 @@ from server.booking.rules import REASONS as BOOKING_REASONS
 from server.booking.rules import WEEKDAYS as BOOKING_WEEKDAYS
 from server.catalog.rules import FEE_MODES
 from server.charges.rules import LEDGER_KINDS, MOVEMENT_REASONS, REQUISITION_STATUSES
+from server.complaints.rules import AUTHOR_ROLES as COMPLAINT_AUTHORS
+from server.complaints.rules import CATEGORIES as COMPLAINT_CATEGORIES
+from server.complaints.rules import KINDS as COMPLAINT_KINDS
+from server.complaints.rules import SEVERITIES as COMPLAINT_SEVERITIES
+from server.complaints.rules import STATUSES as COMPLAINT_STATUSES
 from server.dashboard.rules import FORMATS as DASHBOARD_FORMATS
 from server.dashboard.rules import GRANULARITIES as DASHBOARD_GRANULARITIES
 from server.db.base import Base
@@ -70,6 +75,8 @@ from server.surveys.rules import ANSWER_PER as SURVEY_ANSWER_PER
 from server.surveys.rules import QUESTION_KINDS as SURVEY_QUESTION_KINDS
 from server.surveys.rules import SCOPES as SURVEY_SCOPES
 from server.surveys.rules import STATUSES as SURVEY_STATUSES
+from server.visits.rules import REASONS as VISIT_REASONS
+from server.visits.rules import STATUSES as VISIT_STATUSES
 from server.workbench.rules import QUEUES as WORKBENCH_QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -595,6 +602,80 @@ LISTS = (
         "survey export formats",
         SURVEY_EXPORT_FORMATS,
         openapi=(("/api/v1/admin/surveys/{survey_id}/export", "get", "format"),),
+    ),
+    # Return visits (回访) and complaints and suggestions (投诉建议).
+    Listed(
+        "return visit reasons",
+        VISIT_REASONS,
+        "return_visits",
+        "reason",
+        "ck_return_visits_reason_known",
+        openapi=(("ReturnVisit", "reason"),),
+    ),
+    Listed(
+        "return visit statuses",
+        VISIT_STATUSES,
+        "return_visits",
+        "status",
+        "ck_return_visits_status_known",
+        openapi=(("ReturnVisit", "status"), ("/api/v1/admin/return-visits", "get", "status")),
+    ),
+    Listed(
+        "complaint kinds",
+        COMPLAINT_KINDS,
+        "complaints",
+        "kind",
+        "ck_complaints_kind_known",
+        openapi=(
+            ("Complaint", "kind"),
+            ("ComplaintCreate", "kind"),
+            ("/api/v1/admin/complaints", "get", "kind"),
+        ),
+    ),
+    Listed(
+        "complaint categories",
+        COMPLAINT_CATEGORIES,
+        "complaints",
+        "category",
+        "ck_complaints_category_known",
+        nullable=True,
+        openapi=(
+            ("Complaint", "category"),
+            ("ComplaintClassify", "category"),
+            ("/api/v1/admin/complaints", "get", "category"),
+        ),
+    ),
+    Listed(
+        "complaint severities",
+        COMPLAINT_SEVERITIES,
+        "complaints",
+        "severity",
+        "ck_complaints_severity_known",
+        openapi=(
+            ("Complaint", "severity"),
+            ("ComplaintClassify", "severity"),
+            ("/api/v1/admin/complaints", "get", "severity"),
+        ),
+    ),
+    Listed(
+        "complaint statuses",
+        COMPLAINT_STATUSES,
+        "complaints",
+        "status",
+        "ck_complaints_status_known",
+        openapi=(
+            ("Complaint", "status"),
+            ("/api/v1/admin/complaints", "get", "status"),
+            ("/api/v1/tenant/complaints", "get", "status"),
+        ),
+    ),
+    Listed(
+        "complaint reply authors",
+        COMPLAINT_AUTHORS,
+        "complaint_replies",
+        "author_role",
+        "ck_complaint_replies_author_known",
+        openapi=(("ComplaintReply", "author_role"),),
     ),
     # Not stored: the data dashboard's table formats and trend buckets (数据看板).
     Listed(

@@ -23,7 +23,7 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -40,7 +40,10 @@ from schemathesis.specs.openapi.checks import (
 
 from server.charges.models import LaborItem, Material, ServiceItem, ServiceSpec, TechnicianStock
 from server.kernel.roles import Role
+from server.notices import fanout
+from server.orders.models import Order
 from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
+from server.visits.triggers import request_visit
 from tests.factories import Factory
 from tests.payments.keys import wechat_body
 
@@ -90,6 +93,10 @@ PATH_KINDS = {
     "run_id": "reconciliation_run",
     "policy_id": "sla_policy",
     "day_id": "business_day",
+    "visit_id": "return_visit",
+    "complaint_id": "complaint",
+    "notice_id": "notice",
+    "survey_id": "survey",
 }
 
 
@@ -191,6 +198,8 @@ def _seed(app: Any, make: Factory) -> Seeded:
     )
     assert r.status_code == 201, r.get_data(as_text=True)
     business_day = r.json["id"]
+    visits, complaints = _seed_visits_and_complaints(client, make, headers, orders[0])
+    notices, surveys = _seed_notices_and_surveys(client, make, headers)
 
     return Seeded(
         headers=headers,
@@ -214,9 +223,71 @@ def _seed(app: Any, make: Factory) -> Seeded:
             "reconciliation_run": [run.id],
             "sla_policy": [sla_policy],
             "business_day": [business_day],
+            "return_visit": visits,
+            "complaint": complaints,
+            "notice": notices,
+            "survey": surveys,
         },
         protected={"staff": {technicians[0].id, technicians[2].id} | {d.id for d in dispatchers}},
     )
+
+
+def _seed_visits_and_complaints(
+    client: Any, make: Factory, headers: dict[str, dict[str, str]], order_id: int
+) -> tuple[list[int], list[int]]:
+    """A due return visit on an order, and a complaint of the tenant's (answered by the desk)."""
+    order = make.session.get(Order, order_id)
+    assert order is not None
+    visit_id = request_visit(make.session, order=order, reason="low_rating", now=datetime.now(UTC))
+    assert visit_id is not None
+    r = client.post(
+        "/api/v1/tenant/complaints",
+        json={"kind": "complaint", "text": "师傅迟到", "order_id": order_id},
+        headers=headers["tenant"],
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    complaint = r.json["id"]
+    r = client.post(
+        f"/api/v1/admin/complaints/{complaint}/replies",
+        json={"text": "已核实"},
+        headers=headers["admin"],
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    return [visit_id], [complaint]
+
+
+def _seed_notices_and_surveys(
+    client: Any, make: Factory, headers: dict[str, dict[str, str]]
+) -> tuple[list[int], list[int]]:
+    """A notice to every room and a staff notice, both fanned out (as the worker would), and
+    an open survey with one question of each kind."""
+    notices = []
+    for body in (
+        {"title": "停水通知", "body": "明日停水", "scope": "org"},
+        {"title": "公告", "body": "周会", "scope": "all_staff", "audience": "staff"},
+    ):
+        r = client.post("/api/v1/admin/notices", json=body, headers=headers["admin"])
+        assert r.status_code == 201, r.get_data(as_text=True)
+        notices.append(r.json["id"])
+        fanout.write_part(
+            make.session, notice_id=r.json["id"], first=1, last=2**62, now=datetime.now(UTC)
+        )
+    questions = [
+        {"kind": "single", "text": "及时吗", "options": ["是", "否"]},
+        {"kind": "multiple", "text": "满意哪些", "options": ["态度", "速度"]},
+        {"kind": "scale", "text": "评分"},
+        {"kind": "text", "text": "建议", "required": False},
+    ]
+    r = client.post(
+        "/api/v1/admin/surveys",
+        json={"title": "满意度", "scope": "org", "questions": questions},
+        headers=headers["admin"],
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    survey = r.json["id"]
+    r = client.post(f"/api/v1/admin/surveys/{survey}/open", headers=headers["admin"])
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return notices, [survey]
 
 
 def _seed_charges(

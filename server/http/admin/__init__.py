@@ -10,6 +10,7 @@ def blueprints() -> list[Blueprint]:
         booking,
         catalog,
         charges,
+        complaints,
         customers,
         dashboard,
         jobs,
@@ -23,6 +24,7 @@ def blueprints() -> list[Blueprint]:
         sla,
         staff,
         surveys,
+        visits,
         workbench,
     )
 
@@ -43,5 +45,7 @@ def blueprints() -> list[Blueprint]:
         notices.blp,
         surveys.blp,
         workbench.blp,
+        visits.blp,
+        complaints.blp,
         dashboard.blp,
     ]
