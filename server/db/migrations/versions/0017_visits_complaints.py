@@ -66,9 +66,7 @@ def _now(name: str) -> sa.Column[datetime]:
 def upgrade() -> None:
     op.add_column(
         "organisations",
-        sa.Column(
-            "visit_low_rating_at_or_below", sa.Integer(), server_default="2", nullable=False
-        ),
+        sa.Column("visit_low_rating_at_or_below", sa.Integer(), server_default="2", nullable=False),
     )
     op.add_column(
         "organisations",
@@ -190,7 +188,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["staff_id"], ["staff.id"], name=op.f("fk_complaints_staff_id_staff"), ondelete="SET NULL"
+            ["staff_id"],
+            ["staff.id"],
+            name=op.f("fk_complaints_staff_id_staff"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["assignee_staff_id"],
