@@ -48,7 +48,10 @@ def survey(survey_id: int) -> Any:
 @blp.idempotent()
 @blp.arguments(AnswerCreateSchema)
 @blp.response(201, TenantSurveySchema)
-@blp.alt_response(409, description="already_answered：已填写过（每人或每个房间只能填写一次）")
+@blp.alt_response(
+    409,
+    description="already_answered：已填写过（每人或每个房间只能填写一次）；idempotency_conflict",
+)
 def answer(data: dict[str, Any], survey_id: int) -> Any:
     """提交答卷：单选填 choice，多选填 choices，打分填 scale（1–5），文字题填 text"""
     return answering.answer(

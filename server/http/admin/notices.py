@@ -47,6 +47,7 @@ class Notices(MethodView):
     @blp.idempotent()
     @blp.arguments(NoticeCreateSchema)
     @blp.response(201, DeskNoticeSchema)
+    @blp.alt_response(409, description="idempotency_conflict：同一幂等键对应了不同的请求内容")
     def post(self, data: dict[str, Any]) -> Any:
         """发布通知：全体、指定小区 / 楼栋 / 房间（住户），或指定部门 / 全体员工（公告板）
 

@@ -48,6 +48,7 @@ class Surveys(MethodView):
     @blp.idempotent()
     @blp.arguments(SurveyCreateSchema)
     @blp.response(201, SurveySchema)
+    @blp.alt_response(409, description="idempotency_conflict：同一幂等键对应了不同的请求内容")
     def post(self, data: dict[str, Any]) -> Any:
         """新建问卷（草稿）：单选、多选、1–5 分、文字题，可设必答；按人或按房间只答一次"""
         caller = principal()
