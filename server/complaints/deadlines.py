@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.complaints.models import Complaint
@@ -25,6 +25,14 @@ def set_deadline(session: Session, *, complaint: Complaint, start: datetime) -> 
     stones = milestones(start, deadline(complaint.severity), calendar)
     complaint.remind_at, complaint.due_at = stones.remind_at, stones.due_at
     complaint.escalate_at = stones.escalate_at
+
+
+def past_due(now: datetime) -> ColumnElement[bool]:
+    """Strictly past the complaint's deadline (the same instant `level_due` calls overdue).
+
+    (The orders keep their own overdue rule and its spelling; this one is the complaints'.)
+    """
+    return Complaint.due_at.__lt__(now)
 
 
 def title_of(complaint: Complaint) -> str:
@@ -47,7 +55,7 @@ def tick(session: Session, *, now: datetime, batch: int = 200) -> TickReport:
             Complaint.status.in_(OPEN_STATUSES),
             or_(
                 (Complaint.alert_level < Level.REMINDED) & (Complaint.remind_at <= now),
-                (Complaint.alert_level < Level.OVERDUE) & (Complaint.due_at < now),
+                (Complaint.alert_level < Level.OVERDUE) & past_due(now),
                 (Complaint.alert_level < Level.ESCALATED) & (Complaint.escalate_at < now),
             ),
         )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.complaints.deadlines import past_due
 from server.complaints.models import Complaint
 from server.complaints.rules import OPEN_STATUSES
 
@@ -64,7 +65,7 @@ def complaint_figures(
             session.scalar(
                 select(func.count())
                 .select_from(Complaint)
-                .where(*where, Complaint.status.in_(OPEN_STATUSES), Complaint.due_at < now)
+                .where(*where, Complaint.status.in_(OPEN_STATUSES), past_due(now))
             )
             or 0
         )
