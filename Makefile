@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-reconcile clean
+.PHONY: help install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench-booking: $(STAMP) ## booking throughput into the same few slots: API vs th
 
 bench-push: $(STAMP) ## one pool order to 1,000 technicians' phones (outbox, worker, FCM) vs send_each alone
 	$(BIN)/python -m bench.push
+
+bench-notices: $(STAMP) ## one notice to 10,000 rooms: publish → every inbox row → every push (outbox, 2 workers, FCM) vs bare SQL and send_each
+	$(BIN)/python -m bench.notices
 
 bench-reconcile: $(STAMP) ## reconcile a 1M-row WeChat bill: parsing alone vs the whole run, peak memory
 	$(BIN)/python -m bench.reconcile

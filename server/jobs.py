@@ -75,10 +75,11 @@ DELIVER_NOTIFICATIONS = outbox_job(
     "notifications.deliver", queue="high", timeout=300, retries=6, retry_delay=20
 )
 # Notices (通知公告): the fan-out of a published notice, cut into parts run on any worker, and
-# the per-minute tick that publishes scheduled notices.
-NOTICE_FAN_OUT = outbox_job("notices.fan_out", queue="default", retries=6, retry_delay=10)
+# the per-minute tick that publishes scheduled notices. The parts share the deliveries' queue:
+# queued together, every part writes its inbox rows before the pushes of the first are sent.
+NOTICE_FAN_OUT = outbox_job("notices.fan_out", queue="high", retries=6, retry_delay=10)
 NOTICE_FAN_OUT_PART = outbox_job(
-    "notices.fan_out_part", queue="default", timeout=600, retries=6, retry_delay=10
+    "notices.fan_out_part", queue="high", timeout=600, retries=6, retry_delay=10
 )
 PUBLISH_DUE_NOTICES = JobSpec("workers.tasks.publish_due_notices", queue="default", timeout=120)
 # Surveys (满意度调查): the targeted tenants told once a survey opens.

@@ -46,15 +46,20 @@ NOTIFY_BATCH = 2_000
 _RECIPIENTS = cast(Table, NoticeRecipient.__table__)
 
 
-def _room_clause(notice: Notice) -> Any:
-    ids = list(notice.target_ids)
-    if notice.scope == SCOPE_COMMUNITIES:
+def rooms_in_scope(scope: str, target_ids: Sequence[int]) -> Any:
+    """SQL over `Room`: the rooms a tenant notice (or a survey) of this scope reaches."""
+    ids = list(target_ids)
+    if scope == SCOPE_COMMUNITIES:
         return Room.community_id.in_(ids)
-    if notice.scope == SCOPE_BUILDINGS:
+    if scope == SCOPE_BUILDINGS:
         return Room.building_id.in_(ids)
-    if notice.scope == SCOPE_ROOMS:
+    if scope == SCOPE_ROOMS:
         return Room.id.in_(ids)
     return true()
+
+
+def _room_clause(notice: Notice) -> Any:
+    return rooms_in_scope(notice.scope, notice.target_ids)
 
 
 def _staff_clause(notice: Notice) -> Any:

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.directory.models import Room
 from server.directory.tenancy import users_related_to_rooms
 from server.kernel.clock import local_date
+from server.notices.fanout import rooms_in_scope
 from server.notifications.send import notify
 from server.surveys.models import Survey
-from server.surveys.rules import OPEN, SCOPE_BUILDINGS, SCOPE_COMMUNITIES, SCOPE_ROOMS
+from server.surveys.rules import OPEN
 
 NOTIFY_BATCH = 2_000
-
-
-def room_clause(survey: Survey) -> Any:
-    """SQL: the rooms the survey targets (the same reach as `rules.room_in_scope`)."""
-    ids = list(survey.target_ids)
-    if survey.scope == SCOPE_COMMUNITIES:
-        return Room.community_id.in_(ids)
-    if survey.scope == SCOPE_BUILDINGS:
-        return Room.building_id.in_(ids)
-    if survey.scope == SCOPE_ROOMS:
-        return Room.id.in_(ids)
-    return true()
 
 
 def announce(session: Session, *, survey_id: int, now: datetime) -> int:
@@ -36,7 +23,9 @@ def announce(session: Session, *, survey_id: int, now: datetime) -> int:
     if survey is None or survey.status != OPEN:
         return 0
     reach = users_related_to_rooms(
-        org_id=survey.org_id, on=local_date(now), rooms=room_clause(survey)
+        org_id=survey.org_id,
+        on=local_date(now),
+        rooms=rooms_in_scope(survey.scope, survey.target_ids),
     ).subquery()
     users = sorted({int(u) for u in session.scalars(select(reach.c.user_id).distinct())})
     written = 0
