@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import User
 from server.directory.models import Contact, Customer, CustomerRoom, Room
 from server.kernel.roles import Role
+from server.staff.technicians import active_with_role
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,7 @@ def users_related_to_rooms(*, org_id: int, on: date, rooms: Any) -> Select[int, 
             CustomerRoom.org_id == org_id,
             Room.org_id == org_id,
             Contact.org_id == org_id,
-            User.is_active.is_(True),
-            User.roles.contains([Role.TENANT.value]),
+            active_with_role(Role.TENANT),
             _in_force(on),
             rooms,
         )

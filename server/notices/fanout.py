@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, and_, literal, null, select, true
+from sqlalchemy import BigInteger, Table, and_, literal, null, or_, select, true
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from server.directory.models import Room
 from server.directory.tenancy import users_related_to_rooms
 from server.jobs import NOTICE_FAN_OUT_PART
 from server.kernel.clock import local_date
+from server.kernel.roles import STAFF_ROLES
 from server.notices.models import Notice, NoticeRecipient
 from server.notices.rules import (
     AUDIENCE_STAFF,
@@ -39,6 +40,7 @@ from server.notices.rules import (
 from server.notifications.send import notify
 from server.outbox.outbox import enqueue_on_commit
 from server.staff.models import Staff
+from server.staff.technicians import active_with_role
 
 # notify() writes one multi-row INSERT and one delivery job per call: a few thousand at a time.
 NOTIFY_BATCH = 2_000
@@ -116,7 +118,7 @@ def _candidates(notice: Notice, first: int, last: int, now: datetime) -> Any:
             .where(
                 Staff.org_id == notice.org_id,
                 Staff.id.between(first, last),
-                User.is_active.is_(True),
+                or_(*(active_with_role(role) for role in sorted(STAFF_ROLES))),
                 _staff_clause(notice),
             )
         )
