@@ -23,12 +23,6 @@ class NoticeCreateSchema(Schema):
     )
     title = name_field(40)
     body = TrimmedString(required=True, validate=validate.Length(min=1, max=5000))
-    image_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
-        load_default=list,
-        validate=validate.Length(max=9),
-        metadata={"description": "图片（上传接口返回的 id），最多 9 张"},
-    )
     urgent = fields.Boolean(
         load_default=False, metadata={"description": "紧急通知（停水停电）：立即推送"}
     )
@@ -67,7 +61,6 @@ class DeskNoticeSchema(Schema):
     audience = fields.String(validate=validate.OneOf(AUDIENCES))
     title = fields.String()
     body = fields.String()
-    image_ids = fields.List(fields.Integer())
     urgent = fields.Boolean()
     scope = fields.String(validate=validate.OneOf(SCOPES))
     target_ids = fields.List(fields.Integer())
@@ -100,7 +93,6 @@ class ReceivedNoticeSchema(Schema):
     id = fields.Integer()
     title = fields.String()
     body = fields.String()
-    image_ids = fields.List(fields.Integer())
     urgent = fields.Boolean()
     published_at = LocalDateTime(allow_none=True)
     expires_at = LocalDateTime(allow_none=True)

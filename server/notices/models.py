@@ -40,7 +40,6 @@ class Notice(IdMixin, OrgOwnedMixin, Base):
     audience: Mapped[str] = mapped_column(String(10))
     title: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
-    image_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
     urgent: Mapped[bool] = mapped_column(default=False)
     scope: Mapped[str] = mapped_column(String(20))
     target_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)

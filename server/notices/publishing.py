@@ -52,7 +52,6 @@ class NewNotice:
     scope: str
     target_ids: Sequence[int] = ()
     urgent: bool = False
-    image_ids: Sequence[int] = ()
     publish_at: datetime | None = None
     expires_at: datetime | None = None
 
@@ -93,7 +92,6 @@ def publish(
         audience=new.audience,
         title=new.title,
         body=new.body,
-        image_ids=list(new.image_ids),
         urgent=new.urgent,
         scope=new.scope,
         target_ids=sorted(set(new.target_ids)),

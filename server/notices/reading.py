@@ -26,7 +26,6 @@ class ReceivedNotice:
     id: int
     title: str
     body: str
-    image_ids: list[int]
     urgent: bool
     published_at: datetime | None
     expires_at: datetime | None
@@ -72,7 +71,6 @@ def _received(*where: Any) -> Any:
             Notice.id,
             Notice.title,
             Notice.body,
-            Notice.image_ids,
             Notice.urgent,
             Notice.published_at,
             Notice.expires_at,

@@ -66,7 +66,6 @@ class Notices(MethodView):
                 scope=data["scope"],
                 target_ids=tuple(data["target_ids"]),
                 urgent=data["urgent"],
-                image_ids=tuple(data["image_ids"]),
                 publish_at=data["publish_at"],
                 expires_at=data["expires_at"],
             ),

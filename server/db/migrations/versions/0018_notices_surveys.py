@@ -23,7 +23,6 @@ def upgrade() -> None:
         sa.Column("audience", sa.String(length=10), nullable=False),
         sa.Column("title", sa.String(length=40), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("image_ids", postgresql.ARRAY(sa.BigInteger()), nullable=False),
         sa.Column("urgent", sa.Boolean(), nullable=False),
         sa.Column("scope", sa.String(length=20), nullable=False),
         sa.Column("target_ids", postgresql.ARRAY(sa.BigInteger()), nullable=False),
