@@ -11,18 +11,19 @@ from the timeline: every entry into a paused status until the next step out of i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal_column
+from sqlalchemy import literal_column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from server.dashboard.models import PAUSE_STEPS, PAUSED_SQL
-from server.dashboard.rules import DESK_FILER_ROLES, SOURCE_DESK, SOURCE_STAFF, SOURCE_TENANT, Range
+from server.dashboard.models import DESK_FILINGS, PAUSE_STEPS, PAUSED_SQL
+from server.dashboard.rules import SOURCE_DESK, SOURCE_STAFF, SOURCE_TENANT, Range
 from server.orders.overdue import overdue_clause
-from server.orders.rules.states import Action
 from server.sla.rules import Level
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -32,16 +33,11 @@ def _literal_sql(clause: Any) -> str:
     return str(clause.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
 
 
-def _quoted(values: Any) -> str:
-    return ", ".join(f"'{v}'" for v in sorted(values))
-
-
 # The one overdue rule (`orders.overdue.overdue_clause`), on `orders` rows, at `:now`.
 # (`:now` stands in for the instant: the clause is spelled once, in its home.)
 OVERDUE_SQL = _literal_sql(overdue_clause(literal_column(":now")))  # type: ignore[arg-type]
 # Escalated (督办升级): the first escalation (to the dispatchers) or beyond.
 ESCALATED_LEVEL = int(Level.OVERDUE)
-_FILED = _quoted((Action.FILE.value, Action.FILE_UNPAID.value))
 
 
 @dataclass(frozen=True)
@@ -115,7 +111,6 @@ PAUSED_CTE = f"""
                    AS until
         FROM order_events e
         WHERE e.org_id = :org_id AND e.created_at >= :start AND {PAUSE_STEPS}
-          AND e.order_id IN (SELECT id FROM c)
     ),
     p AS (
         SELECT pe.order_id,
@@ -148,16 +143,36 @@ DERIVED_CTE = f"""
                extract(epoch FROM c.completed_at - c.accepted_at) - coalesce(p.handling, 0)
                    AS handling_s,
                CASE WHEN c.channel = '{SOURCE_TENANT}' THEN '{SOURCE_TENANT}'
-                    WHEN EXISTS (
-                        SELECT 1 FROM order_events f
-                        WHERE f.order_id = c.id AND f.action IN ({_FILED})
-                          AND f.actor_role IN ({_quoted(DESK_FILER_ROLES)}))
-                    THEN '{SOURCE_DESK}'
+                    WHEN desk.order_id IS NOT NULL THEN '{SOURCE_DESK}'
                     ELSE '{SOURCE_STAFF}' END AS source,
                greatest(k.response_level, k.resolution_level, 0) >= {ESCALATED_LEVEL}
                    AS escalated
         FROM c
         LEFT JOIN p ON p.order_id = c.id
         LEFT JOIN sla_clocks k ON k.order_id = c.id
+        LEFT JOIN (
+            SELECT DISTINCT f.order_id FROM order_events f
+            WHERE f.org_id = :org_id AND f.created_at >= :start AND f.created_at < :end
+              AND {DESK_FILINGS}
+        ) AS desk ON desk.order_id = c.id
     )
 """
+
+
+@contextmanager
+def custom_plans(session: Session) -> Iterator[None]:
+    """Plan the dashboard's statements for this range, never with a cached generic plan,
+    and without JIT compilation.
+
+    A statement run often enough on one connection is prepared; a generic plan made for a
+    week's range is ruinous for a year's. JIT compiling these statements costs about a second
+    (measured by `bench.dashboard`) to save a few milliseconds. The settings are put back for
+    the connection's next user (the hot paths want their generic plans).
+    """
+    session.execute(text("SET plan_cache_mode = force_custom_plan"))
+    session.execute(text("SET jit = off"))
+    try:
+        yield
+    finally:
+        session.execute(text("RESET jit"))
+        session.execute(text("RESET plan_cache_mode"))

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.charges.rules import L_CANCEL, L_CHARGE, L_COMPANY, L_PAYMENT, L_REFUND, L_WAIVE
-from server.dashboard.cohort import DERIVED_CTE, PAUSED_CTE, Filters, Scope, cohort_sql
+from server.dashboard.cohort import (
+    DERIVED_CTE,
+    PAUSED_CTE,
+    Filters,
+    Scope,
+    cohort_sql,
+    custom_plans,
+)
 from server.dashboard.rules import (
     LOW_SCORE_AT_OR_BELOW,
     SCORES,
@@ -86,7 +94,21 @@ _FIGURES = f"""
            count(*) FILTER (WHERE escalated) AS escalated,
            count(rating_score) AS rated,
            coalesce(sum(rating_score), 0) AS rating_sum,
-           count(*) FILTER (WHERE rating_score <= {LOW_SCORE_AT_OR_BELOW}) AS low_scores,
+           count(*) FILTER (WHERE rating_score <= {LOW_SCORE_AT_OR_BELOW}) AS low_scores
+    FROM d
+    GROUP BY GROUPING SETS ({", ".join("(" + ", ".join(dims) + ")" for dims in SETS.values())})
+"""
+
+# The times, for the sets that show them (all, per type, per technician): ordered-set
+# aggregates sort their group's rows, so they are kept off the other breakdowns.
+TIME_SETS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "type": ("order_type_id",),
+    "technician": ("assignee_id",),
+}
+_TIME_DIMS = ("order_type_id", "assignee_id")
+_TIMES_SQL = f"""
+    SELECT GROUPING({", ".join(_TIME_DIMS)}) AS grouping_mask, {", ".join(_TIME_DIMS)},
            {
     ", ".join(
         f"count({t}_s) AS {t}_n, coalesce(sum({t}_s), 0) AS {t}_sum, "
@@ -95,8 +117,13 @@ _FIGURES = f"""
     )
 }
     FROM d
-    GROUP BY GROUPING SETS ({", ".join("(" + ", ".join(dims) + ")" for dims in SETS.values())})
+    WHERE completed_at IS NOT NULL OR accepted_at IS NOT NULL
+    GROUP BY GROUPING SETS ({", ".join("(" + ", ".join(d) + ")" for d in TIME_SETS.values())})
 """
+_TIME_SET_OF_MASK = {
+    sum(1 << (len(_TIME_DIMS) - 1 - i) for i, d in enumerate(_TIME_DIMS) if d not in dims): name
+    for name, dims in TIME_SETS.items()
+}
 
 _CANCELLATIONS = f"""
     SELECT e.action, e.reason, count(*) AS n
@@ -126,16 +153,16 @@ def _seconds(value: float | None) -> int | None:
     return None if value is None else round(value)
 
 
-def _times(row: Any) -> dict[str, Any]:
+def _times(row: Any | None) -> dict[str, Any]:
     out = {}
     for t in _TIMES:
-        n = int(getattr(row, f"{t}_n"))
-        p = getattr(row, f"{t}_p") or [None, None]
+        n = 0 if row is None else int(getattr(row, f"{t}_n"))
+        p = (None if row is None else getattr(row, f"{t}_p")) or [None, None]
         out[t] = {
             "count": n,
             "p50_seconds": _seconds(p[0]),
             "p90_seconds": _seconds(p[1]),
-            "mean_seconds": _seconds(mean(float(getattr(row, f"{t}_sum")), n)),
+            "mean_seconds": _seconds(mean(float(getattr(row, f"{t}_sum", 0)), n)),
         }
     return out
 
@@ -200,12 +227,31 @@ def base_filter(filters: Filters) -> dict[str, Any]:
 
 def overview(session: Session, *, scope: Scope, filters: Filters, now: datetime) -> dict[str, Any]:
     """Every overview figure of the cohort, shaped for the console's tiles and charts."""
+    with custom_plans(session):
+        return _overview(session, scope=scope, filters=filters, now=now)
+
+
+def _overview(session: Session, *, scope: Scope, filters: Filters, now: datetime) -> dict[str, Any]:
     cohort, params = cohort_sql(scope, filters, now=now)
-    head = f"WITH c AS MATERIALIZED ({cohort}), {PAUSED_CTE}, {DERIVED_CTE}"
-    rows = session.execute(text(head + _FIGURES), params).all()
+    # One statement: the cohort and its durations are worked out once, then both aggregations
+    # read them (as JSON rows, their shapes differ).
+    derived = DERIVED_CTE.replace("d AS (", "d AS MATERIALIZED (", 1)
+    sql = (
+        f"WITH c AS MATERIALIZED ({cohort}), {PAUSED_CTE}, {derived}"
+        f" SELECT 1 AS part, to_jsonb(x) AS figures FROM ({_FIGURES}) AS x"
+        f" UNION ALL SELECT 2, to_jsonb(y) FROM ({_TIMES_SQL}) AS y"
+    )
+    rows: list[Any] = []
     by_set: dict[str, list[Any]] = {name: [] for name in SETS}
-    for row in rows:
-        by_set[_SET_OF_MASK[int(row.grouping_mask)]].append(row)
+    timed: dict[str, dict[Any, Any]] = {name: {} for name in TIME_SETS}
+    for part, figures in session.execute(text(sql), params):
+        row = SimpleNamespace(**figures)
+        if part == 1:
+            rows.append(row)
+            by_set[_SET_OF_MASK[int(row.grouping_mask)]].append(row)
+        else:
+            name = _TIME_SET_OF_MASK[int(row.grouping_mask)]
+            timed[name][row.order_type_id if name == "type" else row.assignee_id] = row
     total = by_set["all"][0]
     base = base_filter(filters)
 
@@ -252,8 +298,10 @@ def overview(session: Session, *, scope: Scope, filters: Filters, now: datetime)
         if p in priorities
     ]
 
-    def times_row(key: Any, label: str, row: Any, **figure_filter: Any) -> dict[str, Any]:
-        return {**item(key, label, row, **figure_filter), **_times(row)}
+    def times_row(
+        key: Any, label: str, row: Any, timed_row: Any, **figure_filter: Any
+    ) -> dict[str, Any]:
+        return {**item(key, label, row, **figure_filter), **_times(timed_row)}
 
     def sat_row(key: Any, label: str, row: Any, **figure_filter: Any) -> dict[str, Any]:
         return {**item(key, label, row, **figure_filter), **_satisfaction(row)}
@@ -280,19 +328,24 @@ def overview(session: Session, *, scope: Scope, filters: Filters, now: datetime)
         },
         "cancellations": _cancellations(session, cohort, params),
         "times": {
-            **_times(total),
+            **_times(timed["all"].get(None)),
             "by_type": [
                 times_row(
                     r.order_type_id,
                     type_names.get(r.order_type_id, ""),
                     r,
+                    timed["type"].get(r.order_type_id),
                     order_type_id=r.order_type_id,
                 )
                 for r in by_set["type"]
             ],
             "by_technician": [
                 times_row(
-                    r.assignee_id, tech_names.get(r.assignee_id, ""), r, assignee_id=r.assignee_id
+                    r.assignee_id,
+                    tech_names.get(r.assignee_id, ""),
+                    r,
+                    timed["technician"].get(r.assignee_id),
+                    assignee_id=r.assignee_id,
                 )
                 for r in technicians
             ],

@@ -17,7 +17,14 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
-from server.dashboard.cohort import DERIVED_CTE, PAUSED_CTE, Filters, Scope, cohort_sql
+from server.dashboard.cohort import (
+    DERIVED_CTE,
+    PAUSED_CTE,
+    Filters,
+    Scope,
+    cohort_sql,
+    custom_plans,
+)
 from server.dashboard.overview import base_filter
 from server.dashboard.rules import mean, share
 from server.kernel.values import CHARGE_KINDS, CHARGE_LABOR, CHARGE_MATERIAL, CHARGE_SERVICE
@@ -92,11 +99,12 @@ def _raw_rows(
 ) -> list[dict[str, Any]]:
     cohort, params = cohort_sql(scope, filters, now=now)
     head = f"WITH c AS MATERIALIZED ({cohort}), {PAUSED_CTE}, {DERIVED_CTE}"
-    per = {r.assignee_id: r for r in session.execute(text(head + _PER_TECHNICIAN), params)}
     revenue: dict[int, dict[str, int]] = {}
-    for r in session.execute(text(f"WITH c AS ({cohort}) {_REVENUE}"), params):
-        if r.kind in CHARGE_KINDS:
-            revenue.setdefault(r.staff_id, {})[_REVENUE_KEYS[r.kind]] = int(r.fen)
+    with custom_plans(session):
+        per = {r.assignee_id: r for r in session.execute(text(head + _PER_TECHNICIAN), params)}
+        for r in session.execute(text(f"WITH c AS ({cohort}) {_REVENUE}"), params):
+            if r.kind in CHARGE_KINDS:
+                revenue.setdefault(r.staff_id, {})[_REVENUE_KEYS[r.kind]] = int(r.fen)
     organisation = session.get(Organisation, scope.org_id)
     default_cap = organisation.default_grab_cap if organisation is not None else 0
     known = sorted({*per, *revenue})

@@ -96,13 +96,6 @@ def mean(total: float, count: int) -> float | None:
     return None if count == 0 else round(total / count, 2)
 
 
-def source_of(channel: str, filer_role: str | None) -> str:
-    """An order's source from its channel and the role that filed it."""
-    if channel == SOURCE_TENANT:
-        return SOURCE_TENANT
-    return SOURCE_DESK if filer_role in DESK_FILER_ROLES else SOURCE_STAFF
-
-
 def series_values(points: dict[date, int], all_buckets: Sequence[date]) -> list[int]:
     """One series' values over every bucket, 0 where nothing happened."""
     return [points.get(b, 0) for b in all_buckets]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server.dashboard.cohort import Filters, Scope, cohort_sql
+from server.dashboard.cohort import Filters, Scope, cohort_sql, custom_plans
 from server.dashboard.overview import base_filter
 from server.dashboard.rules import (
     LOW_SCORE_AT_OR_BELOW,
@@ -45,9 +45,10 @@ def trends(
     session: Session, *, scope: Scope, filters: Filters, granularity: str, now: datetime
 ) -> dict[str, Any]:
     cohort, params = cohort_sql(scope, filters, now=now)
-    rows = session.execute(
-        text(f"WITH c AS ({cohort}) {_TRENDS}"), {**params, "unit": granularity}
-    ).all()
+    with custom_plans(session):
+        rows = session.execute(
+            text(f"WITH c AS ({cohort}) {_TRENDS}"), {**params, "unit": granularity}
+        ).all()
     first, last = filters.range.first, filters.range.last
     all_buckets = buckets(first, last, granularity)
     points: dict[str, dict[date, int]] = {key: {} for key, _, _ in SERIES}

@@ -2,8 +2,8 @@
 
 The dashboard reads the orders filed in a range (`ix_orders_org_id_created_at`), their
 ledgers (`ix_ledger_entries_org_created`) and, for on-hold time, the timeline's steps into
-and out of a paused status (on hold, awaiting payment): a partial index of those few rows, in
-the order a range reads them. Its predicate is `dashboard.models.PAUSE_STEPS`.
+and out of a paused status (on hold, awaiting payment), and for the source, the desk's
+filings: a partial index of each (`dashboard.models.PAUSE_STEPS`, `DESK_FILINGS`).
 
 Revision ID: 0019_dashboard
 Revises: 0018_notices_surveys
@@ -28,7 +28,12 @@ def upgrade() -> None:
         f" WHERE (to_status IN ({_PAUSED}) OR from_status IN ({_PAUSED}))"
         " AND from_status IS DISTINCT FROM to_status"
     )
+    op.execute(
+        "CREATE INDEX ix_order_events_desk_filings ON order_events (org_id, created_at)"
+        " WHERE action IN ('file', 'file_unpaid') AND actor_role IN ('admin', 'dispatcher')"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_order_events_desk_filings")
     op.execute("DROP INDEX IF EXISTS ix_order_events_pauses")
