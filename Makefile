@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile clean
+.PHONY: help install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -79,3 +79,6 @@ bench-notices: $(STAMP) ## one notice to 10,000 rooms: publish → every inbox r
 
 bench-reconcile: $(STAMP) ## reconcile a 1M-row WeChat bill: parsing alone vs the whole run, peak memory
 	$(BIN)/python -m bench.reconcile
+
+bench-dashboard: $(STAMP) ## the data dashboard on 1M orders: each table as a ratio to count(*) over the range, p50
+	$(BIN)/python -m bench.dashboard
