@@ -9,8 +9,8 @@ One run:
    must not be read) like `bench.grab`, with 40 technicians, then writes `--orders` orders
    spread over the last 400 days in one `INSERT … SELECT generate_series` (statuses, sources,
    priorities, ratings, reopenings, overdue ones mixed in), their timeline (a filing step for
-   each, a hold and a resume for one in ten, the desk's cancellations), an SLA clock each,
-   ledgers and charge lines for one in three. `ANALYZE`.
+   each, a hold and a resume for one in ten, the desk's cancellations, an escalation for each
+   open order past its deadline), ledgers and charge lines for one in three. `ANALYZE`.
 2. For each range (`--days`: ending yesterday, Beijing time), measures `--repeat` times each:
    the **baseline**, `SELECT count(*) FROM orders WHERE org_id = … AND created_at` in the
    range (the least any dashboard must read), then the overview, the trends (per day), the
@@ -116,13 +116,11 @@ UNION ALL
 SELECT org_id, id, 'cancel_by_desk', 'pending', 'cancelled', 'dispatcher',
        (ARRAY['重复报修', '住户自行处理', '无法联系住户'])[1 + id %% 3], '{}'::jsonb, cancelled_at
 FROM orders WHERE org_id = %(org)s AND status = 'cancelled';
-INSERT INTO sla_clocks (org_id, order_id, business_hours, started_at, resolution_remind_at,
-    resolution_due_at, resolution_escalate_at, resolution_level, response_level)
-SELECT org_id, id, false, created_at, due_at - interval '4 hours', due_at,
-       due_at + interval '12 hours',
-       CASE WHEN completed_at IS NULL AND status <> 'cancelled' THEN 2
-            WHEN completed_at > due_at THEN 2 ELSE 0 END, 0
-FROM orders WHERE org_id = %(org)s
+INSERT INTO order_events (org_id, order_id, action, from_status, to_status, actor_role,
+    reason, data, created_at)
+SELECT org_id, id, 'escalate', status, status, 'system', '', '{}'::jsonb, due_at
+FROM orders
+WHERE org_id = %(org)s AND status NOT IN ('cancelled', 'completed', 'closed') AND due_at < now()
 """
 
 _MONEY = """

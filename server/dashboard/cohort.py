@@ -21,10 +21,9 @@ from sqlalchemy import literal_column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from server.dashboard.models import DESK_FILINGS, PAUSE_STEPS, PAUSED_SQL
+from server.dashboard.models import ESCALATE_SQL, MARKS, PAUSE_STEPS, PAUSED_SQL
 from server.dashboard.rules import SOURCE_DESK, SOURCE_STAFF, SOURCE_TENANT, Range
 from server.orders.overdue import overdue_clause
-from server.sla.rules import Level
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -36,8 +35,6 @@ def _literal_sql(clause: Any) -> str:
 # The one overdue rule (`orders.overdue.overdue_clause`), on `orders` rows, at `:now`.
 # (`:now` stands in for the instant: the clause is spelled once, in its home.)
 OVERDUE_SQL = _literal_sql(overdue_clause(literal_column(":now")))  # type: ignore[arg-type]
-# Escalated (督办升级): the first escalation (to the dispatchers) or beyond.
-ESCALATED_LEVEL = int(Level.OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -143,18 +140,18 @@ DERIVED_CTE = f"""
                extract(epoch FROM c.completed_at - c.accepted_at) - coalesce(p.handling, 0)
                    AS handling_s,
                CASE WHEN c.channel = '{SOURCE_TENANT}' THEN '{SOURCE_TENANT}'
-                    WHEN desk.order_id IS NOT NULL THEN '{SOURCE_DESK}'
+                    WHEN marks.desk_filed THEN '{SOURCE_DESK}'
                     ELSE '{SOURCE_STAFF}' END AS source,
-               greatest(k.response_level, k.resolution_level, 0) >= {ESCALATED_LEVEL}
-                   AS escalated
+               coalesce(marks.escalated, false) AS escalated
         FROM c
         LEFT JOIN p ON p.order_id = c.id
-        LEFT JOIN sla_clocks k ON k.order_id = c.id
         LEFT JOIN (
-            SELECT DISTINCT f.order_id FROM order_events f
-            WHERE f.org_id = :org_id AND f.created_at >= :start AND f.created_at < :end
-              AND {DESK_FILINGS}
-        ) AS desk ON desk.order_id = c.id
+            SELECT f.order_id, bool_or(f.action = {ESCALATE_SQL}) AS escalated,
+                   bool_or(f.action <> {ESCALATE_SQL}) AS desk_filed
+            FROM order_events f
+            WHERE f.org_id = :org_id AND f.created_at >= :start AND ({MARKS})
+            GROUP BY f.order_id
+        ) AS marks ON marks.order_id = c.id
     )
 """
 

@@ -1,14 +1,16 @@
-"""What the dashboard adds to the schema: two partial indexes on the orders' timeline.
+"""What the dashboard adds to the schema: indexes by organisation and time, so a range reads
+only its own rows.
 
-On-hold time is read from the timeline's steps into and out of a paused status, and an
-order's source from who filed it (the desk's filings); each index holds those few rows by
-organisation and time, so a range reads only them.
+On-hold time is read from the timeline's steps into and out of a paused status; an order's
+source and escalation from its marks (the desk's filings, the SLA's escalations): a partial
+index of each holds those few timeline rows. Revenue reads the range's charge lines.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Index, text
 
+from server.charges.models import OrderCharge
 from server.dashboard.rules import DESK_FILER_ROLES
 from server.orders.models import OrderEvent
 from server.orders.rules.states import Action
@@ -28,15 +30,23 @@ PAUSE_STEPS_INDEX = Index(
     postgresql_where=text(PAUSE_STEPS),
 )
 
-# Filed by a dispatcher or an admin: the desk's filings (前台登记). The dashboard's statement
-# repeats the predicate word for word.
+# The marks an order's source and SLA figures read: filed by a dispatcher or an admin (the
+# desk's filings, 前台登记), and escalated by the SLA (督办升级, a step at either level). The
+# dashboard's statement repeats the predicate word for word.
 DESK_ROLES_SQL = ", ".join(f"'{r}'" for r in sorted(DESK_FILER_ROLES))
 FILING_ACTIONS_SQL = ", ".join(f"'{a.value}'" for a in (Action.FILE, Action.FILE_UNPAID))
-DESK_FILINGS = f"action IN ({FILING_ACTIONS_SQL}) AND actor_role IN ({DESK_ROLES_SQL})"
+ESCALATE_SQL = f"'{Action.ESCALATE.value}'"
+MARKS = (
+    f"(action IN ({FILING_ACTIONS_SQL}) AND actor_role IN ({DESK_ROLES_SQL}))"
+    f" OR action = {ESCALATE_SQL}"
+)
 
-DESK_FILINGS_INDEX = Index(
-    "ix_order_events_desk_filings",
+MARKS_INDEX = Index(
+    "ix_order_events_dashboard_marks",
     OrderEvent.org_id,
     OrderEvent.created_at,
-    postgresql_where=text(DESK_FILINGS),
+    postgresql_where=text(MARKS),
 )
+
+# Charge lines by organisation and time: a range's revenue reads its own lines only.
+CHARGES_INDEX = Index("ix_order_charges_org_created", OrderCharge.org_id, OrderCharge.created_at)

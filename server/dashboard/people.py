@@ -48,8 +48,8 @@ _PER_TECHNICIAN = """
 
 _REVENUE = """
     SELECT oc.staff_id, oc.kind, sum(oc.amount_fen) AS fen
-    FROM order_charges oc
-    WHERE oc.org_id = :org_id AND oc.order_id IN (SELECT id FROM c)
+    FROM order_charges oc JOIN c ON c.id = oc.order_id
+    WHERE oc.org_id = :org_id AND oc.created_at >= :start
     GROUP BY oc.staff_id, oc.kind
 """
 

@@ -17,7 +17,6 @@ import pytest
 
 from server.charges.models import LedgerEntry, OrderCharge
 from server.orders.models import Order, OrderEvent
-from server.sla.models import SlaClock
 
 BJ = ZoneInfo("Asia/Shanghai")
 H = 3600
@@ -219,17 +218,8 @@ def book(world, db_session, make):
     )
     b.event(of, "grab", "pending", "in_progress", t + timedelta(minutes=30))
     b.event(of, "hold", "in_progress", "on_hold", t + timedelta(hours=1))
-    b.s.add(
-        SlaClock(
-            org_id=of.org_id,
-            order_id=of.id,
-            started_at=t,
-            resolution_remind_at=t + timedelta(hours=3),
-            resolution_due_at=t + timedelta(hours=4),
-            resolution_escalate_at=t + timedelta(hours=6),
-            resolution_level=2,
-        )
-    )
+    # Past its deadline while on hold: the SLA escalated it (a step on the timeline).
+    b.event(of, "escalate", "on_hold", "on_hold", t + timedelta(hours=4), role="system")
 
     # G: 2026-11-20 08:00, awaiting payment 2 h (paused), accepted +3 h, completed +5 h,
     # rated 2 at +6 h.
