@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from schemas.common import MAX_PAGE_SIZE, LocalDateTime, PageArgsSchema, page_of
+from schemas.complaints import DeskComplaintSchema
 from schemas.orders import OrderSchema
 from server.organisation.models import MAX_SETTING_MINUTES
 from server.workbench.rules import DEFAULT_FIRST_PAGE, QUEUES
@@ -13,7 +14,8 @@ QUEUE = fields.String(
     validate=validate.OneOf(QUEUES),
     metadata={
         "description": "unassigned 待派单 | unaccepted 派单未接 | overdue 已超时 | "
-        "long_hold 挂起过久 | unpaid 办结待收款 | tenant_urged 住户催单"
+        "long_hold 挂起过久 | unpaid 办结待收款 | tenant_urged 住户催单 | "
+        "return_visit_due 待回访"
     },
 )
 
@@ -33,8 +35,17 @@ class WorkbenchQueueSchema(Schema):
     items = fields.List(fields.Nested(OrderSchema), metadata={"description": "第一页"})
 
 
+class WorkbenchComplaintsSchema(Schema):
+    label = fields.String(metadata={"description": "待处理投诉建议"})
+    total = fields.Integer(metadata={"description": "未关闭的投诉建议数（精确）"})
+    items = fields.List(
+        fields.Nested(DeskComplaintSchema), metadata={"description": "第一页：时限最近的在前"}
+    )
+
+
 class WorkbenchSchema(Schema):
     queues = fields.List(fields.Nested(WorkbenchQueueSchema))
+    complaints = fields.Nested(WorkbenchComplaintsSchema)
 
 
 class WorkbenchQueueArgsSchema(PageArgsSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.visits.models import ReturnVisit
@@ -21,6 +21,14 @@ def due_count(session: Session, *, org_id: int) -> int:
             .where(ReturnVisit.org_id == org_id, ReturnVisit.status == DUE)
         )
         or 0
+    )
+
+
+def due_orders(*, org_id: int) -> Select[Any]:
+    """The ids of orders with a return visit due: the workbench's 待回访 queue reads its orders
+    through it (the partial unique index on due visits serves it)."""
+    return select(ReturnVisit.order_id).where(
+        ReturnVisit.org_id == org_id, ReturnVisit.status == DUE
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.orm import Session
 
+from server.complaints import figures as complaint_figures
 from server.db.pagination import Page
 from server.kernel.errors import NotFound
 from server.orders.models import UNPAID_PAYMENT_STATUSES, Order
@@ -26,10 +27,13 @@ from server.orders.summaries import summary_page
 from server.orders.urging import URGEABLE_VALUES
 from server.organisation.models import Organisation
 from server.sla.models import SlaClock
+from server.visits import figures as visit_figures
 from server.workbench.rules import (
+    COMPLAINTS_LABEL,
     LONG_HOLD,
     OVERDUE,
     QUEUE_LABELS,
+    RETURN_VISIT_DUE,
     TENANT_URGED,
     UNACCEPTED,
     UNASSIGNED,
@@ -124,6 +128,16 @@ def _tenant_urged(ctx: Context) -> Select[Any]:
     )
 
 
+def _return_visit_due(ctx: Context) -> Select[Any]:
+    """待回访: low ratings, reopens and sampled closed orders awaiting the desk's call; the
+    longest waiting first."""
+    return (
+        _base(ctx)
+        .where(Order.id.in_(visit_figures.due_orders(org_id=ctx.org.id)))
+        .order_by(Order.updated_at, Order.id)
+    )
+
+
 QUEUES: tuple[Queue, ...] = tuple(
     Queue(name, QUEUE_LABELS[name], query)
     for name, query in (
@@ -133,6 +147,7 @@ QUEUES: tuple[Queue, ...] = tuple(
         (LONG_HOLD, _long_hold),
         (UNPAID, _unpaid),
         (TENANT_URGED, _tenant_urged),
+        (RETURN_VISIT_DUE, _return_visit_due),
     )
 )
 _BY_NAME = {queue.name: queue for queue in QUEUES}
@@ -157,6 +172,16 @@ def workbench(
             SimpleNamespace(name=queue.name, label=queue.label, total=page.total, items=page.items)
         )
     return answer
+
+
+def open_complaints(session: Session, *, org_id: int, page_size: int) -> SimpleNamespace:
+    """The open complaints and suggestions beside the queues: exact count, nearest deadline
+    first."""
+    return SimpleNamespace(
+        label=COMPLAINTS_LABEL,
+        total=complaint_figures.open_count(session, org_id=org_id),
+        items=complaint_figures.first_open(session, org_id=org_id, limit=page_size),
+    )
 
 
 def queue_page(

@@ -13,6 +13,7 @@ OVERDUE = "overdue"
 LONG_HOLD = "long_hold"
 UNPAID = "unpaid"
 TENANT_URGED = "tenant_urged"
+RETURN_VISIT_DUE = "return_visit_due"
 
 # In the order the workbench shows them.
 QUEUE_LABELS: dict[str, str] = {
@@ -22,7 +23,11 @@ QUEUE_LABELS: dict[str, str] = {
     LONG_HOLD: "挂起过久",
     UNPAID: "办结待收款",
     TENANT_URGED: "住户催单",
+    RETURN_VISIT_DUE: "待回访",
 }
+# The open complaints and suggestions are not orders: the workbench shows them beside the
+# queues, with their own count and first page.
+COMPLAINTS_LABEL = "待处理投诉建议"
 QUEUES: tuple[str, ...] = tuple(QUEUE_LABELS)
 
 # Items per queue on the workbench's one call (each queue pages on its own beyond that).

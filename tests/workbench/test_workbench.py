@@ -87,6 +87,22 @@ def board(client, world, db_session):
     set_column(db_session, unpaid["id"], "payable_fen", 3000)
     set_column(db_session, unpaid["id"], "payment_status", "unpaid")
 
+    # Rated 1: a return visit falls due (待回访).
+    rated_low = world.file(client)
+    ok(client.post(f"{TECH}/{rated_low['id']}/grab", headers=world.headers(t1)))
+    ok(
+        client.post(
+            f"{TECH}/{rated_low['id']}/complete", json={"result": "疏通"}, headers=world.headers(t1)
+        )
+    )
+    ok(
+        client.post(
+            f"/api/v1/tenant/orders/{rated_low['id']}/rating",
+            json={"score": 1, "comment": "还是堵"},
+            headers=world.headers(world.tenant),
+        )
+    )
+
     urged = pending_new  # also in 待派单
     set_column(db_session, urged["id"], "last_tenant_urged_at", now - timedelta(minutes=3))
     return {
@@ -98,6 +114,7 @@ def board(client, world, db_session):
         "held": held["id"],
         "unpaid": unpaid["id"],
         "urged": urged["id"],
+        "rated_low": rated_low["id"],
     }
 
 
@@ -115,12 +132,14 @@ def test_every_queue_in_one_call(client, world, desk, board, make):
         "long_hold": [board["held"]],
         "unpaid": [board["unpaid"]],
         "tenant_urged": [board["urged"]],
+        "return_visit_due": [board["rated_low"]],
     }
     for name, order_ids in expected.items():
         queue = by_name[name]
         assert [o["id"] for o in queue["items"]] == order_ids, name
         assert queue["total"] == len(order_ids), name
         assert queue["label"]
+    assert answer["complaints"] == {"label": "待处理投诉建议", "total": 0, "items": []}
     item = by_name["unassigned"]["items"][0]
     assert item["contact_phone"] == "138****0001"  # the list shape: masked
     assert {"status_label", "overdue", "room", "assignee"} <= set(item)
@@ -235,3 +254,16 @@ def test_order_records_filters(client, world, desk, db_session):
 
     r = client.get(ADMIN, query_string={"completed_from": "2026-13-01"}, headers=desk)
     assert r.status_code == 422 and "completed_from" in r.json["errors"]
+
+
+def test_open_complaints_beside_the_queues(client, world, desk):
+    filed = client.post(
+        "/api/v1/tenant/complaints",
+        json={"kind": "complaint", "text": "师傅上门迟到两小时"},
+        headers=world.headers(world.tenant),
+    )
+    assert filed.status_code == 201, filed.json
+    complaints = ok(client.get(WORKBENCH, headers=desk))["complaints"]
+    assert complaints["total"] == 1
+    assert [c["id"] for c in complaints["items"]] == [filed.json["id"]]
+    assert complaints["items"][0]["tenant"]["phone"] == "138****0001"

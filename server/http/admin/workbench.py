@@ -35,12 +35,15 @@ def workbench(args: dict[str, Any]) -> Any:
     """工作台：各待办队列的精确数量与第一页
 
     待派单（最早的在前）、派单未接（超过机构设定的分钟数）、已超时、挂起过久（待备件超过设定）、
-    办结待收款、住户催单。列表项与工单列表相同（电话脱敏）。
+    办结待收款、住户催单、待回访（低分、重新打开与抽样的已关闭工单）。列表项与工单列表相同
+    （电话脱敏）。另附待处理的投诉建议（未关闭，时限最近的在前）。
     """
+    org_id = principal().org_id
     return {
         "queues": queues.workbench(
-            session(), org_id=principal().org_id, now=now(), page_size=args["page_size"]
-        )
+            session(), org_id=org_id, now=now(), page_size=args["page_size"]
+        ),
+        "complaints": queues.open_complaints(session(), org_id=org_id, page_size=args["page_size"]),
     }
 
 
