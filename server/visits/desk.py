@@ -13,7 +13,7 @@ from server.db.scoping import get_owned
 from server.kernel.errors import InvalidTransition, ValidationFailed
 from server.orders.actors import Actor
 from server.orders.handout import reopen_order
-from server.orders.moves import Action, Status, append_event, load_order, move
+from server.orders.moves import Action, load_order, move
 from server.visits.models import ReturnVisit
 from server.visits.rules import DONE, DUE, REASON_LABELS, check_outcome
 
@@ -21,7 +21,6 @@ NOT_FOUND = "回访任务不存在"
 # The timeline's reason column holds 500 characters.
 TIMELINE_NOTES = 500
 # Statuses the state machine allows a `return_visit` step from (it keeps the status).
-_VISITABLE = frozenset({Status.COMPLETED.value, Status.CLOSED.value})
 
 
 def list_visits(
@@ -130,25 +129,10 @@ def _on_timeline(
     """The call on the order's timeline (`return_visit`, the status stays as it is)."""
     order = load_order(session, org_id=actor.org_id, order_id=visit.order_id, lock=True)
     reason = (visit.notes or REASON_LABELS[visit.reason])[:TIMELINE_NOTES]
-    if order.status in _VISITABLE:
-        move(
-            session,
-            order=order,
-            action=Action.RETURN_VISIT,
-            actor=actor,
-            now=now,
-            reason=reason,
-            data=data,
-        )
-        return
-    # A reopened order is open again: the call is still part of its story.
-    append_event(
+    move(
         session,
-        org_id=order.org_id,
-        order_id=order.id,
+        order=order,
         action=Action.RETURN_VISIT,
-        from_status=order.status,
-        to_status=order.status,
         actor=actor,
         now=now,
         reason=reason,

@@ -110,8 +110,9 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
         for s in (S.PENDING, S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD)
         for a in (A.URGE, A.TENANT_URGE)
     },
-    # A return visit is recorded on finished work; the status stays.
-    **{(s, A.RETURN_VISIT): s for s in (S.COMPLETED, S.CLOSED)},
+    # A return visit (回访) is a call on the record, whatever became of the order since it fell
+    # due (reopened, even cancelled after a reopen); the status stays.
+    **{(s, A.RETURN_VISIT): s for s in S},
 }
 
 # An order counts against its technician's grab cap in these statuses (docs/api.md).
