@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from server.accounts.passwords import hash_password
 from server.charges import order_charges, stock
+from server.complaints import desk as complaints_desk
+from server.complaints import tenant as complaints_tenant
 from server.kernel.roles import Role
 from server.models import (
     BookingSettings,
@@ -24,6 +26,7 @@ from server.models import (
     LaborItem,
     LaborPrice,
     Material,
+    Order,
     OrderSubtype,
     OrderType,
     Organisation,
@@ -35,10 +38,15 @@ from server.models import (
     Unit,
     User,
 )
-from server.orders import handout, steps
+from server.notices import fanout, publishing, reading
+from server.orders import handout, steps, urging
 from server.orders.actors import Actor
 from server.orders.filing import NewOrder, file_order
 from server.payments import paying
+from server.surveys import answering as survey_answering
+from server.surveys import building as survey_building
+from server.visits import desk as visits_desk
+from server.visits.models import ReturnVisit
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DEMO_ORG_CODE = "demo"
@@ -130,6 +138,8 @@ def seed_demo(session: Session, *, now: datetime | None = None, history: bool = 
         _second_community(session, org, password_hash)
         _history(session, org, now)
     _orders(session, org, now)
+    if history:
+        _desk_view(session, org, now)
     return True
 
 
@@ -658,4 +668,159 @@ def _history(session: Session, org: Organisation, now: datetime) -> None:
                 )
             else:
                 open_left[slot] += 1
+    session.flush()
+
+
+def _desk_view(session: Session, org: Organisation, now: datetime) -> None:
+    """What the desk works on besides orders, through the use cases: urges (督办, 催单), return
+    visits done (the older half of those due), complaints (one answered and closed, one
+    open), a notice with some reads, a survey with answers."""
+    by_phone = {u.phone: u for u in session.scalars(select(User).where(User.org_id == org.id))}
+    desk_user = by_phone[DISPATCHER_PHONE]
+    desk = Actor(user_id=desk_user.id, org_id=org.id, role=Role.DISPATCHER.value)
+    today = now.astimezone(LOCAL_TZ).date()
+    held = session.scalars(
+        select(Order)
+        .where(Order.org_id == org.id, Order.status.in_(("in_progress", "on_hold")))
+        .order_by(Order.created_at)
+    ).all()
+    for order in held[:2]:
+        urging.urge_order(session, actor=desk, order_id=order.id, reason="住户等待较久", now=now)
+    if held:
+        first = held[0]
+        tenant = session.scalar(
+            select(User).where(User.org_id == org.id, User.phone == first.contact_phone)
+        )
+        if tenant is not None:
+            urging.tenant_urge_order(
+                session,
+                actor=Actor(user_id=tenant.id, org_id=org.id, role=Role.TENANT.value),
+                order_id=first.id,
+                now=now,
+            )
+
+    due = session.scalars(
+        select(ReturnVisit)
+        .where(ReturnVisit.org_id == org.id, ReturnVisit.status == "due")
+        .order_by(ReturnVisit.created_at)
+    ).all()
+    for index, visit in enumerate(due[: len(due) // 2]):
+        satisfied = index % 3 != 0
+        visits_desk.record_outcome(
+            session,
+            actor=desk,
+            visit_id=visit.id,
+            reached=index % 5 != 4,
+            satisfied=satisfied if index % 5 != 4 else None,
+            notes="住户表示满意" if satisfied else "住户仍不满意，已记录",
+            reopen=False,
+            now=visit.created_at + timedelta(hours=4),
+        )
+
+    resident = by_phone[RESIDENTS[0][0]]
+    answered = complaints_tenant.file_complaint(
+        session,
+        user=resident,
+        kind="complaint",
+        text="维修师傅上门比约定时间晚了两个小时",
+        image_ids=[],
+        order_id=None,
+        staff_id=None,
+        now=now - timedelta(days=3),
+        today=today,
+    )
+    complaints_desk.desk_reply(
+        session,
+        org_id=org.id,
+        user_id=desk_user.id,
+        complaint_id=answered.complaint.id,
+        text="非常抱歉，已提醒师傅准时上门，并对本次服务费用减免。",
+        now=now - timedelta(days=2),
+    )
+    complaints_desk.close(
+        session,
+        org_id=org.id,
+        user_id=desk_user.id,
+        complaint_id=answered.complaint.id,
+        now=now - timedelta(days=2),
+    )
+    complaints_tenant.file_complaint(
+        session,
+        user=by_phone[LAKE_RESIDENTS[0][0]],
+        kind="suggestion",
+        text="建议在小区东门增加一处快递柜",
+        image_ids=[],
+        order_id=None,
+        staff_id=None,
+        now=now - timedelta(hours=5),
+        today=today,
+    )
+
+    notice = publishing.publish(
+        session,
+        org_id=org.id,
+        user_id=desk_user.id,
+        new=publishing.NewNotice(
+            audience="tenant",
+            title="阳光花园 12 月 10 日停水通知",
+            body="因管网检修，12 月 10 日 9:00–15:00 停水，请提前储水。",
+            scope="org",
+        ),
+        now=now - timedelta(days=1),
+    )
+    # What the fan-out job does after the commit, done here so the demo has its readers now.
+    fanout.write_part(
+        session, notice_id=notice.id, first=0, last=2**62, now=now - timedelta(days=1)
+    )
+    for phone in (RESIDENTS[0][0], RESIDENTS[1][0], LAKE_RESIDENTS[0][0]):
+        reading.mark_read(
+            session,
+            user_id=by_phone[phone].id,
+            org_id=org.id,
+            audience="tenant",
+            notice_id=notice.id,
+            now=now - timedelta(hours=20),
+        )
+
+    survey = survey_building.create_survey(
+        session,
+        org_id=org.id,
+        user_id=desk_user.id,
+        new=survey_building.NewSurvey(
+            title="2026 年度物业服务满意度调查",
+            answer_per="person",
+            scope="org",
+            questions=(
+                survey_building.NewQuestion(kind="scale", text="您对报修服务的总体满意度"),
+                survey_building.NewQuestion(
+                    kind="single",
+                    text="维修师傅是否准时上门",
+                    options=("准时", "偶尔迟到", "经常迟到"),
+                ),
+                survey_building.NewQuestion(kind="text", text="您的建议", required=False),
+            ),
+        ),
+        now=now - timedelta(days=5),
+    )
+    survey_building.move(
+        session, org_id=org.id, survey_id=survey.id, action="open", now=now - timedelta(days=5)
+    )
+    session.flush()
+    questions = sorted(survey.questions, key=lambda q: q.id)
+    for index, phone in enumerate(p for p, _, _ in LAKE_RESIDENTS[:6]):
+        survey_answering.answer(
+            session,
+            user=by_phone[phone],
+            survey_id=survey.id,
+            room_id=None,
+            given=(
+                survey_answering.GivenAnswer(question_id=questions[0].id, scale=5 - index % 3),
+                survey_answering.GivenAnswer(question_id=questions[1].id, choice=index % 2),
+                survey_answering.GivenAnswer(
+                    question_id=questions[2].id, text="希望增加夜间维修" if index == 0 else ""
+                ),
+            ),
+            today=today,
+            now=now - timedelta(days=4 - index % 3),
+        )
     session.flush()

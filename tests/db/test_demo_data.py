@@ -64,6 +64,7 @@ def test_demo_pool_has_work(db_session, client):
     headers = {"Authorization": f"Bearer {login.json['access_token']}"}
     pool = client.get("/api/v1/tech/pool", headers=headers).json
     assert pool["total"] == 3 and (pool["held"], pool["cap"]) == (0, 3)
+
     assert pool["items"][0]["priority"] == "urgent"
 
 
@@ -109,3 +110,45 @@ def test_demo_history_gives_the_desk_something_to_show(db_session, client):
     headers = {"Authorization": f"Bearer {login.json['access_token']}"}
     pool = client.get("/api/v1/tech/pool", headers=headers).json
     assert pool["total"] == 3 and (pool["held"], pool["cap"]) == (0, 3)
+
+    # The desk's view has something to show: urges, visits done and due, complaints, a notice
+    # read by some, a survey with answers.
+    desk = client.post(
+        "/api/v1/auth/login", json={"phone": "13900000000", "password": "demo1234", "org": "demo"}
+    )
+    desk_headers = {"Authorization": f"Bearer {desk.json['access_token']}"}
+    board = client.get("/api/v1/admin/workbench", headers=desk_headers).json
+    totals = {q["name"]: q["total"] for q in board["queues"]}
+    assert totals["tenant_urged"] == 1 and totals["return_visit_due"] >= 1
+    assert totals["unassigned"] == 3 and board["complaints"]["total"] == 1
+    done = client.get("/api/v1/admin/return-visits?status=done", headers=desk_headers).json
+    assert done["total"] >= 1
+    notices = client.get("/api/v1/admin/notices", headers=desk_headers).json["items"]
+    assert len(notices) == 1
+    assert notices[0]["read"] == 3 and notices[0]["unread"] > 0
+    surveys = client.get("/api/v1/admin/surveys", headers=desk_headers).json["items"]
+    results = client.get(
+        f"/api/v1/admin/surveys/{surveys[0]['id']}/results", headers=desk_headers
+    ).json
+    assert results["responses"] == 6
+
+    # The desk's view has something to show: urges, visits done and due, complaints, a notice
+    # read by some, a survey with answers.
+    desk = client.post(
+        "/api/v1/auth/login", json={"phone": "13900000000", "password": "demo1234", "org": "demo"}
+    )
+    desk_headers = {"Authorization": f"Bearer {desk.json['access_token']}"}
+    board = client.get("/api/v1/admin/workbench", headers=desk_headers).json
+    totals = {q["name"]: q["total"] for q in board["queues"]}
+    assert totals["tenant_urged"] == 1 and totals["return_visit_due"] >= 1
+    assert totals["unassigned"] == 3 and board["complaints"]["total"] == 1
+    done = client.get("/api/v1/admin/return-visits?status=done", headers=desk_headers).json
+    assert done["total"] >= 1
+    notices = client.get("/api/v1/admin/notices", headers=desk_headers).json["items"]
+    assert len(notices) == 1
+    assert notices[0]["read"] == 3 and notices[0]["unread"] > 0
+    surveys = client.get("/api/v1/admin/surveys", headers=desk_headers).json["items"]
+    results = client.get(
+        f"/api/v1/admin/surveys/{surveys[0]['id']}/results", headers=desk_headers
+    ).json
+    assert results["responses"] == 6
