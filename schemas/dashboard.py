@@ -183,6 +183,47 @@ class MoneySchema(Schema):
     by_channel = fields.List(fields.Nested(ChannelMoneySchema))
 
 
+COUNTS_BY_KEY = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class ReturnVisitFiguresSchema(Schema):
+    """回访 made in the range (by when the call was recorded), and those due now."""
+
+    done = fields.Integer(metadata={"description": "已回访"})
+    reached = fields.Integer(metadata={"description": "联系上住户"})
+    satisfied = fields.Integer(metadata={"description": "回访满意"})
+    reopened = fields.Integer(metadata={"description": "回访后重新打开"})
+    satisfaction_percent = fields.Integer(
+        allow_none=True, metadata={"description": "回访满意率（%，联系上的为分母；无则为空）"}
+    )
+    done_by_reason = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "按回访原因：low_rating 低分 | reopen 重新打开 | sample 抽样"},
+    )
+    due = fields.Integer(metadata={"description": "当前待回访"})
+
+
+class ComplaintFiguresSchema(Schema):
+    """投诉建议 filed in the range."""
+
+    total = fields.Integer()
+    by_kind = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "按类别"}
+    )
+    by_category = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "按分类（unclassified：未分类）"},
+    )
+    by_severity = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    overdue = fields.Integer(metadata={"description": "未关闭且已超过时限"})
+    average_rating = fields.Float(
+        allow_none=True, metadata={"description": "住户对处理的平均评分（无则为空）"}
+    )
+
+
 class DashboardSchema(Schema):
     range = fields.Nested(RangeSchema)
     filter = FILTER
@@ -193,6 +234,14 @@ class DashboardSchema(Schema):
     sla = fields.Nested(SlaSchema)
     satisfaction = fields.Nested(SatisfactionSchema)
     money = fields.Nested(MoneySchema)
+    return_visits = fields.Nested(
+        ReturnVisitFiguresSchema,
+        metadata={"description": "本机构在范围内的回访（不受类型、小区、部门筛选）"},
+    )
+    complaints = fields.Nested(
+        ComplaintFiguresSchema,
+        metadata={"description": "本机构在范围内提交的投诉建议（不受类型、小区、部门筛选）"},
+    )
 
 
 class SeriesSchema(Schema):

@@ -4,8 +4,9 @@ Three set-based statements over the cohort (`cohort.cohort_sql`): every count, t
 satisfaction figure in one pass (`GROUPING SETS`, one per breakdown), the cancellations with
 their reasons, and the money from the orders' ledgers.
 
-Room for more sections: the return visits (回访) and complaints (投诉) of the cohort are to be
-added by their areas as one more key of `overview`'s answer each (see `SECTIONS`).
+Beside the orders: the return visits (回访) made in the range and the complaints and suggestions
+(投诉建议) filed in it, from their own areas' figures, for the caller's organisation (the
+order filters do not narrow them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.charges.rules import L_CANCEL, L_CHARGE, L_COMPANY, L_PAYMENT, L_REFUND, L_WAIVE
+from server.complaints import figures as complaint_figures
 from server.dashboard.cohort import (
     DERIVED_CTE,
     PAUSED_CTE,
@@ -37,9 +39,20 @@ from server.dashboard.rules import (
 )
 from server.orders.rules.states import LABELS, Action, Status
 from server.orders.rules.values import PRIORITIES, STATUSES
+from server.visits import figures as visit_figures
 
-# What the overview answers, in order; the integrator adds "return_visits", "complaints".
-SECTIONS = ("counts", "breakdowns", "cancellations", "times", "sla", "satisfaction", "money")
+# What the overview answers, in order.
+SECTIONS = (
+    "counts",
+    "breakdowns",
+    "cancellations",
+    "times",
+    "sla",
+    "satisfaction",
+    "money",
+    "return_visits",
+    "complaints",
+)
 
 PRIORITY_LABELS = {"normal": "普通", "urgent": "紧急"}
 CANCEL_ACTIONS = (Action.CANCEL_BY_TENANT, Action.CANCEL_BY_DESK, Action.HOLD_EXPIRED)
@@ -228,7 +241,15 @@ def base_filter(filters: Filters) -> dict[str, Any]:
 def overview(session: Session, *, scope: Scope, filters: Filters, now: datetime) -> dict[str, Any]:
     """Every overview figure of the cohort, shaped for the console's tiles and charts."""
     with custom_plans(session):
-        return _overview(session, scope=scope, filters=filters, now=now)
+        answer = _overview(session, scope=scope, filters=filters, now=now)
+    since, until = filters.range.start, filters.range.end
+    answer["return_visits"] = visit_figures.visit_figures(
+        session, org_id=scope.org_id, since=since, until=until
+    )
+    answer["complaints"] = complaint_figures.complaint_figures(
+        session, org_id=scope.org_id, since=since, until=until, now=now
+    )
+    return answer
 
 
 def _overview(session: Session, *, scope: Scope, filters: Filters, now: datetime) -> dict[str, Any]:

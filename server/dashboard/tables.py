@@ -135,4 +135,22 @@ def overview_table(answer: dict[str, Any]) -> Table:
     for item in answer["money"]["by_channel"]:
         body.append(["金额（元）", f"实收 {item['channel'] or '其他'}", Yuan(item["paid_fen"])])
         body.append(["金额（元）", f"退款 {item['channel'] or '其他'}", Yuan(item["refunded_fen"])])
+    visits = answer["return_visits"]
+    for key, label in _VISITS.items():
+        body.append(["回访", label, visits[key]])
+    complaints = answer["complaints"]
+    body.append(["投诉建议", "提交", complaints["total"]])
+    for kind, count in sorted(complaints["by_kind"].items()):
+        body.append(["投诉建议", f"类别 {kind}", count])
+    body.append(["投诉建议", "超时未关闭", complaints["overdue"]])
     return headers, body
+
+
+_VISITS = {
+    "done": "已回访",
+    "reached": "联系上",
+    "satisfied": "满意",
+    "reopened": "回访后重新打开",
+    "satisfaction_percent": "回访满意率（%）",
+    "due": "当前待回访",
+}

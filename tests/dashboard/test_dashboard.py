@@ -499,3 +499,52 @@ def test_only_the_desk_and_only_its_organisation(client, world, book, make):
     # Filtering by another organisation's community finds nothing of it either.
     r = get(client, world, who=stranger, community_id=book.community)
     assert r.status_code == 200 and r.json["counts"]["filed"] == 0
+
+
+def test_return_visits_and_complaints_beside_the_orders(client, world):
+    """One low rating called back (reached, satisfied), one due; a complaint and a suggestion
+    filed today, one complaint in another organisation counting nowhere."""
+    tenant, desk = world.headers(world.tenant), world.headers(world.dispatcher)
+    tech = world.headers(world.techs[0])
+    visits = []
+    for score in (1, 2):
+        order = world.file(client)
+        assert (
+            client.post(f"/api/v1/tech/orders/{order['id']}/grab", headers=tech).status_code == 200
+        )
+        done = client.post(
+            f"/api/v1/tech/orders/{order['id']}/complete", json={"result": "好了"}, headers=tech
+        )
+        assert done.status_code == 200
+        rated = client.post(
+            f"/api/v1/tenant/orders/{order['id']}/rating", json={"score": score}, headers=tenant
+        )
+        assert rated.status_code == 200
+        listed = client.get(f"/api/v1/admin/return-visits?order_id={order['id']}", headers=desk)
+        visits.append(listed.json["items"][0]["id"])
+    called = client.post(
+        f"/api/v1/admin/return-visits/{visits[0]}/outcome",
+        json={"reached": True, "satisfied": True, "notes": "已解决"},
+        headers=desk,
+    )
+    assert called.status_code == 200, called.json
+    for kind in ("complaint", "suggestion"):
+        filed = client.post(
+            "/api/v1/tenant/complaints", json={"kind": kind, "text": "门禁常坏"}, headers=tenant
+        )
+        assert filed.status_code == 201, filed.json
+    today = datetime.now(BJ).date().isoformat()
+    answer = get(client, world, **{"from": today, "to": today}).json
+    assert answer["return_visits"] == {
+        "done": 1,
+        "reached": 1,
+        "satisfied": 1,
+        "reopened": 0,
+        "satisfaction_percent": 100,
+        "done_by_reason": {"low_rating": 1},
+        "due": 1,
+    }
+    complaints = answer["complaints"]
+    assert complaints["total"] == 2
+    assert complaints["by_kind"] == {"complaint": 1, "suggestion": 1}
+    assert complaints["overdue"] == 0 and complaints["average_rating"] is None
