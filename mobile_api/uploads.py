@@ -87,9 +87,12 @@ class UploadById(MethodView):
             200: {"content": {kind: {"schema": IMAGE_BYTES} for kind in IMAGE_CONTENT_TYPES}}
         }
     )
-    @blp.alt_response(404, description="图片不存在，或不是本人上传且不属于本人可见的工单")
+    @blp.alt_response(
+        404, description="图片不存在，或不是本人上传且不属于本人可见的工单或本人收到的通知"
+    )
     def get(self, upload_id: str) -> Response:
-        """下载图片：本人上传的、本人可见工单上的（报修、办结、留言图片）；调度员与管理员可看本机构全部"""
+        """下载图片：本人上传的、本人可见工单上的（报修、办结、留言图片）、本人收到且仍可见的通知上的；
+        调度员与管理员可看本机构全部"""
         upload = access.visible_upload(
             session(), viewer=principal(), upload_id=upload_id, now=now()
         )

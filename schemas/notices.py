@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.common import LocalDateTime, MaskedPhone, PageArgsSchema, TrimmedString, name_field
+from schemas.orders import IMAGE_IDS, ImageSchema
 from server.notices.rules import AUDIENCES, MAX_TARGETS, SCOPES, STATUSES
 
 _SCOPE_HELP = (
@@ -43,6 +44,7 @@ class NoticeCreateSchema(Schema):
     expires_at = fields.AwareDateTime(
         load_default=None, allow_none=True, metadata={"description": "过期时间（可选）"}
     )
+    image_ids = IMAGE_IDS
 
     @validates_schema
     def _order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -76,6 +78,7 @@ class DeskNoticeSchema(Schema):
     recipients = fields.Integer(metadata={"description": "送达人数（后台分发完成前会增长）"})
     read = fields.Integer(metadata={"description": "已读人数"})
     unread = fields.Integer(metadata={"description": "未读人数"})
+    images = fields.List(fields.Nested(ImageSchema), metadata={"description": "通知图片"})
 
 
 class UnreadRecipientSchema(Schema):
@@ -97,3 +100,4 @@ class ReceivedNoticeSchema(Schema):
     published_at = LocalDateTime(allow_none=True)
     expires_at = LocalDateTime(allow_none=True)
     read_at = LocalDateTime(allow_none=True)
+    images = fields.List(fields.Nested(ImageSchema), metadata={"description": "通知图片"})

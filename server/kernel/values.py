@@ -14,11 +14,12 @@ from enum import StrEnum
 DEFAULT_GRAB_CAP = 5
 MAX_GRAB_CAP = 100
 
-# What an uploaded image was attached as: the uploads table holds it, orders set it.
+# What an uploaded image was attached as: the uploads table holds it, orders and notices set it.
 PURPOSE_REPORT = "report"  # a photo of the reported problem (filing)
 PURPOSE_COMPLETION = "completion"  # a photo of the finished work
 PURPOSE_MESSAGE = "message"  # a photo in the order's conversation
-UPLOAD_PURPOSES = (PURPOSE_REPORT, PURPOSE_COMPLETION, PURPOSE_MESSAGE)
+PURPOSE_NOTICE = "notice"  # an image of a notice (通知公告, 公告板)
+UPLOAD_PURPOSES = (PURPOSE_REPORT, PURPOSE_COMPLETION, PURPOSE_MESSAGE, PURPOSE_NOTICE)
 
 
 def values_of(enum: type[StrEnum]) -> tuple[str, ...]:

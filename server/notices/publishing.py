@@ -19,6 +19,7 @@ from server.db.scoping import get_owned
 from server.directory.models import Building, Community, Room
 from server.jobs import NOTICE_FAN_OUT
 from server.kernel.errors import InvalidTransition, ValidationFailed
+from server.kernel.values import PURPOSE_NOTICE
 from server.notices.models import Notice
 from server.notices.rules import (
     AUDIENCE_STAFF,
@@ -35,6 +36,7 @@ from server.notices.rules import (
 )
 from server.outbox.outbox import enqueue_on_commit
 from server.staff.models import Department
+from server.uploads.files import attachable_uploads
 
 _TARGET_TABLES = {
     SCOPE_COMMUNITIES: (Community, "小区"),
@@ -54,6 +56,8 @@ class NewNotice:
     urgent: bool = False
     publish_at: datetime | None = None
     expires_at: datetime | None = None
+    # The caller's own unattached uploads (POST /uploads), at most 9: the notice's images.
+    image_ids: Sequence[str] = ()
 
 
 def check_targets(session: Session, *, org_id: int, scope: str, target_ids: Sequence[int]) -> None:
@@ -77,7 +81,12 @@ def check_targets(session: Session, *, org_id: int, scope: str, target_ids: Sequ
 def publish(
     session: Session, *, org_id: int, user_id: int, new: NewNotice, now: datetime
 ) -> Notice:
-    """Create a notice: published now (and fanned out), or scheduled for `publish_at`."""
+    """Create a notice: published now (and fanned out), or scheduled for `publish_at`.
+
+    Its images are attached in the same transaction by the uploads' own rule (the caller's,
+    unattached, of the organisation): from then on the sweeper leaves them alone and no other
+    notice, order or complaint can take them.
+    """
     if not scope_fits(new.audience, new.scope):
         raise ValidationFailed.field("scope", "发布范围与对象类型不符")
     if new.audience == AUDIENCE_STAFF and new.urgent:
@@ -86,6 +95,9 @@ def publish(
     publish_at = new.publish_at or now
     if new.expires_at is not None and new.expires_at <= max(publish_at, now):
         raise ValidationFailed.field("expires_at", "过期时间应晚于发布时间")
+    images = attachable_uploads(
+        session, org_id=org_id, user_id=user_id, upload_ids=list(new.image_ids)
+    )
     status = initial_status(new.publish_at, now)
     notice = Notice(
         org_id=org_id,
@@ -104,6 +116,8 @@ def publish(
     )
     session.add(notice)
     session.flush()
+    for upload in images:
+        upload.notice_id, upload.purpose = notice.id, PURPOSE_NOTICE
     if status == PUBLISHED:
         _fan_out(session, notice)
     return notice

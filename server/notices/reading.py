@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from server.kernel.errors import NotFound
 from server.notices.models import Notice, NoticeRecipient
 from server.notices.rules import PUBLISHED
 from server.notifications.models import Notification
+from server.uploads.models import Upload
 
 
 @dataclass(frozen=True)
@@ -30,15 +32,17 @@ class ReceivedNotice:
     published_at: datetime | None
     expires_at: datetime | None
     read_at: datetime | None
+    images: Sequence[Upload] = ()
 
 
 @dataclass(frozen=True)
 class DeskNotice:
-    """A notice as the desk sees it, with its read receipts counted."""
+    """A notice as the desk sees it, with its read receipts counted and its images."""
 
     notice: Notice
     recipients: int
     read: int
+    images: Sequence[Upload] = ()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.notice, name)
@@ -54,6 +58,28 @@ class Unread:
     name: str
     phone: str | None
     room: str | None
+
+
+def images_of(session: Session, *, org_id: int, notice_ids: list[int]) -> dict[int, list[Upload]]:
+    """The images attached to each notice (in the order they were uploaded)."""
+    if not notice_ids:
+        return {}
+    found: dict[int, list[Upload]] = {}
+    for upload in session.scalars(
+        select(Upload)
+        .where(Upload.notice_id.in_(notice_ids), Upload.org_id == org_id)
+        .order_by(Upload.created_at, Upload.id)
+    ):
+        assert upload.notice_id is not None
+        found.setdefault(upload.notice_id, []).append(upload)
+    return found
+
+
+def _with_images(
+    session: Session, *, org_id: int, notices: list[ReceivedNotice]
+) -> list[ReceivedNotice]:
+    images = images_of(session, org_id=org_id, notice_ids=[n.id for n in notices])
+    return [replace(n, images=images.get(n.id, [])) for n in notices]
 
 
 def _visible_to(user_id: int, org_id: int, now: datetime) -> Any:
@@ -116,7 +142,8 @@ def my_notices(
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).all()
-    return Page([ReceivedNotice(*row) for row in rows], total, page, page_size)
+    items = _with_images(session, org_id=org_id, notices=[ReceivedNotice(*row) for row in rows])
+    return Page(items, total, page, page_size)
 
 
 def my_notice(
@@ -131,7 +158,21 @@ def my_notice(
     ).first()
     if row is None:
         raise NotFound("通知不存在")
-    return ReceivedNotice(*row)
+    (notice,) = _with_images(session, org_id=org_id, notices=[ReceivedNotice(*row)])
+    return notice
+
+
+def received(session: Session, *, user_id: int, org_id: int, notice_id: int, now: datetime) -> bool:
+    """Whether the notice reached this user and they may see it now (published, unexpired):
+    who may see the notice's images besides the desk (`uploads.access`)."""
+    return (
+        session.scalar(
+            select(Notice.id)
+            .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
+            .where(_visible_to(user_id, org_id, now), Notice.id == notice_id)
+        )
+        is not None
+    )
 
 
 def mark_read(
@@ -205,14 +246,22 @@ def desk_notices(
         page=page,
         page_size=page_size,
     )
-    counts = _counts(session, [n.id for n in listed.items])
-    items = [DeskNotice(n, *counts.get(n.id, (0, 0))) for n in listed.items]
+    ids = [n.id for n in listed.items]
+    counts = _counts(session, ids)
+    images = images_of(session, org_id=org_id, notice_ids=ids)
+    items = [
+        DeskNotice(n, *counts.get(n.id, (0, 0)), images=images.get(n.id, [])) for n in listed.items
+    ]
     return Page(items, listed.total, listed.page, listed.page_size)
 
 
 def desk_notice(session: Session, *, org_id: int, notice_id: int) -> DeskNotice:
     notice = get_owned(session, Notice, notice_id, org_id=org_id, message="通知不存在")
-    return DeskNotice(notice, *_counts(session, [notice.id]).get(notice.id, (0, 0)))
+    return DeskNotice(
+        notice,
+        *_counts(session, [notice.id]).get(notice.id, (0, 0)),
+        images=images_of(session, org_id=org_id, notice_ids=[notice.id]).get(notice.id, []),
+    )
 
 
 def unread_recipients(

@@ -4,7 +4,11 @@
   may see (`orders.lists.tenant_order`);
 - a technician: their own uploads, and the photos of orders they may see (`orders.pool.
   technician_order`: the orders they hold or held, and the pending ones of their pool);
-- the desk (dispatcher, admin): any upload of the organisation.
+- the desk (dispatcher, admin): any upload of the organisation;
+- a notice's images (通知公告, 公告板): whoever the notice reached (its recipients: the tenants
+  of its rooms, the staff of its departments), while they may see it (`notices.reading.
+  received`: published and not expired);
+- a complaint's photos: their owner and the desk only (the two cases above).
 Anything else is 404, never 403: whether an upload exists is itself not given away.
 """
 
@@ -21,6 +25,7 @@ from server.db.scoping import find_owned
 from server.kernel.clock import local_date
 from server.kernel.errors import NotFound
 from server.kernel.roles import CONSOLE_ROLES, Role
+from server.notices.reading import received
 from server.orders.capacity import technician
 from server.orders.lists import tenant_order
 from server.orders.models import OrderMessage
@@ -45,7 +50,18 @@ def visible_upload(session: Session, *, viewer: Principal, upload_id: str, now: 
     order_id = _order_of(session, upload)
     if order_id is not None and _may_see_order(session, viewer=viewer, order_id=order_id, now=now):
         return upload
+    if upload.notice_id is not None and _may_see_notice(
+        session, viewer=viewer, notice_id=upload.notice_id, now=now
+    ):
+        return upload
     raise NotFound(NOT_FOUND)
+
+
+def _may_see_notice(session: Session, *, viewer: Principal, notice_id: int, now: datetime) -> bool:
+    """Whether the notice reached the viewer (its recipients row) and is still theirs to see."""
+    return received(
+        session, user_id=viewer.user_id, org_id=viewer.org_id, notice_id=notice_id, now=now
+    )
 
 
 def _order_of(session: Session, upload: Upload) -> int | None:

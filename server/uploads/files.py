@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from server.db.session import on_commit
@@ -122,6 +122,19 @@ def promote(staged: Path, final: Path) -> None:
     _fsync_directory(final.parent)
 
 
+def unattached() -> tuple[ColumnElement[bool], ...]:
+    """An upload nobody attached yet: to an order, an order's message, a complaint or a notice.
+
+    The one spelling of "unattached": attaching reads it, and so does the sweeper.
+    """
+    return (
+        Upload.order_id.is_(None),
+        Upload.message_id.is_(None),
+        Upload.complaint_id.is_(None),
+        Upload.notice_id.is_(None),
+    )
+
+
 def attachable_uploads(
     session: Session, *, org_id: int, user_id: int, upload_ids: list[str]
 ) -> list[Upload]:
@@ -143,9 +156,7 @@ def attachable_uploads(
             Upload.id.in_(upload_ids),
             Upload.org_id == org_id,
             Upload.owner_user_id == user_id,
-            Upload.order_id.is_(None),
-            Upload.message_id.is_(None),
-            Upload.complaint_id.is_(None),
+            *unattached(),
         )
         .order_by(Upload.id)
         .with_for_update()

@@ -1,4 +1,5 @@
-"""Uploaded images: owned by whoever uploaded them until attached to an order or message."""
+"""Uploaded images: owned by whoever uploaded them until attached to an order, a message, a
+complaint or a notice."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ class Upload(OrgOwnedMixin, Base):
     # A complaint's photos (投诉建议): seen by their owner and the desk only.
     complaint_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("complaints.id", ondelete="SET NULL"), index=True
+    )
+    # A notice's images (通知公告, 公告板): seen by the desk and the notice's recipients.
+    notice_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("notices.id", ondelete="SET NULL"), index=True
     )
     purpose: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

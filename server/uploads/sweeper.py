@@ -7,7 +7,8 @@ so that nothing a request is still working on is touched:
 - final files whose row is gone (deleted, or written by a transaction that never committed)
   and leftover temporary files;
 - rows whose file is neither in place nor staged;
-- uploads nobody attached to an order or message within `unattached_after`: rows, then files.
+- uploads nobody attached (to an order, a message, a complaint or a notice: `files.unattached`)
+  within `unattached_after`: rows, then files.
 The rows go in the sweeper's transaction; every file is moved or removed after it commits.
 
 If the upload directory itself is missing (storage not mounted), nothing is done: an empty
@@ -29,7 +30,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.db.session import on_commit
-from server.uploads.files import STAGING_DIR, UPLOAD_ID, promote, staging_path, upload_path
+from server.uploads.files import (
+    STAGING_DIR,
+    UPLOAD_ID,
+    promote,
+    staging_path,
+    unattached,
+    upload_path,
+)
 from server.uploads.images import EXTENSIONS
 from server.uploads.models import Upload
 
@@ -170,12 +178,7 @@ def _sweep_unattached(
     # an upload attached meanwhile no longer matches and stays.
     gone = session.execute(
         delete(Upload)
-        .where(
-            Upload.order_id.is_(None),
-            Upload.message_id.is_(None),
-            Upload.complaint_id.is_(None),
-            Upload.created_at < before,
-        )
+        .where(*unattached(), Upload.created_at < before)
         .returning(Upload.id, Upload.org_id, Upload.content_type)
         .execution_options(synchronize_session=False)
     ).all()

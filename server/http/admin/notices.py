@@ -52,7 +52,8 @@ class Notices(MethodView):
         """发布通知：全体、指定小区 / 楼栋 / 房间（住户），或指定部门 / 全体员工（公告板）
 
         立即返回；送达（收件箱、推送、订阅消息）在后台分批进行。发布日与房间有关联的住户
-        收到通知；紧急通知立即推送。`publish_at` 在将来则定时发布。
+        收到通知；紧急通知立即推送。`publish_at` 在将来则定时发布。`image_ids`：先经
+        POST /uploads 上传的图片（最多 9 张），发布后只有控制台与收到通知的人可以查看。
         """
         caller = principal()
         notice = publishing.publish(
@@ -68,10 +69,11 @@ class Notices(MethodView):
                 urgent=data["urgent"],
                 publish_at=data["publish_at"],
                 expires_at=data["expires_at"],
+                image_ids=tuple(data["image_ids"]),
             ),
             now=now(),
         )
-        return reading.DeskNotice(notice, 0, 0)
+        return reading.desk_notice(session(), org_id=caller.org_id, notice_id=notice.id)
 
 
 @blp.get("/notices/<int:notice_id>")
