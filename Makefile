@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard clean
+.PHONY: help browser install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -26,12 +26,33 @@ $(TS_STAMP): $(TS_DIR)/package-lock.json $(STAMP)
 	cd $(TS_DIR) && PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/npm ci --no-audit --no-fund --loglevel=error
 	@touch $(TS_STAMP)
 
-install: $(STAMP) $(TS_STAMP) ## create .venv and install the project with its dev tools
+# The console's browser libraries (htmx, ECharts) from the npm registry at the locked versions,
+# copied with a gzipped twin into server/console/static/vendor (no CDN at run time).
+CONSOLE_ASSETS := server/console/assets
+VENDOR := server/console/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+$(VENDOR_STAMP): $(CONSOLE_ASSETS)/package-lock.json $(STAMP)
+	cd $(CONSOLE_ASSETS) && PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp $(CONSOLE_ASSETS)/node_modules/htmx.org/dist/htmx.min.js $(CONSOLE_ASSETS)/node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	gzip -9 -k -f $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js
+	@touch $(VENDOR_STAMP)
 
-run: $(STAMP) ## install, then start API + worker + cron with demo data (another port: make run PORT=5001)
+# The browser tests drive Debian's Chromium (never a browser download); installed with apt
+# when this runs as root on Debian, otherwise those tests are skipped with the reason.
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk >/dev/null \
+	  || echo "chromium could not be installed: the browser tests will be skipped"; \
+	else echo "chromium is not installed (apt-get install chromium fonts-noto-cjk): the browser tests will be skipped"; fi
+
+install: $(STAMP) $(TS_STAMP) $(VENDOR_STAMP) browser ## create .venv and install the project with its dev tools, the console's libraries and Chromium
+
+run: $(STAMP) $(VENDOR_STAMP) ## install, then start API + worker + cron with demo data (another port: make run PORT=5001)
 	$(BIN)/baoxiu dev --port $(PORT)
 
-test: $(STAMP) $(TS_STAMP) ## install, then run the whole test suite (embedded default unless DATABASE_URL/REDIS_URL are set)
+test: $(STAMP) $(TS_STAMP) $(VENDOR_STAMP) browser ## install, then run the whole test suite (embedded default unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff, mypy and the import-direction contracts

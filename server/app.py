@@ -15,7 +15,7 @@ from marshmallow import Schema
 from swagger_ui_bundle import swagger_ui_path
 
 from schemas.common import ErrorSchema
-from server import runtime
+from server import console, runtime
 from server.accounts.tokens import TokenIssuer
 from server.config import Settings
 from server.db.session import Database
@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     _register_blueprints(api)
+    # The desk's console in the browser: pages, not part of the OpenAPI document.
+    app.register_blueprint(console.blueprint())
     register_error_handlers(app)
     _register_request_hooks(app)
 

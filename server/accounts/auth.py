@@ -62,7 +62,13 @@ def login_with_password(
     org_code: str | None,
     now: datetime,
 ) -> Login:
-    """Check a phone and password and issue tokens.
+    """Check a phone and password and issue tokens."""
+    user = password_user(session, phone=phone, password=password, org_code=org_code)
+    return _issue(session, issuer=issuer, user=user, now=now)
+
+
+def password_user(session: Session, *, phone: str, password: str, org_code: str | None) -> User:
+    """The active account a phone and password open (the API's login and the console's).
 
     The password is checked first, against every account with that phone (or a dummy hash when
     there is none): a wrong password answers the same whether the phone exists in no, one or
@@ -83,7 +89,7 @@ def login_with_password(
     if len(active) > 1:
         raise ValidationFailed.field("org", MANY_ORGANISATIONS)
     if active:
-        return _issue(session, issuer=issuer, user=active[0], now=now)
+        return active[0]
     if opened:
         raise Forbidden("账号已停用")
     raise InvalidCredentials()

@@ -1,0 +1,17 @@
+"""The desk's console (控制台) in the browser: server-rendered pages over the same use cases as
+the JSON API (`server.http.admin`), with a little progressive JavaScript (htmx, ECharts).
+
+One module per screen under `views/`; each registers its routes on `blueprint.bp`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def blueprint() -> Blueprint:
+    from server.console.blueprint import bp
+    from server.console.views import auth, workbench
+
+    del auth, workbench  # imported for their routes
+    return bp

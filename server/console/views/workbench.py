@@ -1,0 +1,69 @@
+"""工作台: the dispatcher's queues with exact counts, one open, refreshing by itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, request
+
+from schemas.workbench import WorkbenchOrderPageSchema, WorkbenchSchema
+from server.console.blueprint import bp, local
+from server.console.web import desk_page, is_htmx, page
+from server.web.context import now, principal, session
+from server.workbench import queues
+from server.workbench.rules import QUEUE_LABELS, QUEUES
+
+# The workbench asks for fresh counts this often (seconds): a new order appears unasked.
+REFRESH_SECONDS = 15
+PAGE_SIZE = 20
+
+_WORKBENCH = WorkbenchSchema()
+_QUEUE_PAGE = WorkbenchOrderPageSchema()
+
+
+@bp.get("/")
+@desk_page
+def home() -> Any:
+    return redirect("/console/workbench")
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+
+
+@bp.get("/workbench")
+@desk_page
+def workbench() -> Any:
+    org_id = principal().org_id
+    chosen = request.args.get("queue", "")
+    chosen = chosen if chosen in QUEUES else QUEUES[0]
+    current = session()
+    board = _WORKBENCH.dump(
+        {
+            "queues": queues.workbench(current, org_id=org_id, now=now(), page_size=1),
+            "complaints": queues.open_complaints(current, org_id=org_id, page_size=5),
+        }
+    )
+    listing = _QUEUE_PAGE.dump(
+        queues.queue_page(
+            current,
+            org_id=org_id,
+            name=chosen,
+            now=now(),
+            page=_page_number(),
+            page_size=PAGE_SIZE,
+        )
+    )
+    template = "console/workbench_live.html" if is_htmx() else "console/workbench.html"
+    return page(
+        template,
+        board=board,
+        chosen=chosen,
+        chosen_label=QUEUE_LABELS[chosen],
+        listing=listing,
+        refresh_seconds=REFRESH_SECONDS,
+        now_local=local(now(), "%H:%M:%S"),
+        page_url=lambda n: f"/console/workbench?queue={chosen}&page={n}",
+        nav="workbench",
+    )
