@@ -308,6 +308,7 @@ def _dev(port: int) -> None:
     base = f"http://127.0.0.1:{port}"
     click.echo(f"""
 Baoxiu is starting on the embedded default (data under {settings.instance_dir}).
+  Console (控制台):       {base}/console/   dispatcher 13900000000, password demo1234
   API docs (Swagger UI): {base}/docs
   OpenAPI document:      {base}/openapi.json
   Health:                {base}/api/v1/readyz
