@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help browser install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard clean
+.PHONY: help browser install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard bench-console clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ bench-push: $(STAMP) ## one pool order to 1,000 technicians' phones (outbox, wor
 
 bench-notices: $(STAMP) ## one notice to 10,000 rooms: publish → every inbox row → every push (outbox, 2 workers, FCM) vs bare SQL and send_each
 	$(BIN)/python -m bench.notices
+
+bench-console: $(STAMP) $(VENDOR_STAMP) ## console pages: server time on the demo data, against the JSON API on 1M orders, downloads
+	$(BIN)/python -m bench.console
 
 bench-reconcile: $(STAMP) ## reconcile a 1M-row WeChat bill: parsing alone vs the whole run, peak memory
 	$(BIN)/python -m bench.reconcile

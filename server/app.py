@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     _register_blueprints(api)
     # The desk's console in the browser: pages, not part of the OpenAPI document.
-    app.register_blueprint(console.blueprint())
+    app.register_blueprint(console.pages())
     register_error_handlers(app)
     _register_request_hooks(app)
 

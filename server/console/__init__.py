@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 
-def blueprint() -> Blueprint:
+def pages() -> Blueprint:
+    """The console blueprint with every screen's routes registered."""
     from server.console.blueprint import bp
     from server.console.views import auth, workbench
 

@@ -154,7 +154,10 @@ def desk_page(view: Callable[..., Any]) -> Callable[..., Any]:
         doc = current_session()
         if doc is None:
             return _to_login()
-        if request.method not in SAFE_METHODS:
+        if request.method in SAFE_METHODS:
+            # A page only reads: no transaction round trips, and a write would be refused.
+            g.read_only = True
+        else:
             sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
             if not hmac.compare_digest(str(sent), str(doc["c"])):
                 return page(

@@ -174,6 +174,21 @@ def workbench(
     return answer
 
 
+def queue_counts(session: Session, *, org_id: int, now: datetime) -> list[SimpleNamespace]:
+    """Every queue's name, label and exact count, in one statement (one count per queue, each
+    by its index): the console's tiles, refreshed every few seconds."""
+    ctx = _context(session, org_id=org_id, now=now)
+    counts = [
+        queue.query(ctx).with_only_columns(func.count()).order_by(None).scalar_subquery()
+        for queue in QUEUES
+    ]
+    row = session.execute(select(*counts)).one()
+    return [
+        SimpleNamespace(name=queue.name, label=queue.label, total=int(total))
+        for queue, total in zip(QUEUES, row, strict=True)
+    ]
+
+
 def open_complaints(session: Session, *, org_id: int, page_size: int) -> SimpleNamespace:
     """The open complaints and suggestions beside the queues: exact count, nearest deadline
     first."""

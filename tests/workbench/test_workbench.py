@@ -270,3 +270,14 @@ def test_open_complaints_beside_the_queues(client, world, desk):
     assert complaints["total"] == 1
     assert [c["id"] for c in complaints["items"]] == [filed.json["id"]]
     assert complaints["items"][0]["tenant"]["phone"] == "138****0001"
+
+
+def test_queue_counts_in_one_statement_equal_the_queues(client, world, desk, board, db_session):
+    """The console's tiles: every count in one statement, the same as each queue's own."""
+    from server.workbench.queues import queue_counts
+
+    answer = ok(client.get(WORKBENCH, headers=desk))
+    counts = queue_counts(db_session, org_id=world.org.id, now=datetime.now(UTC))
+    expected = [(q["name"], q["total"]) for q in answer["queues"]]
+    assert [(c.name, c.total) for c in counts] == expected
+    assert sum(c.total for c in counts) == 8  # the board above: one or two per queue

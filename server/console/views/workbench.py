@@ -6,18 +6,18 @@ from typing import Any
 
 from flask import redirect, request
 
-from schemas.workbench import WorkbenchOrderPageSchema, WorkbenchSchema
+from schemas.workbench import WorkbenchOrderPageSchema
+from server.complaints import figures as complaint_figures
 from server.console.blueprint import bp, local
 from server.console.web import desk_page, is_htmx, page
 from server.web.context import now, principal, session
 from server.workbench import queues
-from server.workbench.rules import QUEUE_LABELS, QUEUES
+from server.workbench.rules import COMPLAINTS_LABEL, QUEUE_LABELS, QUEUES
 
 # The workbench asks for fresh counts this often (seconds): a new order appears unasked.
 REFRESH_SECONDS = 15
 PAGE_SIZE = 20
 
-_WORKBENCH = WorkbenchSchema()
 _QUEUE_PAGE = WorkbenchOrderPageSchema()
 
 
@@ -39,12 +39,13 @@ def workbench() -> Any:
     chosen = request.args.get("queue", "")
     chosen = chosen if chosen in QUEUES else QUEUES[0]
     current = session()
-    board = _WORKBENCH.dump(
-        {
-            "queues": queues.workbench(current, org_id=org_id, now=now(), page_size=1),
-            "complaints": queues.open_complaints(current, org_id=org_id, page_size=5),
-        }
-    )
+    board = {
+        "queues": queues.queue_counts(current, org_id=org_id, now=now()),
+        "complaints": {
+            "label": COMPLAINTS_LABEL,
+            "total": complaint_figures.open_count(current, org_id=org_id),
+        },
+    }
     listing = _QUEUE_PAGE.dump(
         queues.queue_page(
             current,
