@@ -374,6 +374,7 @@ def test_csv_export_contents(client, world, desk, exported):
         "创建时间": "2026-03-01 09:30",
         "派单时间": "2026-03-01 10:00",
         "办结时间": "2026-03-02 00:05",
+        "处理结果": "换了阀门",
         "超时": "否",
         "评分": "2",
         "需回访": "是",
@@ -412,6 +413,7 @@ def test_xlsx_export_contents(client, world, desk, exported):
     assert finished["联系电话"] == "138****0001"
     assert finished["创建时间"] == datetime(2026, 3, 1, 9, 30)  # a real date, local time
     assert finished["办结时间"] == datetime(2026, 3, 2, 0, 5)
+    assert finished["处理结果"] == "换了阀门"
     assert finished["评分"] == 2 and finished["需回访"] == "是" and finished["重开次数"] == 0
     assert finished["应付金额（元）"] == 0
     unpaid = by_number[exported["unpaid"]["number"]]
