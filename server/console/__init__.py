@@ -11,7 +11,7 @@ from flask import Blueprint
 
 def blueprint() -> Blueprint:
     from server.console.blueprint import bp
-    from server.console.views import auth, workbench
+    from server.console.views import auth, dashboard, workbench
 
-    del auth, workbench  # imported for their routes
+    del auth, dashboard, workbench  # imported for their routes
     return bp
