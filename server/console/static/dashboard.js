@@ -16,7 +16,7 @@
       color: COLORS,
       textStyle: { fontFamily: FONT, fontSize: 12 },
       tooltip: { renderMode: "richText", confine: true },
-      grid: { left: 48, right: 24, top: 40, bottom: 40, containLabel: true }
+      grid: { left: 24, right: 24, top: 32, bottom: 16, containLabel: true }
     };
     if (empty) {
       option.title = {
@@ -102,7 +102,8 @@
   function technicians(items) {
     var option = base(items.length === 0);
     option.tooltip.trigger = "axis";
-    option.legend = { top: 4 };
+    option.legend = { top: 0 };
+    option.grid.top = 56;
     option.xAxis = categoryAxis(labelsOf(items));
     option.yAxis = [
       { type: "value", name: "完工数", minInterval: 1 },

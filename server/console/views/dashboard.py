@@ -9,6 +9,7 @@ list's query) becomes a link to the console's order board.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -44,6 +45,14 @@ DEFAULT_DAYS = 30
 MAX_CHOICES = 500
 QUERY_KEYS = ("from", "to", "community_id", "order_type_id", "department_id", "granularity")
 GRANULARITY_LABELS = {DAY: "按日", WEEK: "按周"}
+FIELD_LABELS = {
+    "from": "报修日期起",
+    "to": "报修日期止",
+    "community_id": "小区",
+    "order_type_id": "工单类型",
+    "department_id": "部门",
+    "granularity": "趋势粒度",
+}
 EXPORTS = ("overview", "trends", "technicians", "departments")
 FORMATS = ("csv", "xlsx")
 # How the ledger names a payment channel (an empty channel: recorded without one).
@@ -76,10 +85,8 @@ def _query() -> dict[str, str]:
     if not asked["to"]:
         asked["to"] = last.isoformat()
     if not asked["from"]:
-        try:
+        with suppress(ValueError):  # a bad `to` is refused by the schema below
             last = date.fromisoformat(asked["to"])
-        except ValueError:
-            pass
         asked["from"] = (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
     if asked["granularity"] not in GRANULARITIES:
         asked["granularity"] = DAY
@@ -92,8 +99,23 @@ def _load(query: dict[str, str]) -> tuple[dict[str, Any] | None, str]:
         return _ARGS.load(query), ""
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
-        texts = [str(m) for values in messages.values() for m in _flat(values)]
+        texts = [
+            _labelled(str(field), str(m))
+            for field, values in messages.items()
+            for m in _flat(values)
+        ]
         return None, "；".join(dict.fromkeys(texts)) or "筛选条件有误"
+
+
+def _labelled(field: str, message: str) -> str:
+    """A field's message with the field's name, unless it names what it is about (the range's
+    own messages: "结束日期不能早于开始日期", "时间范围最多 366 天")."""
+    label = FIELD_LABELS.get(field)
+    return (
+        message
+        if label is None or "日期" in message or "范围" in message
+        else f"{label}：{message}"
+    )
 
 
 def _flat(values: Any) -> list[Any]:
