@@ -25,7 +25,7 @@ from schemas.dashboard import (
     TechnicianTableSchema,
 )
 from server.catalog import admin as catalog_admin
-from server.console.blueprint import bp
+from server.console.blueprint import bp, yuan
 from server.console.web import desk_page, page
 from server.dashboard import overview as overview_figures
 from server.dashboard import people, tables
@@ -168,9 +168,8 @@ def _tiles(o: dict[str, Any]) -> list[dict[str, Any]]:
     def percent(value: float | None) -> str:
         return "—" if value is None else f"{value * 100:.1f}%"
 
-    def yuan(fen: int) -> str:
-        whole, cents = divmod(abs(int(fen)), 100)
-        return f"{'-' if fen < 0 else ''}¥{whole:,}.{cents:02d}"
+    def money_of(fen: int) -> str:
+        return f"¥{yuan(fen)}" if fen >= 0 else f"-¥{yuan(-fen)}"
 
     visits, complaints = o["return_visits"], o["complaints"]
     complaints_open = sum(
@@ -212,10 +211,10 @@ def _tiles(o: dict[str, Any]) -> list[dict[str, Any]]:
             orders_href(sat["low_filter"]),
             note=f"差评 {sat['low_scores']}",
         ),
-        _tile("charged_fen", "应收", yuan(money["charged_fen"]), orders_href(base)),
-        _tile("paid_fen", "实收", yuan(money["paid_fen"]), orders_href(base)),
-        _tile("refunded_fen", "退款", yuan(money["refunded_fen"]), orders_href(base)),
-        _tile("outstanding_fen", "待收", yuan(money["outstanding_fen"]), orders_href(base)),
+        _tile("charged_fen", "应收", money_of(money["charged_fen"]), orders_href(base)),
+        _tile("paid_fen", "实收", money_of(money["paid_fen"]), orders_href(base)),
+        _tile("refunded_fen", "退款", money_of(money["refunded_fen"]), orders_href(base)),
+        _tile("outstanding_fen", "待收", money_of(money["outstanding_fen"]), orders_href(base)),
         _tile("return_visits_done", "已回访", str(visits["done"]), "/console/visits?status=done"),
         _tile(
             "complaints_open",
