@@ -12,7 +12,7 @@ from flask import Blueprint
 def pages() -> Blueprint:
     """The console blueprint with every screen's routes registered."""
     from server.console.blueprint import bp
-    from server.console.views import auth, workbench
+    from server.console.views import auth, dashboard, workbench
 
-    del auth, workbench  # imported for their routes
+    del auth, dashboard, workbench  # imported for their routes
     return bp
