@@ -293,7 +293,7 @@ def _detail(notice_id: int, *, refused: Refusal | None = None) -> Any:
     return page(
         "console/notice.html",
         n=found,
-        targets=_target_names(found["scope"], found["target_ids"]),
+        targets=target_names(found["scope"], found["target_ids"]),
         listing=listing,
         page_url=page_url_for(f"/console/notices/{notice_id}", {}),
         refused=refused,
@@ -302,7 +302,7 @@ def _detail(notice_id: int, *, refused: Refusal | None = None) -> Any:
     )
 
 
-def _target_names(scope: str, ids: list[int]) -> list[str]:
+def target_names(scope: str, ids: list[int]) -> list[str]:
     """The names of a notice's targets (rooms: their codes), in the form's lists."""
     picker = TARGET_FIELDS.get(scope)
     if picker is None or not ids:

@@ -31,7 +31,12 @@ from server.console.views._service import (
     query_args,
     refusal_of,
 )
-from server.console.views.notices import SCOPE_LABELS, TARGET_FIELDS, pick_targets
+from server.console.views.notices import (
+    SCOPE_LABELS,
+    TARGET_FIELDS,
+    pick_targets,
+    target_names,
+)
 from server.console.web import desk_page, discard_changes, page, private
 from server.idempotency.keys import Replay
 from server.kernel.clock import LOCAL_TZ
@@ -281,6 +286,7 @@ def _detail(survey_id: int, *, refused: Refusal | None = None) -> Any:
     return page(
         "console/survey.html",
         s=found["survey"],
+        targets=target_names(found["survey"]["scope"], found["survey"]["target_ids"]),
         r=found,
         questions=questions,
         charts=_chart_data(found),
