@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ import requests
 from flask import Flask
 
 from server.demo_data import DEMO_ORG_CODE, DEMO_PASSWORD, DISPATCHER_PHONE
+from server.kernel.clock import LOCAL_TZ
 from tests.console.conftest import screenshot
 from tests.notices.conftest import fan_out
 
@@ -379,3 +381,55 @@ def test_survey_export_is_the_apis(console_app: Flask, console_url: str) -> None
         assert "attachment" in mine.headers["Content-Disposition"]
         if fmt == "csv":
             assert mine.data == theirs.content
+
+
+def test_scheduled_staff_notice_and_withdrawing_twice(console_app: Flask, console_url: str) -> None:
+    client, csrf = signed_in(console_app)
+    tomorrow = (datetime.now(LOCAL_TZ) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(
+        "/console/notices",
+        data={
+            "csrf_token": csrf,
+            "form_token": secrets.token_urlsafe(24),
+            "title": unique("员工例会"),
+            "body": "周五下午三点例会",
+            "scope": "all_staff",
+            "publish_at": tomorrow,
+        },
+    )
+    assert r.status_code == 303
+    notice_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    desk_api = api_headers(console_url, DISPATCHER_PHONE)
+    found = api(console_url, "GET", f"/admin/notices/{notice_id}", desk_api)
+    assert (found["audience"], found["status"]) == ("staff", "scheduled")
+    assert found["publish_at"].startswith(tomorrow)  # read as Beijing time, shown as such
+
+    first = client.post(f"/console/notices/{notice_id}/withdraw", data={"csrf_token": csrf})
+    assert first.status_code == 303
+    again = client.post(f"/console/notices/{notice_id}/withdraw", data={"csrf_token": csrf})
+    assert again.status_code == 200
+    assert "通知已撤回" in again.get_data(as_text=True)
+
+
+def test_builder_keeps_the_draft_and_shows_the_use_cases_refusal(console_app: Flask) -> None:
+    client, csrf = signed_in(console_app)
+    draft = {
+        "csrf_token": csrf,
+        "form_token": secrets.token_urlsafe(24),
+        "title": "问卷",
+        "scope": "org",
+        "answer_per": "person",
+        "question_count": "1",
+        "q0-kind": "single",
+        "q0-text": "<i>选哪个</i>",
+        "q0-options": "只有一个",
+        "q0-required": "1",
+    }
+    added = client.post("/console/surveys/new", data={**draft, "do": "add:text"})
+    html = added.get_data(as_text=True)
+    assert added.status_code == 200
+    assert html.count('class="question"') == 2
+    assert "&lt;i&gt;选哪个&lt;/i&gt;" in html
+    saved = client.post("/console/surveys/new", data={**draft, "do": "save"})
+    assert saved.status_code == 200
+    assert "选择题至少需要 2 个选项" in saved.get_data(as_text=True)
