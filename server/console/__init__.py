@@ -13,8 +13,8 @@ def pages() -> Blueprint:
     """The console blueprint with every screen's routes registered."""
     from server.console.blueprint import bp
     from server.console.views import auth, dashboard, workbench
-    from server.console.views import complaints, notices, surveys, visits
+    from server.console.views import complaints, notices, service_images, surveys, visits
 
     del auth, dashboard, workbench
-    del complaints, notices, surveys, visits  # imported for their routes
+    del complaints, notices, service_images, surveys, visits  # imported for their routes
     return bp

@@ -22,6 +22,7 @@ from server.demo_data import DEMO_ORG_CODE, DEMO_PASSWORD, DISPATCHER_PHONE
 from server.kernel.clock import LOCAL_TZ
 from tests.console.conftest import screenshot
 from tests.notices.conftest import fan_out
+from tests.uploads.helpers import image_bytes
 
 RESIDENT = "13800000001"
 API = "/api/v1"
@@ -138,9 +139,20 @@ def test_a_tenant_complaint_is_classified_answered_and_closed(desk: Any, console
     from playwright.sync_api import expect
 
     tenant = api_headers(console_url, RESIDENT)
+    photo = api(
+        console_url,
+        "POST",
+        "/uploads",
+        tenant,
+        files={"file": ("lamp.png", image_bytes("PNG"), "image/png")},
+    )
     text = unique("楼道灯坏了一周没人修，物业电话也打不通 ")
     filed = api(
-        console_url, "POST", "/tenant/complaints", tenant, json={"kind": "complaint", "text": text}
+        console_url,
+        "POST",
+        "/tenant/complaints",
+        tenant,
+        json={"kind": "complaint", "text": text, "image_ids": [photo["id"]]},
     )
 
     desk.goto(f"{console_url}/console/complaints?status=open")
@@ -150,6 +162,13 @@ def test_a_tenant_complaint_is_classified_answered_and_closed(desk: Any, console
     screenshot(desk, "complaints")
     row.get_by_role("link").click()
     desk.wait_for_url(f"{console_url}/console/complaints/{filed['id']}")
+
+    # The photo comes through the console's own session (no API token in the browser).
+    expect(desk.locator(".photos img")).to_have_count(1)
+    desk.wait_for_function(
+        "() => { const i = document.querySelector('.photos img');"
+        " return i && i.complete && i.naturalWidth === 64; }"
+    )
 
     # Closing before answering the tenant: the use case's refusal, beside the button.
     desk.get_by_role("button", name="办结").click()
