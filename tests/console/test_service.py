@@ -292,6 +292,7 @@ def test_every_screen_answers_with_the_console_headers(console_app: Flask) -> No
     assert client.get("/console/complaints/999999").status_code == 404
     assert client.get("/console/notices/999999").status_code == 404
     assert client.get("/console/surveys/999999").status_code == 404
+    assert client.get(f"/console/service-images/{'0' * 32}").status_code == 404
 
 
 def test_writes_need_the_csrf_token(console_app: Flask) -> None:
