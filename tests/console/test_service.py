@@ -319,6 +319,10 @@ def test_a_notice_form_sent_twice_publishes_once(console_app: Flask, console_url
     desk_api = api_headers(console_url, DISPATCHER_PHONE)
     listed = api(console_url, "GET", "/admin/notices", desk_api, params={"page_size": 100})
     assert [n["title"] for n in listed["items"]].count(title) == 1
+    # The used form sent with other contents (back, edit, send): refused, nothing published.
+    edited = client.post("/console/notices", data={**form, "body": "改过的正文"})
+    assert edited.status_code == 200
+    assert "该表单已提交过" in edited.get_data(as_text=True)
 
 
 def test_a_refused_notice_keeps_the_form_and_says_why(console_app: Flask) -> None:

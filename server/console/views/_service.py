@@ -18,7 +18,7 @@ from flask import request
 from marshmallow import Schema, ValidationError
 
 from server.idempotency import keys as idempotency
-from server.kernel.errors import DomainError
+from server.kernel.errors import DomainError, IdempotencyConflict
 from server.web.context import now, principal, session
 from server.web.errors import flatten_messages
 
@@ -76,7 +76,13 @@ def _label(name: str) -> str:
     return FIELD_LABELS.get(head, name)
 
 
+# A creating form sent again after it was used, with other contents (back button, edit, send).
+USED_FORM = "该表单已提交过（内容不同）：请打开一张新的表单后重新填写。"
+
+
 def refusal_of(exc: DomainError) -> Refusal:
+    if isinstance(exc, IdempotencyConflict):
+        return Refusal(USED_FORM)
     return Refusal(exc.message, dict(exc.errors or {}))
 
 
