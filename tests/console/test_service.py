@@ -278,6 +278,7 @@ def test_every_screen_answers_with_the_console_headers(console_app: Flask) -> No
         "/console/visits",
         "/console/visits?status=done&page=2",
         "/console/visits?status=bogus&order_id=x",
+        "/console/visits?status=all&page=2",
         "/console/complaints?status=open&status=processing&severity=high",
         "/console/complaints?kind=nope&page=-3",
         "/console/notices?audience=staff",
@@ -289,6 +290,10 @@ def test_every_screen_answers_with_the_console_headers(console_app: Flask) -> No
         assert r.status_code == 200, path
         assert r.headers["Cache-Control"] == "no-store", path
         assert "script-src 'self'" in r.headers["Content-Security-Policy"], path
+    every = client.get("/console/visits?status=").get_data(as_text=True)
+    assert "全部回访" in every
+    if 'rel="next"' in every:
+        assert "status=all" in every
     assert client.get("/console/complaints/999999").status_code == 404
     assert client.get("/console/notices/999999").status_code == 404
     assert client.get("/console/surveys/999999").status_code == 404

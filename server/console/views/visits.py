@@ -45,7 +45,7 @@ def _actor() -> Actor:
 
 def _args() -> dict[str, Any]:
     args = query_args(_ARGS)
-    # The queue opens on what is due; "all" (status=) is asked for explicitly.
+    # The queue opens on what is due; all of them is asked for explicitly (status= or all).
     if "status" not in request.args:
         args["status"] = DUE
     return args
@@ -73,7 +73,8 @@ def _render(
         refused=refused or {},
         sent=sent or {},
         query=request.query_string.decode("latin-1"),
-        page_url=page_url_for("/console/visits", args),
+        # "All" is an explicit choice (the queue opens on what is due): keep it across pages.
+        page_url=page_url_for("/console/visits", {**args, "status": args.get("status") or "all"}),
         nav="visits",
     )
 
