@@ -245,6 +245,7 @@ def test_a_survey_is_built_opened_answered_and_counted(desk: Any, console_url: s
     expect(choice.locator("tbody tr").nth(0)).to_contain_text("准时")
     expect(choice.locator("tbody tr").nth(0).locator("td.num").first).to_have_text("1")
     expect(desk.locator("table.by-place").first).to_contain_text("阳光花园")
+    expect(desk.locator("table.by-place").last).to_contain_text("阳光花园 1栋")
     expect(desk.locator(f'[data-chart="{choice_q["id"]}"] svg')).to_have_count(1)
     desk_api = api_headers(console_url, DISPATCHER_PHONE)
     results = api(console_url, "GET", f"/admin/surveys/{survey_id}/results", desk_api)

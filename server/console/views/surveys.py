@@ -289,6 +289,7 @@ def _detail(survey_id: int, *, refused: Refusal | None = None) -> Any:
         targets=target_names(found["survey"]["scope"], found["survey"]["target_ids"]),
         r=found,
         questions=questions,
+        community_names={c["id"]: c["name"] for c in found["by_community"]},
         charts=_chart_data(found),
         refused=refused,
         choice_kinds=CHOICE_KINDS,
