@@ -463,3 +463,28 @@ def test_builder_keeps_the_draft_and_shows_the_use_cases_refusal(console_app: Fl
     saved = client.post("/console/surveys/new", data={**draft, "do": "save"})
     assert saved.status_code == 200
     assert "选择题至少需要 2 个选项" in saved.get_data(as_text=True)
+
+
+def test_not_satisfied_may_reopen_the_order_or_say_why_not(
+    console_app: Flask, console_url: str
+) -> None:
+    desk_api = api_headers(console_url, DISPATCHER_PHONE)
+    due = api(console_url, "GET", "/admin/return-visits", desk_api, params={"status": "due"})
+    if not due["items"]:
+        pytest.skip("no due return visit left in the shared console database")
+    visit = due["items"][0]
+    client, csrf = signed_in(console_app)
+    r = client.post(
+        f"/console/visits/{visit['id']}/outcome",
+        data={"csrf_token": csrf, "reached": "yes", "satisfied": "no", "reopen": "1"},
+    )
+    after = api(console_url, "GET", f"/admin/return-visits/{visit['id']}", desk_api)
+    if r.status_code == 303:
+        assert (after["status"], after["satisfied"], after["reopened"]) == ("done", False, True)
+        order = api(console_url, "GET", f"/admin/orders/{visit['order_id']}", desk_api)
+        assert order["reopen_count"] == visit["order"]["reopen_count"] + 1
+    else:
+        # The orders' reopen refused (window, state): nothing recorded, the reason shown.
+        assert r.status_code == 200
+        assert after["status"] == "due"
+        assert 'role="alert"' in r.get_data(as_text=True)
