@@ -12,8 +12,16 @@ from flask import Blueprint
 def pages() -> Blueprint:
     """The console blueprint with every screen's routes registered."""
     from server.console.blueprint import bp
-    from server.console.views import auth, dashboard, workbench
-    from server.console.views import complaints, notices, service_images, surveys, visits
+    from server.console.views import (
+        auth,
+        complaints,
+        dashboard,
+        notices,
+        service_images,
+        surveys,
+        visits,
+        workbench,
+    )
 
     del auth, dashboard, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
