@@ -17,12 +17,13 @@ def pages() -> Blueprint:
         complaints,
         dashboard,
         notices,
+        orders,
         service_images,
         surveys,
         visits,
         workbench,
     )
 
-    del auth, dashboard, workbench
+    del auth, dashboard, orders, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
     return bp

@@ -1,0 +1,331 @@
+"""订单记录 / 工单调度 in the browser: the board's filters and exports, one order's page and the
+desk's actions, compared with the JSON API at the same moment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import openpyxl
+import requests
+from flask import Flask
+from playwright.sync_api import expect
+
+from server.demo_data import DEMO_ORG_CODE, DEMO_PASSWORD, DISPATCHER_PHONE
+from tests.console.conftest import screenshot
+
+RESIDENT = "13800000001"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+# -- the JSON API, as the apps use it ------------------------------------------------------
+
+
+class Api:
+    def __init__(self, base: str, phone: str, password: str = DEMO_PASSWORD) -> None:
+        self.base = base
+        answer = requests.post(
+            f"{base}/api/v1/auth/login",
+            json={"phone": phone, "password": password, "org": DEMO_ORG_CODE},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        self.headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def get(self, path: str, **params: Any) -> Any:
+        answer = requests.get(
+            f"{self.base}/api/v1{path}", headers=self.headers, params=params, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def post(self, path: str, body: dict[str, Any], expect_status: int = 200) -> Any:
+        answer = requests.post(
+            f"{self.base}/api/v1{path}", headers=self.headers, json=body, timeout=10
+        )
+        assert answer.status_code == expect_status, answer.text
+        return answer.json()
+
+
+def file_order(base: str, description: str) -> dict[str, Any]:
+    """A fresh pending order, filed by a demo resident (a subtype without fee or booking)."""
+    resident = Api(base, RESIDENT)
+    room = resident.get("/tenant/rooms")["items"][0]["room"]
+    subtype = next(
+        s
+        for t in resident.get("/catalog/order-types")["items"]
+        for s in t["subtypes"]
+        if s["name"] == "水管漏水"
+    )
+    return resident.post(  # type: ignore[no-any-return]
+        "/tenant/orders",
+        {"subtype_id": subtype["id"], "room_id": room["id"], "description": description},
+        expect_status=201,
+    )
+
+
+def new_technician(base: str, *, grab_cap: int | None = None) -> dict[str, Any]:
+    """A technician of the demo's 工程部 / 维修工 nobody else's test hands orders to."""
+    desk = Api(base, DISPATCHER_PHONE)
+    colleague = desk.get("/admin/staff", role="technician", page_size=1)["items"][0]
+    phone = "137" + "".join(secrets.choice("0123456789") for _ in range(8))
+    password = "tech" + secrets.token_hex(4) + "9"
+    made = desk.post(
+        "/admin/staff",
+        {
+            "name": "测试师傅" + phone[-4:],
+            "phone": phone,
+            "password": password,
+            "roles": ["technician"],
+            "department_id": colleague["department_id"],
+            "post_id": colleague["post_id"],
+            "grab_cap": grab_cap,
+        },
+        expect_status=201,
+    )
+    return {"id": made["id"], "name": made["name"], "phone": phone, "password": password}
+
+
+def open_order(desk: Any, console_url: str, order_id: int) -> None:
+    desk.goto(f"{console_url}/console/orders/{order_id}")
+    expect(desk.locator("#order-number")).to_be_visible()
+
+
+# -- the flows -------------------------------------------------------------------------------
+
+
+def test_assign_from_the_workbench_reaches_the_technician(desk: Any, console_url: str) -> None:
+    order = file_order(console_url, "卫生间地漏反水，请尽快处理")
+    tech = new_technician(console_url)
+    # The workbench's 待派单 queue lists the new order (oldest first: on its last page).
+    desk.locator('.tile[data-queue="unassigned"]').click()
+    desk.wait_for_url(re.compile(r".*queue=unassigned.*"))
+    link = desk.get_by_role("link", name=order["number"])
+    while link.count() == 0:
+        desk.get_by_role("link", name="下一页").click()
+        desk.wait_for_load_state()
+    link.click()
+    desk.wait_for_url(f"{console_url}/console/orders/{order['id']}")
+    expect(desk.locator("#order-status")).to_have_text("待接单")
+    # The desk sees the contact's phone whole, as the API's detail gives it.
+    whole = Api(console_url, DISPATCHER_PHONE).get(f"/admin/orders/{order['id']}")
+    expect(desk.locator("#order-contact")).to_contain_text(whole["contact_phone"])
+    assert "*" not in whole["contact_phone"]
+
+    picker = desk.get_by_label("派单给师傅")
+    option = picker.locator("option", has_text=tech["name"])
+    expect(option).to_contain_text("工程部 · 在岗 · 0/")
+    picker.select_option(str(tech["id"]))
+    desk.get_by_role("button", name="派单", exact=True).click()
+    expect(desk.get_by_role("status")).to_have_text("已派单")
+    expect(desk.locator("#order-status")).to_have_text("已派单")
+    expect(desk.locator("#order-assignee")).to_contain_text(tech["name"])
+    expect(desk.locator('#timeline li[data-action="assign"]')).to_contain_text("派单")
+
+    technician = Api(console_url, tech["phone"], tech["password"])
+    mine = technician.get("/tech/orders")["items"]
+    assert [o["id"] for o in mine] == [order["id"]]
+    seen = technician.get(f"/tech/orders/{order['id']}")
+    assert seen["status"] == "assigned" and seen["assignee"]["id"] == tech["id"]
+    screenshot(desk, "order_detail")
+
+
+def test_assigning_over_the_cap_shows_the_apis_message(desk: Any, console_url: str) -> None:
+    tech = new_technician(console_url, grab_cap=1)
+    first = file_order(console_url, "阳台灯不亮")
+    second = file_order(console_url, "厨房水龙头滴水")
+    desk_api = Api(console_url, DISPATCHER_PHONE)
+    desk_api.post(f"/admin/orders/{first['id']}/assign", {"staff_id": tech["id"]})
+    refused = requests.post(
+        f"{console_url}/api/v1/admin/orders/{second['id']}/assign",
+        headers=desk_api.headers,
+        json={"staff_id": tech["id"]},
+        timeout=10,
+    )
+    assert refused.status_code == 409
+    message = refused.json()["message"]
+
+    open_order(desk, console_url, second["id"])
+    option = desk.locator("#assign-staff option", has_text=tech["name"])
+    expect(option).to_contain_text("1/1 · 已满")
+    desk.locator("#assign-staff").select_option(str(tech["id"]))
+    desk.get_by_role("button", name="派单", exact=True).click()
+    alert = desk.locator('#assign-form [role="alert"]')
+    expect(alert).to_have_text(message)
+    expect(desk.locator("#order-status")).to_have_text("待接单")
+    assert desk_api.get(f"/admin/orders/{second['id']}")["status"] == "pending"
+
+
+def test_filters_live_in_the_url(desk: Any, console_url: str) -> None:
+    order = file_order(console_url, "筛选测试：楼道声控灯坏了")
+    desk.get_by_role("link", name="订单记录").click()
+    desk.wait_for_url(f"{console_url}/console/orders")
+    desk.get_by_label("待接单").check()
+    desk.get_by_label("派单情况").select_option("true")
+    desk.get_by_label("报修内容").fill("筛选测试")
+    desk.get_by_role("button", name="筛选").click()
+    desk.wait_for_url(re.compile(r".*content=.*"))
+    query = parse_qs(urlsplit(desk.url).query)
+    assert query["status"] == ["pending"] and query["unassigned"] == ["true"]
+    expect(desk.get_by_role("link", name=order["number"])).to_be_visible()
+    filtered_url = desk.url
+
+    desk.reload()
+    expect(desk.get_by_label("待接单")).to_be_checked()
+    expect(desk.get_by_label("报修内容")).to_have_value("筛选测试")
+    expect(desk.get_by_role("link", name=order["number"])).to_be_visible()
+
+    desk.get_by_role("link", name=order["number"]).click()
+    desk.wait_for_url(f"{console_url}/console/orders/{order['id']}")
+    desk.go_back()
+    desk.wait_for_url(filtered_url)
+    expect(desk.get_by_label("派单情况")).to_have_value("true")
+    expect(desk.get_by_role("link", name=order["number"])).to_be_visible()
+
+    # The dashboard's links name the API's filters; a bad value is shown beside the filters.
+    desk.goto(f"{console_url}/console/orders?created_from=2026-13-40&overdue=maybe")
+    errors = desk.locator("#filter-errors")
+    expect(errors).to_contain_text("报修日期起")
+    expect(errors).to_contain_text("超时")
+    screenshot(desk, "orders_board_errors")
+
+
+def test_exports_match_the_list(desk: Any, console_url: str) -> None:
+    desk.goto(f"{console_url}/console/orders?status=closed&status=completed")
+    total = int(desk.locator("#board-total").get_attribute("data-total"))
+    api_total = Api(console_url, DISPATCHER_PHONE).get(
+        "/admin/orders", status=["closed", "completed"], page_size=1
+    )["total"]
+    assert total == api_total > 0
+    screenshot(desk, "orders_board")
+
+    with desk.expect_download() as started:
+        desk.get_by_role("link", name="导出 CSV").click()
+    download = started.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), "rb") as file:
+        raw = file.read()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert "工单号" in rows[0] and all(re.search(r"[\u4e00-\u9fff]", h) for h in rows[0])
+    assert len(rows) - 1 == total
+
+    with desk.expect_download() as started:
+        desk.get_by_role("link", name="导出 Excel").click()
+    assert started.value.suggested_filename.endswith(".xlsx")
+    with open(started.value.path(), "rb") as file:
+        book = openpyxl.load_workbook(io.BytesIO(file.read()), read_only=True)
+    sheet_rows = list(book.active.iter_rows(values_only=True))
+    assert sheet_rows[0] == tuple(rows[0])
+    assert len(sheet_rows) - 1 == total
+
+
+def test_markup_in_a_description_is_text(desk: Any, console_url: str) -> None:
+    order = file_order(console_url, XSS)
+    dialogs: list[str] = []
+    desk.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    desk.goto(f"{console_url}/console/orders?number={order['number']}")
+    cell = desk.locator("td.desc", has_text="onerror")
+    expect(cell).to_have_text(XSS)
+    assert desk.locator("td.desc img").count() == 0
+    open_order(desk, console_url, order["id"])
+    expect(desk.locator("#order-description")).to_have_text(XSS)
+    assert desk.locator("#order-description img").count() == 0
+    assert dialogs == []
+
+
+def test_cancel_with_its_reason_is_on_the_timeline(desk: Any, console_url: str) -> None:
+    order = file_order(console_url, "门口地砖松动")
+    open_order(desk, console_url, order["id"])
+    # Without a reason the browser asks for one; a blank one is refused beside the button.
+    desk.get_by_label("取消原因").fill("   ")
+    desk.get_by_role("button", name="取消工单").click()
+    expect(desk.locator('#cancel-form [role="alert"]')).to_be_visible()
+    expect(desk.locator("#order-status")).to_have_text("待接单")
+
+    desk.get_by_label("取消原因").fill("住户来电说已自行修好")
+    desk.get_by_role("button", name="取消工单").click()
+    expect(desk.locator("#order-status")).to_have_text("已取消")
+    step = desk.locator('#timeline li[data-action="cancel_by_desk"]')
+    expect(step).to_contain_text("物业取消")
+    expect(step).to_contain_text("住户来电说已自行修好")
+    assert Api(console_url, DISPATCHER_PHONE).get(f"/admin/orders/{order['id']}")[
+        "status"
+    ] == "cancelled"
+
+
+def test_message_to_the_resident(desk: Any, console_url: str) -> None:
+    order = file_order(console_url, "空调外机噪音大")
+    open_order(desk, console_url, order["id"])
+    desk.get_by_label("给住户留言").fill("师傅明天上午上门，请保持电话畅通")
+    desk.get_by_role("button", name="发送留言").click()
+    expect(desk.locator("#chat")).to_contain_text("师傅明天上午上门")
+    seen = Api(console_url, RESIDENT).get(f"/tenant/orders/{order['id']}")
+    assert [m["text"] for m in seen["messages"]] == ["师傅明天上午上门，请保持电话畅通"]
+
+
+# -- no browser ------------------------------------------------------------------------------
+
+
+def test_an_action_without_the_csrf_token_is_refused(console_app: Flask) -> None:
+    client = console_app.test_client()
+    api = client.post(
+        "/api/v1/auth/login",
+        json={"phone": RESIDENT, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    bearer = {"Authorization": f"Bearer {api.get_json()['access_token']}"}
+    room = client.get("/api/v1/tenant/rooms", headers=bearer).get_json()["items"][0]["room"]
+    types = client.get("/api/v1/catalog/order-types", headers=bearer).get_json()["items"]
+    subtype = next(s for t in types for s in t["subtypes"] if s["name"] == "电路故障")
+    filed = client.post(
+        "/api/v1/tenant/orders",
+        headers=bearer,
+        json={"subtype_id": subtype["id"], "room_id": room["id"], "description": "CSRF 测试"},
+    )
+    assert filed.status_code == 201
+    order_id = filed.get_json()["id"]
+
+    signed_in = client.post(
+        "/console/login",
+        data={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    assert signed_in.status_code == 303
+    for path, form in (
+        (f"/console/orders/{order_id}/cancel", {"reason": "没有令牌"}),
+        (f"/console/orders/{order_id}/urge", {"reason": "没有令牌"}),
+        (f"/console/orders/{order_id}/cancel", {"reason": "错的令牌", "csrf_token": "x" * 43}),
+    ):
+        refused = client.post(path, data=form)
+        assert refused.status_code == 403
+        assert "CSRF" in refused.get_data(as_text=True)
+    shown = client.get(f"/console/orders/{order_id}")
+    assert shown.status_code == 200
+    body = shown.get_data(as_text=True)
+    assert "待接单" in body and "没有令牌" not in body and "错的令牌" not in body
+
+    # With the token the same form goes through (PRG), and the page says so.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', body)
+    assert token is not None
+    done = client.post(
+        f"/console/orders/{order_id}/cancel", data={"reason": "有令牌", "csrf_token": token[1]}
+    )
+    assert done.status_code == 303
+    assert done.headers["Location"].startswith(f"/console/orders/{order_id}?done=cancel")
+    assert "已取消" in client.get(f"/console/orders/{order_id}").get_data(as_text=True)
+
+
+def test_refusals_and_pages_answer_200_or_404(console_app: Flask) -> None:
+    client = console_app.test_client()
+    client.post(
+        "/console/login",
+        data={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    assert client.get("/console/orders/999999999").status_code == 404
+    board = client.get("/console/orders?page_size=1000&created_to=x")
+    assert board.status_code == 200
+    assert "每页条数" in board.get_data(as_text=True)
+    assert client.get("/console/orders?status=pending&page=2").status_code == 200
