@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from server.demo_data import DEMO_ORG_CODE, DEMO_PASSWORD, DISPATCHER_PHONE
 from tests.console.conftest import screenshot
+from tests.uploads.helpers import image_bytes
 
 RESIDENT = "13800000001"
 XSS = "<img src=x onerror=alert(1)>"
@@ -51,9 +52,19 @@ class Api:
         return answer.json()
 
 
-def file_order(base: str, description: str) -> dict[str, Any]:
+def file_order(base: str, description: str, *, photo: bool = False) -> dict[str, Any]:
     """A fresh pending order, filed by a demo resident (a subtype without fee or booking)."""
     resident = Api(base, RESIDENT)
+    image_ids = []
+    if photo:
+        uploaded = requests.post(
+            f"{base}/api/v1/uploads",
+            headers=resident.headers,
+            files={"file": ("leak.png", image_bytes("PNG", (64, 48)), "image/png")},
+            timeout=10,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        image_ids.append(uploaded.json()["id"])
     room = resident.get("/tenant/rooms")["items"][0]["room"]
     subtype = next(
         s
@@ -63,7 +74,12 @@ def file_order(base: str, description: str) -> dict[str, Any]:
     )
     return resident.post(  # type: ignore[no-any-return]
         "/tenant/orders",
-        {"subtype_id": subtype["id"], "room_id": room["id"], "description": description},
+        {
+            "subtype_id": subtype["id"],
+            "room_id": room["id"],
+            "description": description,
+            "image_ids": image_ids,
+        },
         expect_status=201,
     )
 
@@ -258,9 +274,17 @@ def test_cancel_with_its_reason_is_on_the_timeline(desk: Any, console_url: str) 
     ] == "cancelled"
 
 
-def test_message_to_the_resident(desk: Any, console_url: str) -> None:
-    order = file_order(console_url, "空调外机噪音大")
+def test_photos_and_a_message_to_the_resident(desk: Any, console_url: str) -> None:
+    order = file_order(console_url, "空调外机噪音大", photo=True)
     open_order(desk, console_url, order["id"])
+    # The API's image needs a Bearer token; the page shows it through the console's session.
+    photo = desk.locator("#order-photos img")
+    expect(photo).to_have_count(1)
+    photo.scroll_into_view_if_needed()
+    desk.wait_for_function(
+        "() => { const i = document.querySelector('#order-photos img');"
+        " return i.complete && i.naturalWidth === 64; }"
+    )
     desk.get_by_label("给住户留言").fill("师傅明天上午上门，请保持电话畅通")
     desk.get_by_role("button", name="发送留言").click()
     expect(desk.locator("#chat")).to_contain_text("师傅明天上午上门")
@@ -329,3 +353,46 @@ def test_refusals_and_pages_answer_200_or_404(console_app: Flask) -> None:
     assert board.status_code == 200
     assert "每页条数" in board.get_data(as_text=True)
     assert client.get("/console/orders?status=pending&page=2").status_code == 200
+
+
+def test_refunds_are_for_admins_only(console_app: Flask) -> None:
+    client = console_app.test_client()
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    bearer = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    paid = client.get("/api/v1/admin/payments?status=paid&page_size=1", headers=bearer)
+    order_id = paid.get_json()["items"][0]["order_id"]
+    phone = "136" + "".join(secrets.choice("0123456789") for _ in range(8))
+    made = client.post(
+        "/api/v1/admin/staff",
+        headers=bearer,
+        json={"name": "值班调度", "phone": phone, "password": "desk12345", "roles": ["dispatcher"]},
+    )
+    assert made.status_code == 201, made.get_data(as_text=True)
+
+    admin = console_app.test_client()
+    admin.post(
+        "/console/login",
+        data={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    assert 'id="refund-form"' in admin.get(f"/console/orders/{order_id}").get_data(as_text=True)
+
+    dispatcher = console_app.test_client()
+    dispatcher.post(
+        "/console/login", data={"phone": phone, "password": "desk12345", "org": DEMO_ORG_CODE}
+    )
+    body = dispatcher.get(f"/console/orders/{order_id}").get_data(as_text=True)
+    assert "调度操作" in body and 'id="refund-form"' not in body
+    token = re.search(r'name="csrf_token" value="([^"]+)"', body)
+    assert token is not None
+    before = client.get(f"/api/v1/admin/orders/{order_id}/money", headers=bearer).get_json()
+    refused = dispatcher.post(
+        f"/console/orders/{order_id}/refunds",
+        data={"amount": "0.01", "reason": "调度员退款", "csrf_token": token[1]},
+    )
+    assert refused.status_code == 200
+    assert "没有权限执行此操作" in refused.get_data(as_text=True)
+    after = client.get(f"/api/v1/admin/orders/{order_id}/money", headers=bearer).get_json()
+    assert after["refunds"] == before["refunds"]

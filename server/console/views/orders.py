@@ -510,7 +510,7 @@ def _run(order_id: int, name: str, act: Callable[[int], Any]) -> Response:
         discard_changes()
         messages = _flat(exc.errors) if exc.errors else []
         return _order_page(order_id, refused={name: "；".join(messages) or exc.message}, form=form)
-    return redirect(f"/console/orders/{order_id}?done={name}#actions", code=303)  # type: ignore[return-value]
+    return redirect(f"/console/orders/{order_id}?done={name}", code=303)  # type: ignore[return-value]
 
 
 @bp.post("/orders/<int:order_id>/assign")
