@@ -269,9 +269,10 @@ def test_cancel_with_its_reason_is_on_the_timeline(desk: Any, console_url: str) 
     step = desk.locator('#timeline li[data-action="cancel_by_desk"]')
     expect(step).to_contain_text("物业取消")
     expect(step).to_contain_text("住户来电说已自行修好")
-    assert Api(console_url, DISPATCHER_PHONE).get(f"/admin/orders/{order['id']}")[
-        "status"
-    ] == "cancelled"
+    assert (
+        Api(console_url, DISPATCHER_PHONE).get(f"/admin/orders/{order['id']}")["status"]
+        == "cancelled"
+    )
 
 
 def test_photos_and_a_message_to_the_resident(desk: Any, console_url: str) -> None:

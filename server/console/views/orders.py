@@ -390,7 +390,9 @@ def _order_page(
     except NotFound as exc:
         return _not_found(exc)
     shown = _DETAIL.dump(detail.order_detail(session(), order=order))
-    money = _MONEY.dump(records.order_money(session(), org_id=principal().org_id, order_id=order.id))
+    money = _MONEY.dump(
+        records.order_money(session(), org_id=principal().org_id, order_id=order.id)
+    )
     technicians = _technicians()
     type_id = shown["order_type"]["id"]
     for tech in technicians:
@@ -487,7 +489,9 @@ def _checked(name: str) -> bool:
 class _YuanArgs(Schema):
     """Amounts typed in yuan: a text that is not one is refused here, in the desk's words."""
 
-    amount = fields.Integer(strict=True, error_messages={"invalid": "请输入金额（元，最多两位小数）"})
+    amount = fields.Integer(
+        strict=True, error_messages={"invalid": "请输入金额（元，最多两位小数）"}
+    )
 
 
 _YUAN = _YuanArgs()
@@ -539,7 +543,9 @@ def order_assign(order_id: int) -> Any:
 def order_cancel(order_id: int) -> Any:
     def act(oid: int) -> None:
         data = ReasonSchema().load({"reason": request.form.get("reason", "")})
-        steps.cancel_order(session(), actor=_actor(), order_id=oid, reason=data["reason"], now=now())
+        steps.cancel_order(
+            session(), actor=_actor(), order_id=oid, reason=data["reason"], now=now()
+        )
 
     return _run(order_id, "cancel", act)
 
