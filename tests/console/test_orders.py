@@ -397,3 +397,57 @@ def test_refunds_are_for_admins_only(console_app: Flask) -> None:
     assert "没有权限执行此操作" in refused.get_data(as_text=True)
     after = client.get(f"/api/v1/admin/orders/{order_id}/money", headers=bearer).get_json()
     assert after["refunds"] == before["refunds"]
+
+
+def _desk_client(console_app: Flask) -> tuple[Any, dict[str, str]]:
+    """The console signed in as the demo dispatcher, and a Bearer header for the JSON API."""
+    client = console_app.test_client()
+    client.post(
+        "/console/login",
+        data={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    return client, {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+
+
+def test_take_back_urge_and_refusals(console_app: Flask, console_url: str) -> None:
+    order = file_order(console_url, "改派测试：热水器不出热水")
+    first, second = new_technician(console_url), new_technician(console_url)
+    client, bearer = _desk_client(console_app)
+    path = f"/console/orders/{order['id']}"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert token is not None
+    csrf = {"csrf_token": token[1]}
+
+    def state() -> dict[str, Any]:
+        return client.get(f"/api/v1/admin/orders/{order['id']}", headers=bearer).get_json()  # type: ignore[no-any-return]
+
+    assert client.post(f"{path}/assign", data={**csrf, "staff_id": first["id"]}).status_code == 303
+    Api(console_url, first["phone"], first["password"]).post(
+        f"/tech/orders/{order['id']}/accept", {}
+    )
+    assert state()["status"] == "in_progress"
+
+    # A plain assign of an order under way is refused with the API's message, nothing changes.
+    plain = client.post(f"{path}/assign", data={**csrf, "staff_id": second["id"]})
+    assert plain.status_code == 200 and 'data-action="assign"' in plain.get_data(as_text=True)
+    assert state()["assignee"]["id"] == first["id"]
+    # 改派 takes it back.
+    moved = client.post(f"{path}/assign", data={**csrf, "staff_id": second["id"], "take_back": "1"})
+    assert moved.status_code == 303
+    assert state()["assignee"]["id"] == second["id"] and state()["status"] == "assigned"
+
+    assert client.post(f"{path}/urge", data={**csrf, "reason": "住户反复来电"}).status_code == 303
+    assert state()["timeline"][-1]["action"] == "urge"
+
+    # Reopening an open order, and a discount that is no amount, are refused beside the form.
+    reopen = client.post(f"{path}/reopen", data={**csrf, "reason": "未修好", "to": "same"})
+    body = reopen.get_data(as_text=True)
+    assert reopen.status_code == 200 and 'data-action="reopen"' in body
+    fee = client.post(f"{path}/fee-adjustments", data={**csrf, "discount": "abc", "reason": "x"})
+    body = fee.get_data(as_text=True)
+    assert fee.status_code == 200 and "请输入金额（元，最多两位小数）" in body
+    assert [e["action"] for e in state()["timeline"]][-1] == "urge"

@@ -403,6 +403,11 @@ def _order_page(
     offered["adjust_fee"] = status != Status.CANCELLED.value
     offered["refund"] = _is_admin() and money["paid_fen"] - money["refunded_fen"] > 0
     done = request.args.get("done", "")
+    refused = refused or {}
+    # A refusal of an action this status does not offer: shown at the top of the actions.
+    has_form = dict(offered, assign=offered["assign"] or offered["take_back"])
+    has_form["take_back"] = has_form["assign"]
+    elsewhere = {name: text for name, text in refused.items() if not has_form.get(name)}
     return page(
         "console/order.html",
         nav="orders",
@@ -410,7 +415,8 @@ def _order_page(
         money=money,
         technicians=technicians,
         offered=offered,
-        refused=refused or {},
+        refused=refused,
+        elsewhere=elsewhere,
         form=form or {},
         done=DONE.get(done, ""),
         action_labels=ACTION_LABELS,
