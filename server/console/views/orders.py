@@ -397,6 +397,9 @@ def _order_page(
     type_id = shown["order_type"]["id"]
     for tech in technicians:
         tech["takes_type"] = any(t["id"] == type_id for t in tech["eligible_order_types"])
+    names = {tech["id"]: tech["name"] for tech in technicians}
+    for event in shown["timeline"]:
+        event["assignee_name"] = names.get((event.get("data") or {}).get("assignee_id"), "")
     status = shown["status"]
     offered = {name: status in states for name, states in OFFERED.items()}
     offered["message"] = status != Status.CANCELLED.value
