@@ -399,7 +399,9 @@ def _order_page(
         tech["takes_type"] = any(t["id"] == type_id for t in tech["eligible_order_types"])
     names = {tech["id"]: tech["name"] for tech in technicians}
     for event in shown["timeline"]:
-        event["assignee_name"] = names.get((event.get("data") or {}).get("assignee_id"), "")
+        handed = event["action"] in ("assign", "transfer")
+        target = (event.get("data") or {}).get("assignee_id")
+        event["assignee_name"] = names.get(target, "") if handed else ""
     status = shown["status"]
     offered = {name: status in states for name, states in OFFERED.items()}
     offered["message"] = status != Status.CANCELLED.value
