@@ -17,6 +17,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from server.demo_data import DEMO_ORG_CODE, DEMO_PASSWORD, DISPATCHER_PHONE
+from tests.console.api import ApiUser, subtype_id
 from tests.console.conftest import screenshot
 from tests.uploads.helpers import image_bytes
 
@@ -27,36 +28,10 @@ XSS = "<img src=x onerror=alert(1)>"
 # -- the JSON API, as the apps use it ------------------------------------------------------
 
 
-class Api:
-    def __init__(self, base: str, phone: str, password: str = DEMO_PASSWORD) -> None:
-        self.base = base
-        answer = requests.post(
-            f"{base}/api/v1/auth/login",
-            json={"phone": phone, "password": password, "org": DEMO_ORG_CODE},
-            timeout=10,
-        )
-        assert answer.status_code == 200, answer.text
-        self.headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-    def get(self, path: str, **params: Any) -> Any:
-        answer = requests.get(
-            f"{self.base}/api/v1{path}", headers=self.headers, params=params, timeout=10
-        )
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def post(self, path: str, body: dict[str, Any], expect_status: int = 200) -> Any:
-        answer = requests.post(
-            f"{self.base}/api/v1{path}", headers=self.headers, json=body, timeout=10
-        )
-        assert answer.status_code == expect_status, answer.text
-        return answer.json()
-
-
 @functools.cache
-def api(base: str, phone: str, password: str = DEMO_PASSWORD) -> Api:
+def api(base: str, phone: str, password: str = DEMO_PASSWORD) -> ApiUser:
     """One login per user and server for the whole run (a password check is slow on purpose)."""
-    return Api(base, phone, password)
+    return ApiUser(base, phone, password)
 
 
 def file_order(base: str, description: str, *, photo: bool = False) -> dict[str, Any]:
@@ -73,21 +48,14 @@ def file_order(base: str, description: str, *, photo: bool = False) -> dict[str,
         assert uploaded.status_code == 201, uploaded.text
         image_ids.append(uploaded.json()["id"])
     room = resident.get("/tenant/rooms")["items"][0]["room"]
-    subtype = next(
-        s
-        for t in resident.get("/catalog/order-types")["items"]
-        for s in t["subtypes"]
-        if s["name"] == "水管漏水"
-    )
     return resident.post(  # type: ignore[no-any-return]
         "/tenant/orders",
         {
-            "subtype_id": subtype["id"],
+            "subtype_id": subtype_id(resident, "水管漏水"),
             "room_id": room["id"],
             "description": description,
             "image_ids": image_ids,
         },
-        expect_status=201,
     )
 
 
@@ -108,7 +76,6 @@ def new_technician(base: str, *, grab_cap: int | None = None) -> dict[str, Any]:
             "post_id": colleague["post_id"],
             "grab_cap": grab_cap,
         },
-        expect_status=201,
     )
     return {"id": made["id"], "name": made["name"], "phone": phone, "password": password}
 
@@ -149,7 +116,7 @@ def test_assign_from_the_workbench_reaches_the_technician(desk: Any, console_url
     expect(desk.locator("#order-assignee")).to_contain_text(tech["name"])
     expect(desk.locator('#timeline li[data-action="assign"]')).to_contain_text("派单")
 
-    technician = Api(console_url, tech["phone"], tech["password"])
+    technician = ApiUser(console_url, tech["phone"], tech["password"])
     mine = technician.get("/tech/orders")["items"]
     assert [o["id"] for o in mine] == [order["id"]]
     seen = technician.get(f"/tech/orders/{order['id']}")
@@ -162,7 +129,7 @@ def test_assigning_over_the_cap_shows_the_apis_message(desk: Any, console_url: s
     first = file_order(console_url, "阳台灯不亮")
     second = file_order(console_url, "厨房水龙头滴水")
     desk_api = api(console_url, DISPATCHER_PHONE)
-    desk_api.post(f"/admin/orders/{first['id']}/assign", {"staff_id": tech["id"]})
+    desk_api.post(f"/admin/orders/{first['id']}/assign", {"staff_id": tech["id"]}, expect=200)
     refused = requests.post(
         f"{console_url}/api/v1/admin/orders/{second['id']}/assign",
         headers=desk_api.headers,
@@ -431,8 +398,8 @@ def test_take_back_urge_and_refusals(console_app: Flask, console_url: str) -> No
         return client.get(f"/api/v1/admin/orders/{order['id']}", headers=bearer).get_json()  # type: ignore[no-any-return]
 
     assert client.post(f"{path}/assign", data={**csrf, "staff_id": first["id"]}).status_code == 303
-    Api(console_url, first["phone"], first["password"]).post(
-        f"/tech/orders/{order['id']}/accept", {}
+    ApiUser(console_url, first["phone"], first["password"]).post(
+        f"/tech/orders/{order['id']}/accept", {}, expect=200
     )
     assert state()["status"] == "in_progress"
 

@@ -328,10 +328,16 @@ def orders_export(fmt: str) -> Any:
         body: Any = _csv_stream(container().db, org_id, filters, instant)
         media_type = order_export.CSV_MEDIA_TYPE
     else:
-        rows = order_export.export_rows(
-            session(), org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
-        )
-        body = order_export.xlsx_bytes(rows)
+        # The rows are read in batches through a server-side cursor, which needs a
+        # transaction: a unit of work of its own (a page's own is autocommit, read-only).
+        uow = container().db.unit_of_work()
+        try:
+            rows = order_export.export_rows(
+                uow.session, org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
+            )
+            body = order_export.xlsx_bytes(rows)
+        finally:
+            uow.close()
         media_type = order_export.XLSX_MEDIA_TYPE
     filename = order_export.export_filename(instant, LOCAL_TZ, fmt)
     response = Response(body, mimetype=media_type)
