@@ -149,10 +149,16 @@ def _export(fmt: str, filters: lists.DeskFilters) -> Response:
         body: Any = _csv_stream(container().db, org_id, filters, instant)
         media_type = order_export.CSV_MEDIA_TYPE  # Werkzeug adds "; charset=utf-8"
     else:
-        rows = order_export.export_rows(
-            session(), org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
-        )
-        body = order_export.xlsx_bytes(rows)
+        # Rows are read in batches (a server-side cursor), which needs a transaction: the
+        # list's read-only unit of work has none.
+        uow = container().db.unit_of_work()
+        try:
+            rows = order_export.export_rows(
+                uow.session, org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
+            )
+            body = order_export.xlsx_bytes(rows)
+        finally:
+            uow.close()
         media_type = order_export.XLSX_MEDIA_TYPE
     filename = order_export.export_filename(instant, LOCAL_TZ, fmt)
     response = Response(body, mimetype=media_type)
