@@ -16,6 +16,7 @@ def pages() -> Blueprint:
         auth,
         complaints,
         dashboard,
+        new_order,
         notices,
         orders,
         service_images,
@@ -24,6 +25,6 @@ def pages() -> Blueprint:
         workbench,
     )
 
-    del auth, dashboard, orders, workbench
+    del auth, dashboard, new_order, orders, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
     return bp

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from server.accounts.models import User
 from server.directory.models import Contact, Customer, CustomerRoom, Room
@@ -20,6 +20,14 @@ class TenantRoom:
     room: Room
     customer_id: int
     customer_name: str
+    relation: str
+
+
+@dataclass(frozen=True)
+class RoomCustomer:
+    """A customer related to a room today, and how (owner / tenant / resident)."""
+
+    customer: Customer
     relation: str
 
 
@@ -95,6 +103,33 @@ def tenancy_periods(session: Session, *, user: User, today: date) -> list[Tenanc
         .order_by(CustomerRoom.room_id, CustomerRoom.start_date, CustomerRoom.end_date)
     ).all()
     return [TenancyPeriod(room_id, start, end) for room_id, start, end in rows]
+
+
+def customers_of_room(
+    session: Session, *, org_id: int, room_id: int, today: date
+) -> list[RoomCustomer]:
+    """The customers related to a room today, with their contacts: whom the desk files for
+    (代客报修). The same relations and period rule as what a tenant may see, from the room's
+    side; a customer related twice (owner and resident) appears once, first relation first."""
+    rows = session.execute(
+        select(Customer, CustomerRoom.relation)
+        .join(CustomerRoom, CustomerRoom.customer_id == Customer.id)
+        .where(
+            CustomerRoom.org_id == org_id,
+            CustomerRoom.room_id == room_id,
+            Customer.org_id == org_id,
+            _in_force(today),
+        )
+        .options(selectinload(Customer.contacts))
+        .order_by(CustomerRoom.id)
+    ).all()
+    seen: set[int] = set()
+    result = []
+    for customer, relation in rows:
+        if customer.id not in seen:
+            seen.add(customer.id)
+            result.append(RoomCustomer(customer, relation))
+    return result
 
 
 def tenant_may_use_room(session: Session, *, user: User, room_id: int, today: date) -> bool:
