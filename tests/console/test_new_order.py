@@ -151,6 +151,7 @@ def test_desk_files_a_booked_order_on_a_residents_behalf(desk: Any, console_url:
     free.locator("input").check()
     desk.get_by_label("问题描述").fill("空调开机后不出冷风，代住户登记")
     desk.get_by_label("紧急").check()
+    desk.locator("h1").scroll_into_view_if_needed()
     screenshot(desk, "new_order")
 
     located = _catch_filing(desk)
@@ -242,6 +243,7 @@ def test_a_missing_description_is_shown_beside_the_field(desk: Any, console_url:
     expect_value(desk.get_by_label("联系电话"), RESIDENT)
     expect(desk.get_by_label("报修子类")).to_have_value(re.compile(r"\d+"))
     expect(desk.get_by_role("button", name="提交报修")).to_be_enabled()
+    desk.locator("h1").scroll_into_view_if_needed()
     screenshot(desk, "new_order_refused")
 
 

@@ -33,7 +33,7 @@ from schemas.orders import StaffOrderCreateSchema
 from server.booking.slots import list_slots
 from server.catalog.browse import active_catalog
 from server.charges import catalogue
-from server.console.blueprint import bp
+from server.console.blueprint import bp, local
 from server.console.web import desk_page, discard_changes, page
 from server.directory import customers as customer_service
 from server.directory import property as property_service
@@ -207,13 +207,12 @@ def _slot_from(raw: str) -> date:
     return min(max(chosen, first), first + timedelta(days=91))
 
 
-def _slot_days(
-    subtype: dict[str, Any] | None, room_id: int | None, start: date
-) -> list[dict[str, Any]]:
-    """The desk's slots (its reserve included) for `SLOT_DAYS` days from `start`."""
+def _slot_grid(subtype: dict[str, Any] | None, room_id: int | None, start: date) -> dict[str, Any]:
+    """The desk's slots (its reserve included) for `SLOT_DAYS` days from `start`: a row per
+    day, a column per slot time (the union over the days; a day without it shows none)."""
     if subtype is None or not subtype["booking_enabled"] or room_id is None:
-        return []
-    days = []
+        return {"times": [], "days": []}
+    days, times = [], set()
     for offset in range(SLOT_DAYS):
         day = start + timedelta(days=offset)
         slots = list_slots(
@@ -225,14 +224,20 @@ def _slot_days(
             desk=True,
             now=now(),
         )
+        by_time = {}
+        for slot in slots:
+            dumped = _SLOT.dump(slot)
+            at = local(dumped["start"], "%H:%M") + "–" + local(dumped["end"], "%H:%M")
+            by_time[at] = dumped
+            times.add(at)
         days.append(
             {
                 "date": day.isoformat(),
                 "label": f"{day:%m-%d} 周{WEEKDAYS[day.weekday()]}",
-                "slots": [_SLOT.dump(slot) for slot in slots],
+                "slots": by_time,
             }
         )
-    return days
+    return {"times": sorted(times), "days": days}
 
 
 def _context(values: dict[str, str], errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -260,7 +265,7 @@ def _context(values: dict[str, str], errors: dict[str, list[str]] | None = None)
         "order_type": order_type,
         "subtype": subtype,
         "specs": _specs(subtype),
-        "slot_days": _slot_days(subtype, room["id"] if room else None, slot_from),
+        "slot_grid": _slot_grid(subtype, room["id"] if room else None, slot_from),
         "slot_from": slot_from.isoformat(),
         "slot_prev": (slot_from - timedelta(days=SLOT_DAYS)).isoformat()
         if slot_from > today()
