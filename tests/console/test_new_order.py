@@ -341,6 +341,57 @@ def test_a_refusal_of_the_use_case_is_shown_with_status_200(console_app: Flask) 
     assert r.status_code == 403
 
 
+def test_a_pay_on_order_subtype_asks_for_a_spec_and_the_company_may_pay(
+    console_app: Flask,
+) -> None:
+    client = _client(console_app)
+    page = client.get("/console/orders/new").get_data(as_text=True)
+    type_id = re.search(r'<option value="(\d+)">门窗维修</option>', page)
+    assert type_id
+    subtypes = client.get(f"/console/orders/new/subtypes?order_type_id={type_id.group(1)}")
+    subtype_id = re.search(r'<option value="(\d+)">门锁更换', subtypes.get_data(as_text=True))
+    assert subtype_id
+    rooms = client.get("/console/orders/new/rooms?room_q=1-1-201").get_data(as_text=True)
+    room_id = re.findall(r'name="room_id" value="(\d+)"', rooms)[0]
+    details = client.get(
+        f"/console/orders/new/details?subtype_id={subtype_id.group(1)}&room_id={room_id}"
+    ).get_data(as_text=True)
+    assert "下单即收费" in details
+    spec = re.search(r'<option value="(\d+)">[^<]* ¥[\d,]+\.\d\d</option>', details)
+    assert spec, details
+    form = {
+        "csrf_token": _csrf(page),
+        "form_token": "t-" + spec.group(1) + "-" + room_id,
+        "room_id": room_id,
+        "subtype_id": subtype_id.group(1),
+        "contact_name": "赵六",
+        "contact_phone": "13800000004",
+        "description": "门锁坏了，单位承担费用",
+        "payer": "company",
+    }
+    # The use case refuses a pay-on-order filing without its spec: shown beside the field.
+    refused = client.post("/console/orders/new", data=form)
+    assert refused.status_code == 200
+    assert 'id="err-spec_id"' in refused.get_data(as_text=True)
+    assert "请选择服务规格" in refused.get_data(as_text=True)
+
+    filed = client.post("/console/orders/new", data={**form, "spec_id": spec.group(1)})
+    assert filed.status_code == 303
+    order_id = filed.headers["Location"].rsplit("/", 1)[1]
+    token = client.post(
+        "/api/v1/auth/login",
+        json={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    ).get_json()["access_token"]
+    order = client.get(
+        f"/api/v1/admin/orders/{order_id}", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    # 公司代付: nothing for the resident to pay first, so it goes straight to the pool.
+    assert order["payer"] == "company"
+    assert order["status"] == "pending"
+    assert order["payment_status"] == "none"
+    assert order["channel"] == "staff"
+
+
 def _now_local() -> Any:
     from datetime import datetime
 
