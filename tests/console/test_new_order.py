@@ -284,6 +284,10 @@ def test_room_search_and_contacts_mask_phones_but_fill_the_chosen_one(console_ap
         f"/console/orders/new/room?room_id={room_id}&contact_id={contact_id.group(1)}"
     ).get_data(as_text=True)
     assert 'value="13800000001"' in chosen
+    # A short code matches many rooms: the first ones, and a word that there are more.
+    many = client.get("/console/orders/new/rooms?room_q=1").get_data(as_text=True)
+    assert len(re.findall(r'name="room_id"', many)) == 20
+    assert "只显示前 20 个" in many
     # The search is escaped like any user input.
     evil = client.get("/console/orders/new/rooms?room_q=<script>x</script>").get_data(as_text=True)
     assert "<script>x" not in evil and "&lt;script&gt;x" in evil

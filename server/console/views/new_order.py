@@ -127,9 +127,10 @@ def _int(raw: str) -> int | None:
 # What each part of the form shows, read through the use cases -------------------------------
 
 
-def _rooms(q: str) -> list[dict[str, Any]]:
+def _rooms(q: str) -> tuple[list[dict[str, Any]], int]:
+    """The first rooms whose code contains `q`, and how many match in all."""
     if not q:
-        return []
+        return [], 0
     found = property_service.list_rooms(
         session(),
         org_id=principal().org_id,
@@ -140,7 +141,7 @@ def _rooms(q: str) -> list[dict[str, Any]]:
         page=1,
         page_size=ROOM_RESULTS,
     )
-    return [_ROOM.dump(room) for room in found.items]
+    return [_ROOM.dump(room) for room in found.items], found.total
 
 
 def _room(room_id: int | None) -> dict[str, Any] | None:
@@ -250,7 +251,7 @@ def _context(values: dict[str, str], errors: dict[str, list[str]] | None = None)
     order_type = next((t for t in catalog if t["id"] == order_type_id), None)
     slot_from = _slot_from(values["slot_from"])
     room = _room(room_id)
-    rooms = _rooms(values["room_q"])
+    rooms, rooms_total = _rooms(values["room_q"])
     if room is not None and all(r["id"] != room["id"] for r in rooms):
         rooms.insert(0, room)
     errors = errors or {}
@@ -259,6 +260,7 @@ def _context(values: dict[str, str], errors: dict[str, list[str]] | None = None)
         "errors": errors,
         "loose_errors": {k: m for k, m in errors.items() if k not in PLACED},
         "rooms": rooms,
+        "rooms_more": rooms_total > ROOM_RESULTS,
         "room": room,
         "customers": _room_customers(room["id"] if room else None),
         "catalog": catalog,
