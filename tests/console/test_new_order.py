@@ -108,10 +108,11 @@ def _pick_subtype(desk: Any, type_name: str, subtype_name: str) -> None:
     subtype.select_option(value=option.get_attribute("value"))
 
 
-def _catch_filing(desk: Any) -> list[str]:
+def _catch_filing(desk: Any) -> list[int]:
     """The order's page belongs to another screen (and a route never sees a redirect): the
-    filing's answer is fetched here, its 303 target kept, and a stub page shown instead."""
-    located: list[str] = []
+    filing's answer is fetched here, the order id of its 303 target kept, and a stub page
+    shown instead."""
+    filed: list[int] = []
 
     def handle(route: Any) -> None:
         if route.request.method != "POST":
@@ -121,11 +122,13 @@ def _catch_filing(desk: Any) -> list[str]:
         if answer.status != 303:
             route.fulfill(response=answer)
             return
-        located.append(answer.headers["location"])
+        location = answer.headers["location"]
+        assert ORDER_PAGE.fullmatch(location), location
+        filed.append(int(location.rsplit("/", 1)[1]))
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body="<p>已提交</p>")
 
     desk.route("**/console/orders/new", handle)
-    return located
+    return filed
 
 
 def test_desk_files_a_booked_order_on_a_residents_behalf(desk: Any, console_url: str) -> None:
@@ -154,11 +157,11 @@ def test_desk_files_a_booked_order_on_a_residents_behalf(desk: Any, console_url:
     desk.locator("h1").scroll_into_view_if_needed()
     screenshot(desk, "new_order")
 
-    located = _catch_filing(desk)
+    filed = _catch_filing(desk)
     desk.get_by_role("button", name="提交报修").click()
     expect(desk.get_by_text("已提交")).to_be_visible()
-    assert len(located) == 1 and ORDER_PAGE.fullmatch(located[0]), located
-    order_id = int(located[0].rsplit("/", 1)[1])
+    assert len(filed) == 1
+    order_id = filed[0]
 
     order = _get(api, f"/admin/orders/{order_id}")
     assert order["slot_start"] == start
@@ -245,6 +248,30 @@ def test_a_missing_description_is_shown_beside_the_field(desk: Any, console_url:
     expect(desk.get_by_role("button", name="提交报修")).to_be_enabled()
     desk.locator("h1").scroll_into_view_if_needed()
     screenshot(desk, "new_order_refused")
+
+
+def test_the_form_is_sent_once(desk: Any, console_url: str) -> None:
+    from playwright.sync_api import expect
+
+    _open_form(desk, console_url)
+    # Record each submit as it leaves the page (and keep the browser where it is).
+    desk.evaluate(
+        """() => {
+            window.sent = [];
+            window.addEventListener("submit", (e) => {
+                window.sent.push(e.defaultPrevented);
+                e.preventDefault();
+            });
+        }"""
+    )
+    desk.get_by_role("button", name="提交报修").click()
+    submit = desk.locator("#submit-order")
+    expect(submit).to_be_disabled()
+    expect(submit).to_have_text("提交中…")
+    desk.evaluate("() => document.getElementById('new-order-form').requestSubmit()")
+    # The second submit was stopped by the page (the server keys the filing by the form's
+    # token too: `test_the_same_form_sent_twice_files_one_order`).
+    assert desk.evaluate("() => window.sent") == [False, True]
 
 
 # Without a browser ----------------------------------------------------------------------------
