@@ -224,6 +224,8 @@ def test_a_full_slot_cannot_be_picked(desk: Any, console_url: str) -> None:
     expect(full).to_have_class(re.compile(r"\boff\b"))
     expect(full.locator("input")).to_be_disabled()
     expect(full).to_contain_text("已约满")
+    full.scroll_into_view_if_needed()
+    screenshot(desk, "new_order_full_slot")
     # The other slots of that day are open.
     expect(desk.locator(f'tr[data-date="{day}"] label.slot:not(.off) input').first).to_be_enabled()
 
