@@ -11,11 +11,11 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import requests
 from flask import Flask
 
 from server.demo_data import DEMO_ORG_CODE, DEMO_PASSWORD, DISPATCHER_PHONE
 from server.kernel.clock import LOCAL_TZ
+from tests.console.api import ApiUser
 from tests.console.conftest import screenshot
 
 RESIDENT = "13800000001"  # 张三, owner of 1-1-101
@@ -25,52 +25,23 @@ ORDER_PAGE = re.compile(r"(https?://[^/]+)?/console/orders/\d+")
 # The JSON API, as the desk and as a resident --------------------------------------------
 
 
-def _token(base: str, phone: str) -> str:
-    r = requests.post(
-        f"{base}/api/v1/auth/login",
-        json={"phone": phone, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    return str(r.json()["access_token"])
-
-
-def _api(base: str, phone: str = DISPATCHER_PHONE) -> requests.Session:
-    s = requests.Session()
-    s.headers["Authorization"] = f"Bearer {_token(base, phone)}"
-    s.base = base  # type: ignore[attr-defined]
-    return s
-
-
-def _get(api: requests.Session, path: str, **params: Any) -> Any:
-    r = api.get(f"{api.base}/api/v1{path}", params=params, timeout=10)  # type: ignore[attr-defined]
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def _post(api: requests.Session, path: str, body: dict[str, Any]) -> Any:
-    r = api.post(f"{api.base}/api/v1{path}", json=body, timeout=10)  # type: ignore[attr-defined]
-    assert r.status_code in (200, 201), r.text
-    return r.json()
-
-
-def _subtype(api: requests.Session, name: str) -> tuple[int, int]:
-    for order_type in _get(api, "/catalog/order-types")["items"]:
+def _subtype(api: ApiUser, name: str) -> tuple[int, int]:
+    for order_type in api.get("/catalog/order-types")["items"]:
         for subtype in order_type["subtypes"]:
             if subtype["name"] == name:
                 return order_type["id"], subtype["id"]
     raise AssertionError(name)
 
 
-def _resident_room(api: requests.Session) -> dict[str, Any]:
-    rooms = _get(api, "/tenant/rooms")
+def _resident_room(api: ApiUser) -> dict[str, Any]:
+    rooms = api.get("/tenant/rooms")
     items = rooms["items"] if isinstance(rooms, dict) else rooms
     return dict(items[0]["room"])
 
 
-def _slot(api: requests.Session, subtype_id: int, room_id: int, start: str) -> dict[str, Any]:
+def _slot(api: ApiUser, subtype_id: int, room_id: int, start: str) -> dict[str, Any]:
     day = start[:10]
-    for slot in _get(api, f"/catalog/subtypes/{subtype_id}/slots", date=day, room_id=room_id):
+    for slot in api.get(f"/catalog/subtypes/{subtype_id}/slots", date=day, room_id=room_id):
         if slot["start"] == start:
             return dict(slot)
     raise AssertionError(start)
@@ -134,8 +105,8 @@ def _catch_filing(desk: Any) -> list[int]:
 def test_desk_files_a_booked_order_on_a_residents_behalf(desk: Any, console_url: str) -> None:
     from playwright.sync_api import expect
 
-    api = _api(console_url)
-    resident = _api(console_url, RESIDENT)
+    api = ApiUser(console_url, DISPATCHER_PHONE)
+    resident = ApiUser(console_url, RESIDENT)
     room = _resident_room(resident)
     _, subtype_id = _subtype(api, "空调不制冷")
     day = (_now_local() + timedelta(days=3)).date().isoformat()
@@ -163,7 +134,7 @@ def test_desk_files_a_booked_order_on_a_residents_behalf(desk: Any, console_url:
     assert len(filed) == 1
     order_id = filed[0]
 
-    order = _get(api, f"/admin/orders/{order_id}")
+    order = api.get(f"/admin/orders/{order_id}")
     assert order["slot_start"] == start
     assert order["description"] == "空调开机后不出冷风，代住户登记"
     assert order["status"] == "pending"
@@ -172,7 +143,7 @@ def test_desk_files_a_booked_order_on_a_residents_behalf(desk: Any, console_url:
     assert order["room"]["id"] == room["id"]
     assert order["contact_phone"] == RESIDENT
     # The resident sees it among their own orders.
-    mine = _get(resident, "/tenant/orders")
+    mine = resident.get("/tenant/orders")
     assert order_id in [o["id"] for o in mine["items"]]
 
     # The slot's remaining places dropped by one, in the grid and in the API's listing.
@@ -194,21 +165,19 @@ def test_desk_files_a_booked_order_on_a_residents_behalf(desk: Any, console_url:
 def test_a_full_slot_cannot_be_picked(desk: Any, console_url: str) -> None:
     from playwright.sync_api import expect
 
-    api = _api(console_url)
-    resident = _api(console_url, RESIDENT)
+    api = ApiUser(console_url, DISPATCHER_PHONE)
+    resident = ApiUser(console_url, RESIDENT)
     room = _resident_room(resident)
     _, subtype_id = _subtype(api, "窗户维修")  # the default grid: no desk reserve
     day = (_now_local() + timedelta(days=4)).date().isoformat()
     # One place at 10:00 that day, taken by the resident.
-    _post(
-        api,
+    api.post(
         f"/admin/booking/subtypes/{subtype_id}/exceptions",
         {"date": day, "slot_time": "10:00", "quota": 1},
     )
     start = f"{day}T10:00:00+08:00"
     if _slot(api, subtype_id, room["id"], start)["remaining"] > 0:
-        _post(
-            resident,
+        resident.post(
             "/tenant/orders",
             {
                 "subtype_id": subtype_id,
@@ -233,7 +202,7 @@ def test_a_full_slot_cannot_be_picked(desk: Any, console_url: str) -> None:
 def test_a_missing_description_is_shown_beside_the_field(desk: Any, console_url: str) -> None:
     from playwright.sync_api import expect
 
-    resident = _api(console_url, RESIDENT)
+    resident = ApiUser(console_url, RESIDENT)
     room = _resident_room(resident)
     _open_form(desk, console_url)
     _pick_room_and_contact(desk, room["label"], "张三")
