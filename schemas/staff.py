@@ -49,6 +49,14 @@ class DepartmentSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = name_field(50, metadata={"example": "工程部"})
     grab_cap = grab_cap_field(metadata={"description": "部门默认抢单数上限；为空则使用机构默认值"})
+    lead_staff_id = fields.Integer(
+        allow_none=True,
+        strict=True,
+        metadata={
+            "description": "部门负责人（员工 id，本机构在职员工）；督办无人处理的工单时，"
+            "与可接单的师傅一并收到提醒。为空表示未设负责人"
+        },
+    )
     created_at = LocalDateTime(dump_only=True)
     updated_at = LocalDateTime(dump_only=True)
 

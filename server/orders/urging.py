@@ -2,7 +2,8 @@
 the SLA clock and the people who can act on the order hear of it.
 
 - The desk may urge any open order (overdue or not), as often as it likes: the holder gets an
-  urgent push (or, while nobody holds it, every technician of its pool), the timeline shows
+  urgent push (or, while nobody holds it, every technician of its pool and the lead of the
+  order type's department, 部门负责人), the timeline shows
   it with its reason and the SLA clock counts it (`sla.clocks.record_urge`).
 - A tenant may urge an open order they may act on once it has waited
   `tenant_urge_after_minutes` since filing, and again only after
@@ -35,6 +36,7 @@ from server.orders.moves import append_event, load_order
 from server.orders.rules.states import HELD_VALUES, LABELS, Action, Status, sources
 from server.organisation.models import Organisation
 from server.sla import clocks as sla_clocks
+from server.staff.structure import department_lead_user
 
 URGEABLE_VALUES: tuple[str, ...] = tuple(sorted(s.value for s in sources(Action.TENANT_URGE)))
 _URGEABLE_LITERALS = [literal(v, literal_execute=True) for v in URGEABLE_VALUES]
@@ -63,7 +65,8 @@ def _refuse_closed(status: str) -> None:
 def urge_order(
     session: Session, *, actor: Actor, order_id: int, reason: str, now: datetime
 ) -> Order:
-    """督办: chase an open order; its holder (or its pool) gets an urgent push."""
+    """督办: chase an open order; its holder (or its pool and its department's lead) gets an
+    urgent push."""
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     _refuse_closed(order.status)
     urges = sla_clocks.record_urge(session, order_id=order.id, now=now)
@@ -84,7 +87,9 @@ def urge_order(
     if order.status in HELD_VALUES:
         recipients = staff_user(session, order.assignee_id)
     else:
-        recipients = eligible_technicians(session, order=facts)
+        # Nobody holds it: its pool, and the lead of its type's department.
+        lead = department_lead_user(session, org_id=order.org_id, order_type_id=order.order_type_id)
+        recipients = sorted({*eligible_technicians(session, order=facts), *lead})
     notify(
         session,
         org_id=order.org_id,

@@ -22,6 +22,11 @@ class Department(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(50))
     # The department's default grab cap; NULL falls back to the organisation default.
     grab_cap: Mapped[int | None]
+    # 部门负责人: told with the pool when the desk urges (督办) an order nobody holds. The
+    # foreign key closes a cycle with staff.department_id: created after both tables.
+    lead_staff_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("staff.id", ondelete="SET NULL", use_alter=True)
+    )
 
 
 class Post(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
@@ -50,5 +55,7 @@ class Staff(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     on_duty: Mapped[bool] = mapped_column(default=True)
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
-    department: Mapped[Department | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(
+        lazy="joined", foreign_keys="Staff.department_id"
+    )
     post: Mapped[Post | None] = relationship(lazy="joined")

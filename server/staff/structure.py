@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from server.accounts.models import User
 from server.catalog.models import OrderType
 from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned
-from server.kernel.errors import InUse
+from server.kernel.errors import InUse, ValidationFailed
 from server.staff.models import Department, Post, Staff
 
 
@@ -32,6 +33,7 @@ def get_department(session: Session, *, org_id: int, department_id: int) -> Depa
 def create_department(session: Session, *, org_id: int, data: dict[str, Any]) -> Department:
     """Add a department; its name is unique in the organisation."""
     _ensure_department_name_free(session, org_id=org_id, name=data["name"], exclude_id=None)
+    _ensure_lead(session, org_id=org_id, lead_staff_id=data.get("lead_staff_id"))
     department = Department(org_id=org_id, **data)
     session.add(department)
     session.flush()
@@ -47,6 +49,7 @@ def update_department(
         _ensure_department_name_free(
             session, org_id=org_id, name=changes["name"], exclude_id=department.id
         )
+    _ensure_lead(session, org_id=org_id, lead_staff_id=changes.get("lead_staff_id"))
     apply_changes(department, changes)
     session.flush()
     return department
@@ -61,6 +64,35 @@ def delete_department(session: Session, *, org_id: int, department_id: int) -> N
         raise InUse("部门下仍有员工或绑定的工单类型，无法删除")
     session.delete(department)
     session.flush()
+
+
+def _ensure_lead(session: Session, *, org_id: int, lead_staff_id: int | None) -> None:
+    """A department's lead is an active staff member of the same organisation."""
+    if lead_staff_id is None:
+        return
+    found = session.scalar(
+        select(Staff.id)
+        .join(User, User.id == Staff.user_id)
+        .where(Staff.id == lead_staff_id, Staff.org_id == org_id, User.is_active.is_(True))
+    )
+    if found is None:
+        raise ValidationFailed.field("lead_staff_id", "负责人须为本机构在职员工")
+
+
+def department_lead_user(session: Session, *, org_id: int, order_type_id: int) -> list[int]:
+    """The user of the lead of the department an order type is bound to (active), if any."""
+    lead = session.scalar(
+        select(Staff.user_id)
+        .join(Department, Department.lead_staff_id == Staff.id)
+        .join(OrderType, OrderType.department_id == Department.id)
+        .join(User, User.id == Staff.user_id)
+        .where(
+            OrderType.id == order_type_id,
+            OrderType.org_id == org_id,
+            User.is_active.is_(True),
+        )
+    )
+    return [] if lead is None else [int(lead)]
 
 
 def _ensure_department_name_free(

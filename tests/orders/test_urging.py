@@ -287,3 +287,34 @@ def test_parallel_tenant_urges_record_one(app, base_url):
     assert statuses.count((409, "urge_too_soon")) == 7, statuses
     assert org.events("tenant_urge") == 1
     assert org.scalar("SELECT tenant_urge_count FROM orders WHERE id = :id", id=order_id) == 1
+
+
+def test_desk_urge_of_an_unheld_order_also_tells_the_departments_lead(
+    client, world, db_session, make
+):
+    """部门负责人: the lead of the department the order's type is bound to hears of an urge
+    of an order nobody holds (with the pool); a holder's order tells the holder only."""
+    department = world.department
+    lead = make.staff(world.org, roles=(Role.DISPATCHER,), department_id=department.id)
+    desk = world.headers(make.admin(world.org))
+    # A lead from another organisation, or an unknown staff id, is refused.
+    outsider = make.staff(make.org(), roles=(Role.DISPATCHER,))
+    for wrong in (outsider.id, 2**62):
+        r = client.patch(
+            f"/api/v1/admin/departments/{department.id}",
+            json={"lead_staff_id": wrong},
+            headers=desk,
+        )
+        assert r.status_code == 422, r.json
+        assert r.json["errors"] == {"lead_staff_id": ["负责人须为本机构在职员工"]}
+    r = client.patch(
+        f"/api/v1/admin/departments/{department.id}",
+        json={"lead_staff_id": lead.id},
+        headers=desk,
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["lead_staff_id"] == lead.id
+    order = world.file(client)  # of a type bound to that department
+    assert urge(client, world, order["id"]).status_code == 200
+    eligible = {t.user_id for t in world.techs}
+    assert recipients(db_session, order["id"], "order_urged") == eligible | {lead.user_id}
