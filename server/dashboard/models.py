@@ -23,9 +23,10 @@ from sqlalchemy import (
 )
 
 from server.charges.models import OrderCharge
-from server.db.base import Base
 from server.dashboard.rules import DESK_FILER_ROLES
+from server.db.base import Base
 from server.orders.models import Order, OrderEvent
+from server.orders.rules.overdue import OPEN_VALUES
 from server.orders.rules.states import Action
 from server.sla.clocks import PAUSED
 
@@ -67,6 +68,17 @@ CHARGES_INDEX = Index("ix_order_charges_org_created", OrderCharge.org_id, OrderC
 # The rollup job finds the orders changed since its last run by `updated_at` (every ORM write
 # of an order bumps it, a removed charge line included).
 UPDATED_INDEX = Index("ix_orders_org_id_updated_at", Order.org_id, Order.updated_at)
+
+# Overdue now (`orders.overdue`) is the one figure that moves with the clock, so it is always
+# counted live: the open orders of a range, with their deadlines, from the index alone.
+OPEN_SQL = ", ".join(f"'{v}'" for v in sorted(OPEN_VALUES))
+OPEN_INDEX = Index(
+    "ix_orders_open_created",
+    Order.org_id,
+    Order.created_at,
+    Order.due_at,
+    postgresql_where=text(f"status IN ({OPEN_SQL})"),
+)
 
 
 def _day_keys() -> list[Column[object]]:

@@ -111,10 +111,7 @@ GROWTH = 1.1
 
 def duration_bucket_sql(seconds: str) -> str:
     """SQL of the bucket of a duration expression (the one spelling; NULL stays NULL)."""
-    return (
-        f"CASE WHEN ({seconds}) < 1 THEN 0"
-        f" ELSE 1 + floor(ln({seconds}) / ln({GROWTH}))::int END"
-    )
+    return f"CASE WHEN ({seconds}) < 1 THEN 0 ELSE 1 + floor(ln({seconds}) / ln({GROWTH}))::int END"
 
 
 def duration_bucket(seconds: float) -> int:

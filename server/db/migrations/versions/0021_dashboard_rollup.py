@@ -3,7 +3,8 @@
 Rows aggregated per organisation, local filing day, community and order type
 (`dashboard.models`): the counts by breakdown, the durations' histograms, the cancellations,
 the money; a marker per organisation of the days built; and an index by `updated_at` on
-orders, by which the job finds the days to rebuild.
+orders, by which the job finds the days to rebuild, and one of the open orders by filing time
+for the figure always counted live (overdue now).
 
 Revision ID: 0021_dashboard_rollup
 Revises: 0020_notice_images
@@ -41,6 +42,7 @@ _COUNTS = (
 )
 _TIME_SUMS = ("taken_sum", "completed_sum", "closed_sum", "handling_sum")
 _TIMES = ("taken", "completed", "closed", "handling")
+_OPEN = "'assigned', 'awaiting_payment', 'in_progress', 'on_hold', 'pending'"
 
 
 def _keys() -> list[sa.Column]:  # type: ignore[type-arg]
@@ -102,9 +104,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", name=op.f("pk_dashboard_rollup_state")),
     )
     op.create_index("ix_orders_org_id_updated_at", "orders", ["org_id", "updated_at"])
+    op.execute(
+        "CREATE INDEX ix_orders_open_created ON orders (org_id, created_at, due_at)"
+        f" WHERE status IN ({_OPEN})"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_orders_open_created")
     op.drop_index("ix_orders_org_id_updated_at", table_name="orders")
     op.drop_table("dashboard_rollup_state")
     op.drop_index("ix_dashboard_money_days_org_id_day", table_name="dashboard_money_days")
