@@ -71,9 +71,7 @@ def upgrade() -> None:
         sa.Column("bucket", sa.SmallInteger(), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in _TIMES),
     )
-    op.create_index(
-        "ix_dashboard_time_days_org_id_day", "dashboard_time_days", ["org_id", "day"]
-    )
+    op.create_index("ix_dashboard_time_days_org_id_day", "dashboard_time_days", ["org_id", "day"])
     op.create_table(
         "dashboard_cancel_days",
         *_keys(),
@@ -93,9 +91,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.BigInteger(), nullable=True),
         sa.Column("fen", sa.BigInteger(), nullable=False),
     )
-    op.create_index(
-        "ix_dashboard_money_days_org_id_day", "dashboard_money_days", ["org_id", "day"]
-    )
+    op.create_index("ix_dashboard_money_days_org_id_day", "dashboard_money_days", ["org_id", "day"])
     op.create_table(
         "dashboard_rollup_state",
         sa.Column("org_id", sa.BigInteger(), autoincrement=False, nullable=False),
