@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -82,10 +83,16 @@ OPEN_INDEX = Index(
 
 
 def _day_keys() -> list[Column[object]]:
-    """The columns every rollup row is keyed by: the cohort's own filters, per filing day."""
+    """The columns every rollup row is keyed by: the cohort's own filters, per filing day.
+
+    A row of a day (`whole_month` false), or of a whole past month (true, `day` its first):
+    the sum of that month's day rows, so a long range reads a dozen months' rows and the
+    days at its ends rather than every day.
+    """
     return [
         Column("org_id", BigInteger, nullable=False),
         Column("day", Date, nullable=False),  # local (Asia/Shanghai) filing day
+        Column("whole_month", Boolean, nullable=False),
         Column("community_id", BigInteger, nullable=False),
         Column("order_type_id", BigInteger, nullable=False),
     ]
@@ -172,3 +179,11 @@ DASHBOARD_ROLLUP_STATE = Table(
     Column("built_until", Date, nullable=False),
     Column("run_started_at", DateTime(timezone=True), nullable=False),
 )
+
+# What each rollup table sums (the other columns key its rows).
+MEASURES = {
+    DASHBOARD_DAYS.name: (*COUNTS, *TIME_SUMS),
+    DASHBOARD_TIME_DAYS.name: TIMES,
+    DASHBOARD_CANCEL_DAYS.name: ("n",),
+    DASHBOARD_MONEY_DAYS.name: ("fen",),
+}

@@ -314,12 +314,12 @@ def live_figures(session: Session, *, scope: Scope, filters: Filters, now: datet
     return Figures(by_set, timed, list(cancellations), ledger, outstanding)
 
 
-# Reading the rollup: the day rows summed per breakdown (GROUPING of key, order type,
-# community: 3 = by key alone, 1 = by order type and key, 6 = by community), the durations'
-# histograms per bucket (GROUPING of order type, technician: 3 = all, 1 = by type, 2 = by
-# technician), the cancel steps, the ledger, and overdue now (live).
+# Reading the rollup: the day rows summed per breakdown (by key alone, by order type and key,
+# by community: one pass over all rows, two over the few whole-group rows), the durations'
+# histograms per bucket (GROUPING of order type, technician: 1 = by type, 2 = by technician;
+# all types summed here), the cancel steps, the ledger, and overdue now (live).
 _BY_KEY, _BY_TYPE_KEY, _BY_COMMUNITY = 3, 1, 6
-_HIST_ALL, _HIST_TYPE, _HIST_TECHNICIAN = 3, 1, 2
+_HIST_TYPE, _HIST_TECHNICIAN = 1, 2
 _MEASURES = (*COUNTS, *TIME_SUMS)
 _KIND_DIM = {
     "status": "status",
@@ -337,19 +337,25 @@ def rollup_figures(session: Session, *, scope: Scope, filters: Filters, now: dat
     sums = ", ".join(f"sum({m}) AS {m}" for m in _MEASURES)
     hist = ", ".join(f"sum({t}) AS {t}" for t in TIMES)
     overdue_now = overdue_sql(scope, filters, params, per_day=False)
+    days = src.of("dashboard_days")
     sql = f"""
         {src.head}
         SELECT 1 AS part, to_jsonb(x) AS figures FROM (
-            SELECT kind, key, order_type_id, community_id,
-                   GROUPING(key, order_type_id, community_id) AS g, {sums}
-            FROM {src.of("dashboard_days")} AS u
-            GROUP BY kind, GROUPING SETS ((key), (order_type_id, key), (community_id))
+            SELECT kind, key, NULL::bigint AS order_type_id, NULL::bigint AS community_id,
+                   {_BY_KEY} AS g, {sums}
+            FROM {days} AS u GROUP BY kind, key
+            UNION ALL
+            SELECT kind, key, order_type_id, NULL, {_BY_TYPE_KEY}, {sums}
+            FROM {days} AS u WHERE kind IN ('base', 'subtype') GROUP BY kind, order_type_id, key
+            UNION ALL
+            SELECT kind, '', NULL, community_id, {_BY_COMMUNITY}, {sums}
+            FROM {days} AS u WHERE kind = 'base' GROUP BY kind, community_id
         ) AS x
         UNION ALL SELECT 2, to_jsonb(y) FROM (
             SELECT order_type_id, assignee_id, bucket,
                    GROUPING(order_type_id, assignee_id) AS g, {hist}
             FROM {src.of("dashboard_time_days")} AS u
-            GROUP BY GROUPING SETS ((bucket), (order_type_id, bucket), (assignee_id, bucket))
+            GROUP BY GROUPING SETS ((order_type_id, bucket), (assignee_id, bucket))
         ) AS y
         UNION ALL SELECT 3, to_jsonb(z) FROM (
             SELECT action, reason, sum(n) AS n FROM {src.of("dashboard_cancel_days")} AS u
@@ -370,15 +376,18 @@ def rollup_figures(session: Session, *, scope: Scope, filters: Filters, now: dat
         if part == 1:
             _add_set_row(by_set, row)
         elif part == 2:
-            name, key = {
-                _HIST_ALL: ("all", None),
-                _HIST_TYPE: ("type", row["order_type_id"]),
-                _HIST_TECHNICIAN: ("technician", row["assignee_id"]),
-            }[int(row["g"])]
+            by_type = int(row["g"]) == _HIST_TYPE
+            name, key = (
+                ("type", row["order_type_id"]) if by_type else ("technician", row["assignee_id"])
+            )
             counts = histograms[name].setdefault(key, {t: {} for t in TIMES})
+            whole = histograms["all"].setdefault(None, {t: {} for t in TIMES})
+            bucket = int(row["bucket"])
             for t in TIMES:
-                if int(row[t]):
-                    counts[t][int(row["bucket"])] = int(row[t])
+                if n := int(row[t]):
+                    counts[t][bucket] = n
+                    if by_type:  # every duration has one type: the types add up to all
+                        whole[t][bucket] = whole[t].get(bucket, 0) + n
         elif part == 3:
             cancellations.append(SimpleNamespace(**row))
         elif part == 4:

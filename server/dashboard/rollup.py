@@ -30,6 +30,7 @@ from server.dashboard.models import (
     DASHBOARD_MONEY_DAYS,
     DASHBOARD_TIME_DAYS,
     MARKS,
+    MEASURES,
     TIME_SUMS,
     TIMES,
 )
@@ -109,7 +110,10 @@ def rollup_ctes(cohort_sql: str) -> str:
     """
 
 
-_KEYS = "CAST(:org_id AS bigint) AS org_id, d.day, d.community_id, d.order_type_id"
+_KEYS = (
+    "CAST(:org_id AS bigint) AS org_id, d.day, false AS whole_month, d.community_id,"
+    " d.order_type_id"
+)
 # The durations count for the orders taken or completed (as the live times statement).
 _TIMED = "(d.completed_at IS NOT NULL OR d.accepted_at IS NOT NULL)"
 
@@ -162,7 +166,7 @@ TIMES_SELECT = f"""
     FROM d CROSS JOIN LATERAL (VALUES {", ".join(f"('{t}', d.{t}_s)" for t in TIMES)})
         AS v(measure, s)
     WHERE v.s IS NOT NULL AND {_TIMED}
-    GROUP BY d.day, d.community_id, d.order_type_id, d.assignee_id, 6
+    GROUP BY d.day, d.community_id, d.order_type_id, d.assignee_id, 7
 """
 
 CANCELS_SELECT = f"""
@@ -200,6 +204,14 @@ assert len(TIME_SUMS) == len(TIMES)
 
 def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 # --- the job -------------------------------------------------------------------------------
@@ -268,7 +280,18 @@ def refresh(session: Session, *, org_id: int, now: datetime) -> RefreshReport | 
     if start is not None and start < local_midnight(today):
         end = local_midnight(today) if days is None else local_midnight(days[-1] + timedelta(1))
         rows = _rebuild(session, org_id=org_id, start=start, end=end, days=days, now=now)
-        built = len(days) if days is not None else (today - start.astimezone(LOCAL_TZ).date()).days
+        first_day = start.astimezone(LOCAL_TZ).date()
+        built = len(days) if days is not None else (today - first_day).days
+        # The whole months touched and now over: their month rows are summed again.
+        months = {month_of(d) for d in days} if days is not None else set()
+        if days is None:
+            month = month_of(first_day)
+            while month < month_of(today):
+                months.add(month)
+                month = next_month(month)
+        rows += _sum_months(
+            session, org_id=org_id, months=sorted(m for m in months if next_month(m) <= today)
+        )
     session.execute(
         text(
             "INSERT INTO dashboard_rollup_state (org_id, built_until, run_started_at)"
@@ -317,7 +340,7 @@ def _rebuild(
     for table in TABLES:
         where = "day = ANY(:days)" if days is not None else "day >= :first AND day <= :last"
         session.execute(
-            text(f"DELETE FROM {table} WHERE org_id = :org_id AND {where}"),
+            text(f"DELETE FROM {table} WHERE org_id = :org_id AND NOT whole_month AND {where}"),
             {"org_id": org_id, "days": list(days or ()), "first": first, "last": last},
         )
     inserts = ", ".join(
@@ -328,6 +351,47 @@ def _rebuild(
     counts = " + ".join(f"(SELECT count(*) FROM i_{table})" for table in TABLES)
     sql = f"WITH {rollup_ctes(cohort_sql)}, {inserts} SELECT {counts}"
     return int(session.scalar(text(sql), params) or 0)
+
+
+def _sum_months(session: Session, *, org_id: int, months: Sequence[date]) -> int:
+    """Replace the month rows of `months` (each over) by the sums of their day rows."""
+    if not months:
+        return 0
+    params = {
+        "org_id": org_id,
+        "months": list(months),
+        "first": months[0],
+        "end": next_month(months[-1]),
+    }
+    rows = 0
+    for name, table in TABLES.items():
+        measures = MEASURES[name]
+        keys = [
+            c.name
+            for c in table.columns
+            if c.name not in (*measures, "org_id", "day", "whole_month")
+        ]
+        session.execute(
+            text(
+                f"DELETE FROM {name} WHERE org_id = :org_id AND whole_month AND day = ANY(:months)"
+            ),
+            params,
+        )
+        result = session.execute(
+            text(
+                f"INSERT INTO {name} (org_id, day, whole_month, {', '.join(keys)},"
+                f" {', '.join(measures)})"
+                f" SELECT org_id, date_trunc('month', day)::date, true, {', '.join(keys)},"
+                f" {', '.join(f'sum({m})' for m in measures)}"
+                f" FROM {name}"
+                " WHERE org_id = :org_id AND NOT whole_month AND day >= :first AND day < :end"
+                "   AND date_trunc('month', day)::date = ANY(:months)"
+                f" GROUP BY org_id, 2, {', '.join(keys)}"
+            ),
+            params,
+        )
+        rows += int(getattr(result, "rowcount", 0) or 0)
+    return rows
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -344,11 +408,18 @@ class Sources:
     live: bool
     where: tuple[str, ...]  # the rollup rows' community / order type narrowing
 
-    def of(self, table: str) -> str:
-        """A subquery of `table`'s rows for the range (built and live alike)."""
+    def of(self, table: str, *, by_day: bool = False) -> str:
+        """A subquery of `table`'s rows for the range (built and live alike); `by_day`: day
+        rows only (a per-day series), else whole months by their month rows."""
         parts = []
         if self.rolled is not None:
             where = ["org_id = :org_id", "day >= :rolled_first", "day <= :rolled_last"]
+            # The whole months inside the range by their month rows, the other days by theirs.
+            where.append(
+                "whole_month = (day >= :months_first AND day < :months_end)"
+                if "months_first" in self.params and not by_day
+                else "NOT whole_month"
+            )
             where.extend(self.where)
             parts.append(f"SELECT * FROM {table} WHERE {' AND '.join(where)}")
         if self.live:
@@ -369,6 +440,10 @@ def sources(session: Session, *, scope: Scope, filters: Filters, now: datetime) 
     if built_until is not None and built_until > r.first:
         rolled = (r.first, min(r.last, built_until - timedelta(days=1)))
         params.update(rolled_first=rolled[0], rolled_last=rolled[1])
+        months_first = rolled[0] if rolled[0].day == 1 else next_month(rolled[0])
+        months_end = month_of(rolled[1] + timedelta(days=1))
+        if months_first < months_end:
+            params.update(months_first=months_first, months_end=months_end)
     where = tuple(_filter_where("", scope, filters, params))
     head = ""
     live_start = r.start if rolled is None else local_midnight(rolled[1] + timedelta(days=1))

@@ -102,7 +102,7 @@ def _rollup_days(
     sql = f"""
         {src.head}
         SELECT day, {", ".join(f"sum({k})::bigint AS {k}" for k in _ROLLED)}
-        FROM {src.of("dashboard_days")} AS u
+        FROM {src.of("dashboard_days", by_day=True)} AS u
         WHERE kind = 'base'
         GROUP BY day
     """

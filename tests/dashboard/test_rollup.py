@@ -269,6 +269,9 @@ def test_rollup_and_live_agree_before_between_and_after_the_job(world, varied, d
         Filters(range=NOVEMBER, community_id=varied.community.id),
         Filters(range=NOVEMBER, order_type_id=other_type),
         Filters(range=local_range(bj(2026, 11, 10).date(), bj(2026, 11, 12).date(), LOCAL_TZ)),
+        # A range ending inside a month and one with whole months inside it (month rows).
+        Filters(range=local_range(bj(2026, 10, 20).date(), bj(2026, 11, 29).date(), LOCAL_TZ)),
+        Filters(range=local_range(bj(2026, 9, 30).date(), bj(2026, 12, 6).date(), LOCAL_TZ)),
         Filters(range=NOVEMBER, community_id=varied.community.id, order_type_id=other_type),
     ):
         assert_same_as_live(db_session, scope, narrowed, now)
@@ -387,7 +390,7 @@ def _filed(db, org_id: int) -> int:
             conn.scalar(
                 text(
                     "SELECT coalesce(sum(filed), 0) FROM dashboard_days"
-                    " WHERE org_id = :org AND kind = 'base'"
+                    " WHERE org_id = :org AND kind = 'base' AND NOT whole_month"
                 ),
                 {"org": org_id},
             )

@@ -1,7 +1,7 @@
 """data dashboard (数据看板): the daily rollup its periodic job keeps
 
-Rows aggregated per organisation, local filing day, community and order type
-(`dashboard.models`): the counts by breakdown, the durations' histograms, the cancellations,
+Rows aggregated per organisation, local filing day (and whole past month), community and
+order type (`dashboard.models`): the counts by breakdown, the durations' histograms, the cancellations,
 the money; a marker per organisation of the days built; and an index by `updated_at` on
 orders, by which the job finds the days to rebuild, and one of the open orders by filing time
 for the figure always counted live (overdue now).
@@ -49,6 +49,7 @@ def _keys() -> list[sa.Column]:  # type: ignore[type-arg]
     return [
         sa.Column("org_id", sa.BigInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("whole_month", sa.Boolean(), nullable=False),
         sa.Column("community_id", sa.BigInteger(), nullable=False),
         sa.Column("order_type_id", sa.BigInteger(), nullable=False),
     ]
