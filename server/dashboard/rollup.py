@@ -152,7 +152,7 @@ SET_KEYS = {
 DAYS_SELECT = f"""
     SELECT {_KEYS}, k.kind, k.key,
            {", ".join(_COUNT_SQL[name] for name in COUNTS)},
-           {", ".join(f"coalesce(sum(d.{t}_s) FILTER (WHERE {_TIMED}), 0)" for t in TIMES)}
+           {", ".join(f"coalesce(sum(d.{t}_s::float8) FILTER (WHERE {_TIMED}), 0)" for t in TIMES)}
     FROM d LEFT JOIN bal ON bal.order_id = d.id
     CROSS JOIN LATERAL (VALUES {", ".join(f"('{k}', {v})" for k, v in SET_KEYS.items())})
         AS k(kind, key)
@@ -163,7 +163,7 @@ DAYS_SELECT = f"""
 TIMES_SELECT = f"""
     SELECT {_KEYS}, d.assignee_id, {duration_bucket_sql("v.s")} AS bucket,
            {", ".join(f"count(*) FILTER (WHERE v.measure = '{t}')" for t in TIMES)}
-    FROM d CROSS JOIN LATERAL (VALUES {", ".join(f"('{t}', d.{t}_s)" for t in TIMES)})
+    FROM d CROSS JOIN LATERAL (VALUES {", ".join(f"('{t}', d.{t}_s::float8)" for t in TIMES)})
         AS v(measure, s)
     WHERE v.s IS NOT NULL AND {_TIMED}
     GROUP BY d.day, d.community_id, d.order_type_id, d.assignee_id, 7
