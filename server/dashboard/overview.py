@@ -11,7 +11,6 @@ order filters do not narrow them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -204,27 +203,40 @@ def _satisfaction(row: Any) -> dict[str, Any]:
     }
 
 
-def _names(session: Session, table: str, org_id: int, ids: Iterable[Any]) -> dict[int, str]:
-    wanted = sorted({int(i) for i in ids if i is not None})
-    if not wanted:
-        return {}
-    sql = f"SELECT id, name FROM {table} WHERE org_id = :org_id AND id = ANY(:ids)"
-    rows = session.execute(text(sql), {"org_id": org_id, "ids": wanted})
-    return {int(i): str(n) for i, n in rows}
+# The names of the rows' types, subtypes, communities and technicians, in one round trip.
+_NAME_SOURCES = (
+    (
+        "order_type_id",
+        "SELECT id, name FROM order_types WHERE org_id = :org_id AND id = ANY(:ids_0)",
+    ),
+    (
+        "subtype_id",
+        "SELECT id, name FROM order_subtypes WHERE org_id = :org_id AND id = ANY(:ids_1)",
+    ),
+    (
+        "community_id",
+        "SELECT id, name FROM communities WHERE org_id = :org_id AND id = ANY(:ids_2)",
+    ),
+    (
+        "assignee_id",
+        "SELECT s.id, u.name FROM staff s JOIN users u ON u.id = s.user_id"
+        " WHERE s.org_id = :org_id AND s.id = ANY(:ids_3)",
+    ),
+)
 
 
-def technician_names(session: Session, org_id: int, ids: Iterable[Any]) -> dict[int, str]:
-    wanted = sorted({int(i) for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = session.execute(
-        text(
-            "SELECT s.id, u.name FROM staff s JOIN users u ON u.id = s.user_id"
-            " WHERE s.org_id = :org_id AND s.id = ANY(:ids)"
-        ),
-        {"org_id": org_id, "ids": wanted},
+def _all_names(session: Session, org_id: int, rows: list[Any]) -> list[dict[int, str]]:
+    params: dict[str, Any] = {"org_id": org_id}
+    for i, (dim, _) in enumerate(_NAME_SOURCES):
+        params[f"ids_{i}"] = sorted({int(v) for r in rows if (v := getattr(r, dim)) is not None})
+    sql = " UNION ALL ".join(
+        f"SELECT {i} AS source, x.id, x.name FROM ({select}) AS x"
+        for i, (_, select) in enumerate(_NAME_SOURCES)
     )
-    return {int(i): str(n) for i, n in rows}
+    names: list[dict[int, str]] = [{} for _ in _NAME_SOURCES]
+    for source, id_, name in session.execute(text(sql), params):
+        names[int(source)][int(id_)] = str(name)
+    return names
 
 
 def base_filter(filters: Filters) -> dict[str, Any]:
@@ -453,10 +465,7 @@ def _shape(session: Session, *, scope: Scope, filters: Filters, figures: Figures
     total = by_set["all"][0]
     base = base_filter(filters)
 
-    type_names = _names(session, "order_types", scope.org_id, (r.order_type_id for r in rows))
-    subtype_names = _names(session, "order_subtypes", scope.org_id, (r.subtype_id for r in rows))
-    community_names = _names(session, "communities", scope.org_id, (r.community_id for r in rows))
-    tech_names = technician_names(session, scope.org_id, (r.assignee_id for r in rows))
+    type_names, subtype_names, community_names, tech_names = _all_names(session, scope.org_id, rows)
 
     def item(key: Any, label: str, row: Any, **figure_filter: Any) -> dict[str, Any]:
         return {
