@@ -133,6 +133,8 @@ DASHBOARD_DAYS = Table(
     *(Column(name, BigInteger, nullable=False) for name in COUNTS),
     *(Column(name, Float, nullable=False) for name in TIME_SUMS),
     Index("ix_dashboard_days_org_id_day", "org_id", "day"),
+    # The trends read the whole groups' rows only, a day each.
+    Index("ix_dashboard_days_base", "org_id", "day", postgresql_where=text("kind = 'base'")),
 )
 
 # The durations' histograms (`rules.duration_bucket_sql`) per technician (NULL: none).

@@ -99,16 +99,22 @@ def _rollup_days(
     src = sources(session, scope=scope, filters=filters, now=now)
     params = dict(src.params)
     overdue = overdue_sql(scope, filters, params, per_day=True)
+    # One statement: the rolled-up series per day, and overdue now per day (live).
     sql = f"""
         {src.head}
-        SELECT day, {", ".join(f"sum({k})::bigint AS {k}" for k in _ROLLED)}
+        SELECT day, {", ".join(f"sum({k})::bigint AS {k}" for k in _ROLLED)},
+               NULL::bigint AS overdue_now
         FROM {src.of("dashboard_days", by_day=True)} AS u
         WHERE kind = 'base'
         GROUP BY day
+        UNION ALL
+        SELECT day, {", ".join("NULL" for _ in _ROLLED)}, overdue_now FROM ({overdue}) AS o
     """
     per_day: dict[date, dict[str, int]] = {}
     for row in session.execute(text(sql), params):
-        per_day[row.day] = {k: int(getattr(row, k)) for k in _ROLLED}
-    for row in session.execute(text(overdue), params):
-        per_day.setdefault(row.day, {})["overdue_now"] = int(row.overdue_now)
+        figures = per_day.setdefault(row.day, {})
+        if row.overdue_now is None:
+            figures.update({k: int(getattr(row, k)) for k in _ROLLED})
+        else:
+            figures["overdue_now"] = int(row.overdue_now)
     return per_day

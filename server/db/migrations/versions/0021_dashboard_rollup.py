@@ -65,6 +65,12 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Float(), nullable=False) for name in _TIME_SUMS),
     )
     op.create_index("ix_dashboard_days_org_id_day", "dashboard_days", ["org_id", "day"])
+    op.create_index(
+        "ix_dashboard_days_base",
+        "dashboard_days",
+        ["org_id", "day"],
+        postgresql_where=sa.text("kind = 'base'"),
+    )
     op.create_table(
         "dashboard_time_days",
         *_keys(),
@@ -117,5 +123,6 @@ def downgrade() -> None:
     op.drop_table("dashboard_cancel_days")
     op.drop_index("ix_dashboard_time_days_org_id_day", table_name="dashboard_time_days")
     op.drop_table("dashboard_time_days")
+    op.drop_index("ix_dashboard_days_base", table_name="dashboard_days")
     op.drop_index("ix_dashboard_days_org_id_day", table_name="dashboard_days")
     op.drop_table("dashboard_days")
