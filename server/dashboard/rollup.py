@@ -463,15 +463,33 @@ def sources(session: Session, *, scope: Scope, filters: Filters, now: datetime) 
 
 def overdue_sql(scope: Scope, filters: Filters, params: dict[str, Any], *, per_day: bool) -> str:
     """The cohort's orders overdue now (`orders.overdue`): always live (per filing day, or
-    in all), from the open orders' index. Adds its parameters to `params`."""
-    params.update(range_start=filters.range.start, range_end=filters.range.end)
+    in all), from the open orders' index. Adds its parameters to `params`.
+
+    Per day as one index-only count per local day: grouping the open orders by their local
+    date instead converts every row's instant (≈ 5 times slower over a year).
+    """
+    params.update(
+        range_start=filters.range.start,
+        range_end=filters.range.end,
+        range_first=filters.range.first,
+        range_last=filters.range.last,
+    )
+    start, end = ":range_start", ":range_end"
+    if per_day:
+        start = f"(g.day::timestamp AT TIME ZONE '{TZ}')"
+        end = f"((g.day + 1)::timestamp AT TIME ZONE '{TZ}')"
     where = [
         "orders.org_id = :org_id",
-        "orders.created_at >= :range_start",
-        "orders.created_at < :range_end",
+        f"orders.created_at >= {start}",
+        f"orders.created_at < {end}",
         f"({OVERDUE_SQL})",
     ]
     where.extend(_filter_where("orders.", scope, filters, params))
-    day = f"{DAY_SQL} AS day, " if per_day else ""
-    group = " GROUP BY 1" if per_day else ""
-    return f"SELECT {day}count(*) AS overdue_now FROM orders WHERE {' AND '.join(where)}{group}"
+    count = f"SELECT count(*) FROM orders WHERE {' AND '.join(where)}"
+    if not per_day:
+        return f"{count.replace('count(*)', 'count(*) AS overdue_now', 1)}"
+    return (
+        f"SELECT g.day, ({count}) AS overdue_now"
+        " FROM (SELECT generate_series(CAST(:range_first AS date), CAST(:range_last AS date),"
+        " interval '1 day')::date AS day) AS g"
+    )
