@@ -132,9 +132,14 @@ DASHBOARD_DAYS = Table(
     Column("key", Text, nullable=False),
     *(Column(name, BigInteger, nullable=False) for name in COUNTS),
     *(Column(name, Float, nullable=False) for name in TIME_SUMS),
-    Index("ix_dashboard_days_org_id_day", "org_id", "day"),
+    Index("ix_dashboard_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
     # The trends read the whole groups' rows only, a day each.
-    Index("ix_dashboard_days_base", "org_id", "day", postgresql_where=text("kind = 'base'")),
+    Index(
+        "ix_dashboard_days_base",
+        "org_id",
+        "day",
+        postgresql_where=text("kind = 'base' AND NOT whole_month"),
+    ),
 )
 
 # The durations' histograms (`rules.duration_bucket_sql`) per technician (NULL: none).
@@ -145,7 +150,7 @@ DASHBOARD_TIME_DAYS = Table(
     Column("assignee_id", BigInteger),
     Column("bucket", SmallInteger, nullable=False),
     *(Column(name, Integer, nullable=False) for name in TIMES),
-    Index("ix_dashboard_time_days_org_id_day", "org_id", "day"),
+    Index("ix_dashboard_time_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
 )
 
 # Cancelled orders' cancel steps by who and why.
@@ -156,7 +161,7 @@ DASHBOARD_CANCEL_DAYS = Table(
     Column("action", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("n", Integer, nullable=False),
-    Index("ix_dashboard_cancel_days_org_id_day", "org_id", "day"),
+    Index("ix_dashboard_cancel_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
 )
 
 # Money in fen: `book` 'ledger' (kind × channel) or 'charge' (the charge lines' kind × staff).
@@ -169,7 +174,7 @@ DASHBOARD_MONEY_DAYS = Table(
     Column("channel", Text, nullable=False),
     Column("staff_id", BigInteger),
     Column("fen", BigInteger, nullable=False),
-    Index("ix_dashboard_money_days_org_id_day", "org_id", "day"),
+    Index("ix_dashboard_money_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
 )
 
 # Per organisation: every local day before `built_until` is in the rollup (today never is),

@@ -413,13 +413,17 @@ class Sources:
         rows only (a per-day series), else whole months by their month rows."""
         parts = []
         if self.rolled is not None:
-            where = ["org_id = :org_id", "day >= :rolled_first", "day <= :rolled_last"]
-            # The whole months inside the range by their month rows, the other days by theirs.
-            where.append(
-                "whole_month = (day >= :months_first AND day < :months_end)"
-                if "months_first" in self.params and not by_day
-                else "NOT whole_month"
-            )
+            where = ["org_id = :org_id"]
+            if "months_first" in self.params and not by_day:
+                # The whole months inside the range by their month rows, the days before and
+                # after them by theirs: three ranges of the (org, whole_month, day) index.
+                where.append(
+                    "((NOT whole_month AND day >= :rolled_first AND day < :months_first)"
+                    " OR (whole_month AND day >= :months_first AND day < :months_end)"
+                    " OR (NOT whole_month AND day >= :months_end AND day <= :rolled_last))"
+                )
+            else:
+                where.append("NOT whole_month AND day >= :rolled_first AND day <= :rolled_last")
             where.extend(self.where)
             parts.append(f"SELECT * FROM {table} WHERE {' AND '.join(where)}")
         if self.live:

@@ -64,12 +64,16 @@ def upgrade() -> None:
         *(sa.Column(name, sa.BigInteger(), nullable=False) for name in _COUNTS),
         *(sa.Column(name, sa.Float(), nullable=False) for name in _TIME_SUMS),
     )
-    op.create_index("ix_dashboard_days_org_id_day", "dashboard_days", ["org_id", "day"])
+    op.create_index(
+        "ix_dashboard_days_org_id_whole_month_day",
+        "dashboard_days",
+        ["org_id", "whole_month", "day"],
+    )
     op.create_index(
         "ix_dashboard_days_base",
         "dashboard_days",
         ["org_id", "day"],
-        postgresql_where=sa.text("kind = 'base'"),
+        postgresql_where=sa.text("kind = 'base' AND NOT whole_month"),
     )
     op.create_table(
         "dashboard_time_days",
@@ -78,7 +82,11 @@ def upgrade() -> None:
         sa.Column("bucket", sa.SmallInteger(), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in _TIMES),
     )
-    op.create_index("ix_dashboard_time_days_org_id_day", "dashboard_time_days", ["org_id", "day"])
+    op.create_index(
+        "ix_dashboard_time_days_org_id_whole_month_day",
+        "dashboard_time_days",
+        ["org_id", "whole_month", "day"],
+    )
     op.create_table(
         "dashboard_cancel_days",
         *_keys(),
@@ -87,7 +95,9 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
     )
     op.create_index(
-        "ix_dashboard_cancel_days_org_id_day", "dashboard_cancel_days", ["org_id", "day"]
+        "ix_dashboard_cancel_days_org_id_whole_month_day",
+        "dashboard_cancel_days",
+        ["org_id", "whole_month", "day"],
     )
     op.create_table(
         "dashboard_money_days",
@@ -98,7 +108,11 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.BigInteger(), nullable=True),
         sa.Column("fen", sa.BigInteger(), nullable=False),
     )
-    op.create_index("ix_dashboard_money_days_org_id_day", "dashboard_money_days", ["org_id", "day"])
+    op.create_index(
+        "ix_dashboard_money_days_org_id_whole_month_day",
+        "dashboard_money_days",
+        ["org_id", "whole_month", "day"],
+    )
     op.create_table(
         "dashboard_rollup_state",
         sa.Column("org_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -117,12 +131,16 @@ def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_orders_open_created")
     op.drop_index("ix_orders_org_id_updated_at", table_name="orders")
     op.drop_table("dashboard_rollup_state")
-    op.drop_index("ix_dashboard_money_days_org_id_day", table_name="dashboard_money_days")
+    op.drop_index(
+        "ix_dashboard_money_days_org_id_whole_month_day", table_name="dashboard_money_days"
+    )
     op.drop_table("dashboard_money_days")
-    op.drop_index("ix_dashboard_cancel_days_org_id_day", table_name="dashboard_cancel_days")
+    op.drop_index(
+        "ix_dashboard_cancel_days_org_id_whole_month_day", table_name="dashboard_cancel_days"
+    )
     op.drop_table("dashboard_cancel_days")
-    op.drop_index("ix_dashboard_time_days_org_id_day", table_name="dashboard_time_days")
+    op.drop_index("ix_dashboard_time_days_org_id_whole_month_day", table_name="dashboard_time_days")
     op.drop_table("dashboard_time_days")
     op.drop_index("ix_dashboard_days_base", table_name="dashboard_days")
-    op.drop_index("ix_dashboard_days_org_id_day", table_name="dashboard_days")
+    op.drop_index("ix_dashboard_days_org_id_whole_month_day", table_name="dashboard_days")
     op.drop_table("dashboard_days")
