@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     Date,
     DateTime,
@@ -85,14 +84,14 @@ OPEN_INDEX = Index(
 def _day_keys() -> list[Column[object]]:
     """The columns every rollup row is keyed by: the cohort's own filters, per filing day.
 
-    A row of a day (`whole_month` false), or of a whole past month (true, `day` its first):
-    the sum of that month's day rows, so a long range reads a dozen months' rows and the
-    days at its ends rather than every day.
+    A row of a day (`span` 'day'), or of a whole past ISO week ('week', `day` its Monday) or
+    month ('month', `day` its first): the sum of that span's day rows, so a long range reads
+    a few month and week rows and the days at its ends rather than every day.
     """
     return [
         Column("org_id", BigInteger, nullable=False),
         Column("day", Date, nullable=False),  # local (Asia/Shanghai) filing day
-        Column("whole_month", Boolean, nullable=False),
+        Column("span", Text, nullable=False),
         Column("community_id", BigInteger, nullable=False),
         Column("order_type_id", BigInteger, nullable=False),
     ]
@@ -132,13 +131,13 @@ DASHBOARD_DAYS = Table(
     Column("key", Text, nullable=False),
     *(Column(name, BigInteger, nullable=False) for name in COUNTS),
     *(Column(name, Float, nullable=False) for name in TIME_SUMS),
-    Index("ix_dashboard_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
+    Index("ix_dashboard_days_org_id_span_day", "org_id", "span", "day"),
     # The trends read the whole groups' rows only, a day each.
     Index(
         "ix_dashboard_days_base",
         "org_id",
         "day",
-        postgresql_where=text("kind = 'base' AND NOT whole_month"),
+        postgresql_where=text("kind = 'base' AND span = 'day'"),
     ),
 )
 
@@ -150,7 +149,7 @@ DASHBOARD_TIME_DAYS = Table(
     Column("assignee_id", BigInteger),
     Column("bucket", SmallInteger, nullable=False),
     *(Column(name, Integer, nullable=False) for name in TIMES),
-    Index("ix_dashboard_time_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
+    Index("ix_dashboard_time_days_org_id_span_day", "org_id", "span", "day"),
 )
 
 # Cancelled orders' cancel steps by who and why.
@@ -161,7 +160,7 @@ DASHBOARD_CANCEL_DAYS = Table(
     Column("action", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("n", Integer, nullable=False),
-    Index("ix_dashboard_cancel_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
+    Index("ix_dashboard_cancel_days_org_id_span_day", "org_id", "span", "day"),
 )
 
 # Money in fen: `book` 'ledger' (kind × channel) or 'charge' (the charge lines' kind × staff).
@@ -174,7 +173,7 @@ DASHBOARD_MONEY_DAYS = Table(
     Column("channel", Text, nullable=False),
     Column("staff_id", BigInteger),
     Column("fen", BigInteger, nullable=False),
-    Index("ix_dashboard_money_days_org_id_whole_month_day", "org_id", "whole_month", "day"),
+    Index("ix_dashboard_money_days_org_id_span_day", "org_id", "span", "day"),
 )
 
 # Per organisation: every local day before `built_until` is in the rollup (today never is),

@@ -14,7 +14,7 @@ Overdue now moves with the clock, not with writes: it is never rolled up (`overd
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -110,10 +110,7 @@ def rollup_ctes(cohort_sql: str) -> str:
     """
 
 
-_KEYS = (
-    "CAST(:org_id AS bigint) AS org_id, d.day, false AS whole_month, d.community_id,"
-    " d.order_type_id"
-)
+_KEYS = "CAST(:org_id AS bigint) AS org_id, d.day, 'day' AS span, d.community_id, d.order_type_id"
 # The durations count for the orders taken or completed (as the live times statement).
 _TIMED = "(d.completed_at IS NOT NULL OR d.accepted_at IS NOT NULL)"
 
@@ -214,6 +211,42 @@ def next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+def week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def next_week(week: date) -> date:
+    return week + timedelta(days=7)
+
+
+# The spans summed from day rows: their first day, and the first day of the next one.
+SPANS: dict[str, tuple[Callable[[date], date], Callable[[date], date]]] = {
+    "week": (week_of, next_week),
+    "month": (month_of, next_month),
+}
+
+
+def pieces(first: date, end: date) -> list[tuple[str, date, date]]:
+    """The days [first, end) as rollup spans: the whole months inside, then the whole ISO
+    weeks inside what is left at either end, then single days; each (span, from, to)."""
+    out: list[tuple[str, date, date]] = []
+    months_first = first if first.day == 1 else next_month(first)
+    months_end = month_of(end)
+    edges = [(first, end)]
+    if months_first < months_end:
+        out.append(("month", months_first, months_end))
+        edges = [(first, months_first), (months_end, end)]
+    for a, b in edges:
+        weeks_first = a + timedelta(days=(7 - a.weekday()) % 7)
+        weeks_end = week_of(b)
+        if weeks_first < weeks_end:
+            out.append(("week", weeks_first, weeks_end))
+            out.extend(("day", x, y) for x, y in ((a, weeks_first), (weeks_end, b)) if x < y)
+        elif a < b:
+            out.append(("day", a, b))
+    return out
+
+
 # --- the job -------------------------------------------------------------------------------
 
 
@@ -282,16 +315,20 @@ def refresh(session: Session, *, org_id: int, now: datetime) -> RefreshReport | 
         rows = _rebuild(session, org_id=org_id, start=start, end=end, days=days, now=now)
         first_day = start.astimezone(LOCAL_TZ).date()
         built = len(days) if days is not None else (today - first_day).days
-        # The whole months touched and now over: their month rows are summed again.
-        months = {month_of(d) for d in days} if days is not None else set()
-        if days is None:
-            month = month_of(first_day)
-            while month < month_of(today):
-                months.add(month)
-                month = next_month(month)
-        rows += _sum_months(
-            session, org_id=org_id, months=sorted(m for m in months if next_month(m) <= today)
-        )
+        # The whole weeks and months touched and now over: their rows are summed again.
+        for span, (start_of, next_of) in SPANS.items():
+            starts = {start_of(d) for d in days} if days is not None else set()
+            if days is None:
+                current = start_of(first_day)
+                while next_of(current) <= today:
+                    starts.add(current)
+                    current = next_of(current)
+            rows += _sum_span(
+                session,
+                org_id=org_id,
+                span=span,
+                starts=sorted(s for s in starts if next_of(s) <= today),
+            )
     session.execute(
         text(
             "INSERT INTO dashboard_rollup_state (org_id, built_until, run_started_at)"
@@ -340,7 +377,7 @@ def _rebuild(
     for table in TABLES:
         where = "day = ANY(:days)" if days is not None else "day >= :first AND day <= :last"
         session.execute(
-            text(f"DELETE FROM {table} WHERE org_id = :org_id AND NOT whole_month AND {where}"),
+            text(f"DELETE FROM {table} WHERE org_id = :org_id AND span = 'day' AND {where}"),
             {"org_id": org_id, "days": list(days or ()), "first": first, "last": last},
         )
     inserts = ", ".join(
@@ -353,39 +390,37 @@ def _rebuild(
     return int(session.scalar(text(sql), params) or 0)
 
 
-def _sum_months(session: Session, *, org_id: int, months: Sequence[date]) -> int:
-    """Replace the month rows of `months` (each over) by the sums of their day rows."""
-    if not months:
+def _sum_span(session: Session, *, org_id: int, span: str, starts: Sequence[date]) -> int:
+    """Replace the rows of the weeks or months starting on `starts` (each over) by the sums
+    of their day rows."""
+    if not starts:
         return 0
+    next_of = SPANS[span][1]
     params = {
         "org_id": org_id,
-        "months": list(months),
-        "first": months[0],
-        "end": next_month(months[-1]),
+        "span": span,
+        "starts": list(starts),
+        "first": starts[0],
+        "end": next_of(starts[-1]),
     }
     rows = 0
     for name, table in TABLES.items():
         measures = MEASURES[name]
-        keys = [
-            c.name
-            for c in table.columns
-            if c.name not in (*measures, "org_id", "day", "whole_month")
-        ]
+        keys = [c.name for c in table.columns if c.name not in (*measures, "org_id", "day", "span")]
         session.execute(
             text(
-                f"DELETE FROM {name} WHERE org_id = :org_id AND whole_month AND day = ANY(:months)"
+                f"DELETE FROM {name} WHERE org_id = :org_id AND span = :span AND day = ANY(:starts)"
             ),
             params,
         )
         result = session.execute(
             text(
-                f"INSERT INTO {name} (org_id, day, whole_month, {', '.join(keys)},"
-                f" {', '.join(measures)})"
-                f" SELECT org_id, date_trunc('month', day)::date, true, {', '.join(keys)},"
+                f"INSERT INTO {name} (org_id, day, span, {', '.join(keys)}, {', '.join(measures)})"
+                f" SELECT org_id, date_trunc('{span}', day)::date, :span, {', '.join(keys)},"
                 f" {', '.join(f'sum({m})' for m in measures)}"
                 f" FROM {name}"
-                " WHERE org_id = :org_id AND NOT whole_month AND day >= :first AND day < :end"
-                "   AND date_trunc('month', day)::date = ANY(:months)"
+                " WHERE org_id = :org_id AND span = 'day' AND day >= :first AND day < :end"
+                f"   AND date_trunc('{span}', day)::date = ANY(:starts)"
                 f" GROUP BY org_id, 2, {', '.join(keys)}"
             ),
             params,
@@ -407,23 +442,21 @@ class Sources:
     rolled: tuple[date, date] | None
     live: bool
     where: tuple[str, ...]  # the rollup rows' community / order type narrowing
+    pieces: tuple[tuple[str, date, date], ...]  # the built days as spans (`pieces`)
 
     def of(self, table: str, *, by_day: bool = False) -> str:
         """A subquery of `table`'s rows for the range (built and live alike); `by_day`: day
-        rows only (a per-day series), else whole months by their month rows."""
+        rows only (a per-day series), else whole months and weeks by their rows."""
         parts = []
         if self.rolled is not None:
-            where = ["org_id = :org_id"]
-            if "months_first" in self.params and not by_day:
-                # The whole months inside the range by their month rows, the days before and
-                # after them by theirs: three ranges of the (org, whole_month, day) index.
-                where.append(
-                    "((NOT whole_month AND day >= :rolled_first AND day < :months_first)"
-                    " OR (whole_month AND day >= :months_first AND day < :months_end)"
-                    " OR (NOT whole_month AND day >= :months_end AND day <= :rolled_last))"
+            if by_day:
+                span = "span = 'day' AND day >= :rolled_first AND day <= :rolled_last"
+            else:  # a range of the (org, span, day) index for each piece
+                span = " OR ".join(
+                    f"(span = :span_{i} AND day >= :from_{i} AND day < :to_{i})"
+                    for i in range(len(self.pieces))
                 )
-            else:
-                where.append("NOT whole_month AND day >= :rolled_first AND day <= :rolled_last")
+            where = ["org_id = :org_id", f"({span})"]
             where.extend(self.where)
             parts.append(f"SELECT * FROM {table} WHERE {' AND '.join(where)}")
         if self.live:
@@ -444,10 +477,9 @@ def sources(session: Session, *, scope: Scope, filters: Filters, now: datetime) 
     if built_until is not None and built_until > r.first:
         rolled = (r.first, min(r.last, built_until - timedelta(days=1)))
         params.update(rolled_first=rolled[0], rolled_last=rolled[1])
-        months_first = rolled[0] if rolled[0].day == 1 else next_month(rolled[0])
-        months_end = month_of(rolled[1] + timedelta(days=1))
-        if months_first < months_end:
-            params.update(months_first=months_first, months_end=months_end)
+    spans = tuple(pieces(rolled[0], rolled[1] + timedelta(days=1))) if rolled else ()
+    for i, (span, since, until) in enumerate(spans):
+        params.update({f"span_{i}": span, f"from_{i}": since, f"to_{i}": until})
     where = tuple(_filter_where("", scope, filters, params))
     head = ""
     live_start = r.start if rolled is None else local_midnight(rolled[1] + timedelta(days=1))
@@ -462,7 +494,7 @@ def sources(session: Session, *, scope: Scope, filters: Filters, now: datetime) 
             for table, select in SELECTS.items()
         )
         head = f"WITH {rollup_ctes(cohort_sql)}, {lives}"
-    return Sources(head=head, params=params, rolled=rolled, live=live, where=where)
+    return Sources(head=head, params=params, rolled=rolled, live=live, where=where, pieces=spans)
 
 
 def overdue_sql(scope: Scope, filters: Filters, params: dict[str, Any], *, per_day: bool) -> str:

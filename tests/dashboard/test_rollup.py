@@ -395,7 +395,7 @@ def _filed(db, org_id: int) -> int:
             conn.scalar(
                 text(
                     "SELECT coalesce(sum(filed), 0) FROM dashboard_days"
-                    " WHERE org_id = :org AND kind = 'base' AND NOT whole_month"
+                    " WHERE org_id = :org AND kind = 'base' AND span = 'day'"
                 ),
                 {"org": org_id},
             )
@@ -463,3 +463,30 @@ def test_a_fresh_database_answers_live_and_the_same(world, varied, db_session):
     assert sum(filed) == 120
     rows = people.technicians(db_session, scope=scope, filters=filters, now=now)
     assert sum(r["orders"] for r in rows) == sum(1 for o in varied.orders if o.assignee_id)
+
+
+def test_a_range_is_cut_into_whole_months_weeks_and_days():
+    from datetime import date
+
+    for first, last in (
+        (date(2026, 11, 1), date(2026, 11, 30)),
+        (date(2026, 10, 20), date(2026, 11, 29)),
+        (date(2025, 12, 6), date(2026, 12, 6)),
+        (date(2026, 11, 10), date(2026, 11, 12)),
+        (date(2026, 11, 7), date(2026, 12, 6)),
+    ):
+        parts = rollup.pieces(first, last + timedelta(days=1))
+        covered = []
+        for span, since, until in parts:
+            assert since < until
+            if span == "month":
+                assert since.day == 1 and until.day == 1
+            if span == "week":
+                assert since.weekday() == 0 and until.weekday() == 0
+            covered.extend(since + timedelta(days=i) for i in range((until - since).days))
+        assert sorted(covered) == [
+            first + timedelta(days=i) for i in range((last - first).days + 1)
+        ]
+    # A year: eleven whole months, then whole weeks and a few days at each end.
+    spans = [s for s, _, _ in rollup.pieces(date(2025, 12, 6), date(2026, 12, 7))]
+    assert spans == ["month", "week", "day", "day", "day"]

@@ -1,6 +1,6 @@
 """data dashboard (数据看板): the daily rollup its periodic job keeps
 
-Rows aggregated per organisation, local filing day (and whole past month), community and
+Rows aggregated per organisation, local filing day (and whole past week and month), community and
 order type (`dashboard.models`): the counts by breakdown, the durations' histograms, the cancellations,
 the money; a marker per organisation of the days built; and an index by `updated_at` on
 orders, by which the job finds the days to rebuild, and one of the open orders by filing time
@@ -49,7 +49,7 @@ def _keys() -> list[sa.Column]:  # type: ignore[type-arg]
     return [
         sa.Column("org_id", sa.BigInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("whole_month", sa.Boolean(), nullable=False),
+        sa.Column("span", sa.Text(), nullable=False),
         sa.Column("community_id", sa.BigInteger(), nullable=False),
         sa.Column("order_type_id", sa.BigInteger(), nullable=False),
     ]
@@ -65,15 +65,15 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Float(), nullable=False) for name in _TIME_SUMS),
     )
     op.create_index(
-        "ix_dashboard_days_org_id_whole_month_day",
+        "ix_dashboard_days_org_id_span_day",
         "dashboard_days",
-        ["org_id", "whole_month", "day"],
+        ["org_id", "span", "day"],
     )
     op.create_index(
         "ix_dashboard_days_base",
         "dashboard_days",
         ["org_id", "day"],
-        postgresql_where=sa.text("kind = 'base' AND NOT whole_month"),
+        postgresql_where=sa.text("kind = 'base' AND span = 'day'"),
     )
     op.create_table(
         "dashboard_time_days",
@@ -83,9 +83,9 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Integer(), nullable=False) for name in _TIMES),
     )
     op.create_index(
-        "ix_dashboard_time_days_org_id_whole_month_day",
+        "ix_dashboard_time_days_org_id_span_day",
         "dashboard_time_days",
-        ["org_id", "whole_month", "day"],
+        ["org_id", "span", "day"],
     )
     op.create_table(
         "dashboard_cancel_days",
@@ -95,9 +95,9 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
     )
     op.create_index(
-        "ix_dashboard_cancel_days_org_id_whole_month_day",
+        "ix_dashboard_cancel_days_org_id_span_day",
         "dashboard_cancel_days",
-        ["org_id", "whole_month", "day"],
+        ["org_id", "span", "day"],
     )
     op.create_table(
         "dashboard_money_days",
@@ -109,9 +109,9 @@ def upgrade() -> None:
         sa.Column("fen", sa.BigInteger(), nullable=False),
     )
     op.create_index(
-        "ix_dashboard_money_days_org_id_whole_month_day",
+        "ix_dashboard_money_days_org_id_span_day",
         "dashboard_money_days",
-        ["org_id", "whole_month", "day"],
+        ["org_id", "span", "day"],
     )
     op.create_table(
         "dashboard_rollup_state",
@@ -131,16 +131,12 @@ def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_orders_open_created")
     op.drop_index("ix_orders_org_id_updated_at", table_name="orders")
     op.drop_table("dashboard_rollup_state")
-    op.drop_index(
-        "ix_dashboard_money_days_org_id_whole_month_day", table_name="dashboard_money_days"
-    )
+    op.drop_index("ix_dashboard_money_days_org_id_span_day", table_name="dashboard_money_days")
     op.drop_table("dashboard_money_days")
-    op.drop_index(
-        "ix_dashboard_cancel_days_org_id_whole_month_day", table_name="dashboard_cancel_days"
-    )
+    op.drop_index("ix_dashboard_cancel_days_org_id_span_day", table_name="dashboard_cancel_days")
     op.drop_table("dashboard_cancel_days")
-    op.drop_index("ix_dashboard_time_days_org_id_whole_month_day", table_name="dashboard_time_days")
+    op.drop_index("ix_dashboard_time_days_org_id_span_day", table_name="dashboard_time_days")
     op.drop_table("dashboard_time_days")
     op.drop_index("ix_dashboard_days_base", table_name="dashboard_days")
-    op.drop_index("ix_dashboard_days_org_id_whole_month_day", table_name="dashboard_days")
+    op.drop_index("ix_dashboard_days_org_id_span_day", table_name="dashboard_days")
     op.drop_table("dashboard_days")
