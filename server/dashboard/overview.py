@@ -272,7 +272,7 @@ def overview(session: Session, *, scope: Scope, filters: Filters, now: datetime)
     From the daily rollup (`dashboard.rollup`, today and unbuilt days live); a department
     filter (the technicians' department now, a narrower cohort) is answered fully live.
     """
-    with custom_plans(session):
+    with custom_plans(session, serial=filters.department_id is None):
         if filters.department_id is not None:
             figures = live_figures(session, scope=scope, filters=filters, now=now)
         else:

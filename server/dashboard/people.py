@@ -98,7 +98,7 @@ def _round(value: float | None) -> int | None:
 def _raw_rows(
     session: Session, *, scope: Scope, filters: Filters, now: datetime
 ) -> list[dict[str, Any]]:
-    with custom_plans(session):
+    with custom_plans(session, serial=filters.department_id is None):
         if filters.department_id is not None:
             per, revenue = _live(session, scope=scope, filters=filters, now=now)
         else:

@@ -54,7 +54,7 @@ def trends(
 ) -> dict[str, Any]:
     """The series per bucket: from the daily rollup (`dashboard.rollup`, today and unbuilt
     days live), or fully live under a department filter."""
-    with custom_plans(session):
+    with custom_plans(session, serial=filters.department_id is None):
         if filters.department_id is not None:
             per_day = live_days(session, scope=scope, filters=filters, now=now)
         else:
