@@ -81,6 +81,8 @@ NOTICE_FAN_OUT = outbox_job("notices.fan_out", queue="high", retries=6, retry_de
 NOTICE_FAN_OUT_PART = outbox_job(
     "notices.fan_out_part", queue="high", timeout=600, retries=6, retry_delay=10
 )
+# The data dashboard's daily rollup: the days whose orders changed since the last run.
+REFRESH_DASHBOARD = JobSpec("workers.tasks.refresh_dashboard", queue="default", timeout=600)
 PUBLISH_DUE_NOTICES = JobSpec("workers.tasks.publish_due_notices", queue="default", timeout=120)
 # Surveys (满意度调查): the targeted tenants told once a survey opens.
 ANNOUNCE_SURVEY = outbox_job("surveys.announce", queue="default", retries=6, retry_delay=10)
@@ -129,4 +131,6 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("reconcile-due", RECONCILE_DUE, cron="0,30 2-6 * * *"),
     # Scheduled notices go out within a minute of their time (the tick publishes each once).
     PeriodicJob("publish-due-notices", PUBLISH_DUE_NOTICES, cron="* * * * *"),
+    # The dashboard is at most about a minute behind its orders (today is always live).
+    PeriodicJob("refresh-dashboard", REFRESH_DASHBOARD, cron="* * * * *"),
 )

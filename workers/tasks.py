@@ -10,6 +10,7 @@ from rq import Queue
 from server.accounts import maintenance
 from server.booking import holds
 from server.complaints import deadlines as complaint_deadlines
+from server.dashboard import rollup as dashboard_rollup
 from server.idempotency import keys as idempotency
 from server.jobs import RECONCILE_DAY
 from server.notices import publishing as notice_publishing
@@ -91,6 +92,26 @@ def publish_due_notices(now: datetime | None = None, batch: int = 100) -> int:
             break
     log.info("published %d scheduled notices", published)
     return published
+
+
+def refresh_dashboard(now: datetime | None = None) -> dict[str, int]:
+    """Bring each organisation's dashboard rollup up to date (every minute), each in its own
+    transaction; an organisation another run is refreshing is skipped."""
+    at = now or datetime.now(UTC)
+    totals = {"organisations": 0, "skipped": 0, "days": 0, "rows": 0}
+    with database().transaction() as uow:
+        org_ids = dashboard_rollup.organisations(uow.session)
+    for org_id in org_ids:
+        with database().transaction() as uow:
+            report = dashboard_rollup.refresh(uow.session, org_id=org_id, now=at)
+        if report is None:
+            totals["skipped"] += 1
+            continue
+        totals["organisations"] += 1
+        totals["days"] += report.days
+        totals["rows"] += report.rows
+    log.info("dashboard rollup: %s", totals)
+    return totals
 
 
 def complaint_tick(now: datetime | None = None, batch: int = 200) -> int:

@@ -26,6 +26,7 @@ from server.dashboard.cohort import (
     custom_plans,
 )
 from server.dashboard.overview import base_filter
+from server.dashboard.rollup import sources
 from server.dashboard.rules import mean, share
 from server.kernel.values import CHARGE_KINDS, CHARGE_LABOR, CHARGE_MATERIAL, CHARGE_SERVICE
 from server.orders.capacity import cap_column, held_column
@@ -97,14 +98,11 @@ def _round(value: float | None) -> int | None:
 def _raw_rows(
     session: Session, *, scope: Scope, filters: Filters, now: datetime
 ) -> list[dict[str, Any]]:
-    cohort, params = cohort_sql(scope, filters, now=now)
-    head = f"WITH c AS MATERIALIZED ({cohort}), {PAUSED_CTE}, {DERIVED_CTE}"
-    revenue: dict[int, dict[str, int]] = {}
-    with custom_plans(session):
-        per = {r.assignee_id: r for r in session.execute(text(head + _PER_TECHNICIAN), params)}
-        for r in session.execute(text(f"WITH c AS ({cohort}) {_REVENUE}"), params):
-            if r.kind in CHARGE_KINDS:
-                revenue.setdefault(r.staff_id, {})[_REVENUE_KEYS[r.kind]] = int(r.fen)
+    with custom_plans(session, serial=filters.department_id is None):
+        if filters.department_id is not None:
+            per, revenue = _live(session, scope=scope, filters=filters, now=now)
+        else:
+            per, revenue = _rolled(session, scope=scope, filters=filters, now=now)
     organisation = session.get(Organisation, scope.org_id)
     default_cap = organisation.default_grab_cap if organisation is not None else 0
     known = sorted({*per, *revenue})
@@ -146,6 +144,55 @@ def _raw_rows(
             }
         )
     return rows
+
+
+def _live(
+    session: Session, *, scope: Scope, filters: Filters, now: datetime
+) -> tuple[dict[int, Any], dict[int, dict[str, int]]]:
+    """Per technician figures and revenue from the orders alone (the department filter)."""
+    cohort, params = cohort_sql(scope, filters, now=now)
+    head = f"WITH c AS MATERIALIZED ({cohort}), {PAUSED_CTE}, {DERIVED_CTE}"
+    per = {r.assignee_id: r for r in session.execute(text(head + _PER_TECHNICIAN), params)}
+    revenue: dict[int, dict[str, int]] = {}
+    for r in session.execute(text(f"WITH c AS ({cohort}) {_REVENUE}"), params):
+        if r.kind in CHARGE_KINDS:
+            revenue.setdefault(r.staff_id, {})[_REVENUE_KEYS[r.kind]] = int(r.fen)
+    return per, revenue
+
+
+# From the rollup: the 'technician' set's day rows, and the charge lines by staff and kind.
+_ROLLED = """
+    SELECT 1 AS part, key::bigint AS staff_id, NULL AS kind,
+           sum(filed) AS orders, sum(completed) AS completed, sum(finished) AS finished,
+           sum(reopened) AS reopened, sum(handling_n) AS handling_n,
+           sum(handling_sum) AS handling_sum, sum(rated) AS rated,
+           sum(rating_sum) AS rating_sum, NULL AS fen
+    FROM {days} AS u
+    WHERE kind = 'technician'
+    GROUP BY key
+    UNION ALL
+    SELECT 2, staff_id, kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, sum(fen)
+    FROM {money} AS u
+    WHERE book = 'charge'
+    GROUP BY staff_id, kind
+"""
+
+
+def _rolled(
+    session: Session, *, scope: Scope, filters: Filters, now: datetime
+) -> tuple[dict[int, Any], dict[int, dict[str, int]]]:
+    src = sources(session, scope=scope, filters=filters, now=now)
+    sql = src.head + _ROLLED.format(
+        days=src.of("dashboard_days"), money=src.of("dashboard_money_days")
+    )
+    per: dict[int, Any] = {}
+    revenue: dict[int, dict[str, int]] = {}
+    for r in session.execute(text(sql), src.params):
+        if r.part == 1:
+            per[int(r.staff_id)] = r
+        elif r.kind in CHARGE_KINDS:
+            revenue.setdefault(r.staff_id, {})[_REVENUE_KEYS[r.kind]] = int(r.fen)
+    return per, revenue
 
 
 def technicians(
