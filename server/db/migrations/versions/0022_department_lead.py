@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_department_lead"
-down_revision = "0020_notice_images"
+down_revision = "0021_dashboard_rollup"
 branch_labels = None
 depends_on = None
 
