@@ -31,8 +31,10 @@ DESK_FILER_ROLES = ("dispatcher", "admin")
 # What a table may be answered as.
 FORMATS = ("json", "csv", "xlsx")
 
-# A rating at or below this is a low score (差评): the same line that asks for a return visit
-# (`orders.steps.rate_order`'s `follow_up_at_or_below`).
+# A rating at or below this is a low score (差评) in the dashboard: the default of the
+# organisation's return-visit line (`organisation.models.DEFAULT_LOW_RATING_AT_OR_BELOW`, a
+# test keeps them equal), fixed here so that the daily rollup's past days stay comparable
+# when an organisation moves its own line.
 LOW_SCORE_AT_OR_BELOW = 2
 SCORES = (1, 2, 3, 4, 5)
 

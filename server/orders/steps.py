@@ -102,9 +102,9 @@ def rate_order(
     score: int,
     comment: str,
     now: datetime,
-    follow_up_at_or_below: int = 2,
 ) -> Order:
-    """The tenant rates a completed order, which closes it; a low score asks for 回访."""
+    """The tenant rates a completed order, which closes it; a low score (the organisation's
+    return-visit line) asks for 回访."""
     require_tenant_access(session, actor=actor, order_id=order_id, now=now)
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     if order.status == Status.COMPLETED.value and order.payable_fen > 0:
@@ -121,7 +121,7 @@ def rate_order(
     )
     order.rating_score, order.rating_comment, order.rated_at = score, comment, now
     order.closed_at = now
-    order.follow_up_required = score <= follow_up_at_or_below
+    order.follow_up_required = visit_triggers.is_low(session, org_id=order.org_id, score=score)
     visit_triggers.order_rated(session, order=order, score=score, now=now)
     return order
 

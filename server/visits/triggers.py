@@ -74,10 +74,15 @@ def request_visit(session: Session, *, order: Order, reason: str, now: datetime)
     return visit_id
 
 
+def is_low(session: Session, *, org_id: int, score: int) -> bool:
+    """Whether a score is low (差评) by the organisation's line, the one that asks for 回访."""
+    settings = _settings(session, org_id)
+    return is_low_rating(score, at_or_below=settings.visit_low_rating_at_or_below)
+
+
 def order_rated(session: Session, *, order: Order, score: int, now: datetime) -> int | None:
     """A rating closed the order: a low score asks for a visit, others may be sampled."""
-    settings = _settings(session, order.org_id)
-    if is_low_rating(score, at_or_below=settings.visit_low_rating_at_or_below):
+    if is_low(session, org_id=order.org_id, score=score):
         return request_visit(session, order=order, reason=LOW_RATING, now=now)
     return order_closed(session, order=order, now=now)
 

@@ -97,3 +97,10 @@ def test_sql_and_python_buckets_agree(db_session):
     for v in values:
         in_sql = db_session.scalar(text(f"SELECT {duration_bucket_sql(':v')}"), {"v": v})
         assert in_sql == duration_bucket(v), v
+
+
+def test_the_dashboards_low_score_is_the_default_return_visit_line():
+    from server.dashboard.rules import LOW_SCORE_AT_OR_BELOW
+    from server.organisation.models import DEFAULT_LOW_RATING_AT_OR_BELOW
+
+    assert LOW_SCORE_AT_OR_BELOW == DEFAULT_LOW_RATING_AT_OR_BELOW

@@ -89,13 +89,18 @@ def test_low_rating_makes_a_visit_that_the_desk_records_once(client, world, db_s
 def test_good_rating_makes_no_visit_and_the_threshold_is_a_setting(client, world):
     settings = no_sampling(client, world)
     assert settings["visit_low_rating_at_or_below"] == 2
-    rate(client, world, completed(client, world), 3)
+    first = completed(client, world)
+    rate(client, world, first, 3)
     assert due(client, world)["total"] == 0
 
     no_sampling(client, world, visit_low_rating_at_or_below=3)
     oid = completed(client, world)
     rate(client, world, oid, 3)
     assert [v["order_id"] for v in due(client, world)["items"]] == [oid]
+    # One line: the order's 需回访 mark follows the same setting as the visit.
+    for order_id, marked in ((first, False), (oid, True)):
+        detail = client.get(f"/api/v1/admin/orders/{order_id}", headers=desk(world)).json
+        assert detail["follow_up_required"] is marked
 
 
 def test_not_satisfied_reopens_the_order_through_the_reopen_rules(client, world):
