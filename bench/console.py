@@ -33,7 +33,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from bench.dashboard import seed_orders
+from bench.dashboard import build_rollup, seed_orders
 from bench.grab import _with_database
 from server import runtime
 from server.accounts.models import User
@@ -236,14 +236,21 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(settings_for(demo_url, redis_url))
         with app.extensions["baoxiu"].db.transaction() as uow:
             seed_demo(uow.session)
+            org_id = uow.session.execute(
+                text("SELECT id FROM organisations WHERE code = :code"), {"code": DEMO_ORG_CODE}
+            ).scalar_one()
+        # As `make run` a minute after starting: the dashboard's job has built the past days.
+        build_rollup(app.extensions["baoxiu"].db, org_id, demo_url)
         demo_pages(app, args.repeat)
         app.extensions["baoxiu"].db.dispose()
         if not args.no_large:
             print(f"\npreparing {args.orders:,} orders …", flush=True)
             large_url = fresh_database(server_url, LARGE_DB)
             settings = settings_for(large_url, redis_url)
-            seed_orders(large_url, settings, orders=args.orders)
+            org_id = seed_orders(large_url, settings, orders=args.orders)
             app = create_app(settings)
+            # As in production: the per-minute job has built the past days (today is live).
+            build_rollup(app.extensions["baoxiu"].db, org_id, large_url)
             add_dispatcher(app)
             large_pages(app, args.repeat)
             app.extensions["baoxiu"].db.dispose()

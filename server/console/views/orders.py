@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from flask import Response, redirect, request, send_file
 from marshmallow import Schema, ValidationError, fields
 
-from schemas.catalog import OrderTypeSchema
 from schemas.charges import FeeAdjustSchema
 from schemas.directory import BuildingSchema, CommunitySchema
 from schemas.orders import (
@@ -190,7 +189,6 @@ _BOARD = DeskOrderPageSchema()
 _DETAIL = OrderDetailSchema()
 _MONEY = OrderMoneySchema()
 _TECHNICIANS = StaffListItemSchema(many=True)
-_TYPES = OrderTypeSchema(many=True)
 _COMMUNITIES = CommunitySchema(many=True)
 _BUILDINGS = BuildingSchema(many=True)
 
@@ -236,11 +234,9 @@ def _flat(errors: Any) -> list[str]:
 
 
 def _choices() -> dict[str, Any]:
-    """What the filter selects offer: the same lists the desk's JSON API answers."""
+    """What the filter selects offer: names only (the assign picker, on the order page, is
+    the one that shows load and caps)."""
     org_id, current = principal().org_id, session()
-    types = catalog_admin.list_order_types(
-        current, org_id=org_id, q=None, is_active=None, page=1, page_size=100
-    )
     communities = property_service.list_communities(
         current, org_id=org_id, q=None, page=1, page_size=100
     )
@@ -248,10 +244,10 @@ def _choices() -> dict[str, Any]:
         current, org_id=org_id, community_id=None, q=None, page=1, page_size=100
     )
     return {
-        "order_types": _TYPES.dump(types.items),
+        "order_types": catalog_admin.type_choices(current, org_id=org_id),
         "communities": _COMMUNITIES.dump(communities.items),
         "buildings": _BUILDINGS.dump(buildings.items),
-        "technicians": _technicians(),
+        "technicians": members.technician_choices(current, org_id=org_id),
     }
 
 
