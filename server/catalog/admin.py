@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -200,22 +199,3 @@ def _ensure_subtype_name_free(
     if exclude_id is not None:
         stmt = stmt.where(OrderSubtype.id != exclude_id)
     ensure_absent(session, stmt, field="name", message="该类型下已有同名子类")
-
-
-def type_choices(session: Session, *, org_id: int) -> list[SimpleNamespace]:
-    """Every order type (active or not) with its subtypes, names only: what a filter offers.
-
-    One statement; the console's order board lists these on every page.
-    """
-    rows = session.execute(
-        select(OrderType.id, OrderType.name, OrderSubtype.id, OrderSubtype.name)
-        .outerjoin(OrderSubtype, OrderSubtype.order_type_id == OrderType.id)
-        .where(OrderType.org_id == org_id)
-        .order_by(OrderType.sort_order, OrderType.id, OrderSubtype.sort_order, OrderSubtype.id)
-    )
-    types: dict[int, SimpleNamespace] = {}
-    for type_id, type_name, subtype_id, subtype_name in rows:
-        entry = types.setdefault(type_id, SimpleNamespace(id=type_id, name=type_name, subtypes=[]))
-        if subtype_id is not None:
-            entry.subtypes.append(SimpleNamespace(id=subtype_id, name=subtype_name))
-    return list(types.values())

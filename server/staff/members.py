@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
@@ -331,18 +330,3 @@ def _with_staff_roles(current: Sequence[str], staff_roles: Sequence[str]) -> lis
     # Staff roles are replaced as a set; any other role (a tenant login) is kept.
     others = [r for r in current if r not in STAFF_ROLES]
     return [r for r in _ROLE_ORDER if r in staff_roles] + others
-
-
-def technician_choices(session: Session, *, org_id: int) -> list[SimpleNamespace]:
-    """Active technicians, id and name only, by name: what a filter offers."""
-    rows = session.execute(
-        select(Staff.id, User.name)
-        .join(User, User.id == Staff.user_id)
-        .where(
-            Staff.org_id == org_id,
-            User.is_active.is_(True),
-            User.roles.contains([Role.TECHNICIAN.value]),
-        )
-        .order_by(User.name, Staff.id)
-    )
-    return [SimpleNamespace(id=staff_id, name=name) for staff_id, name in rows]

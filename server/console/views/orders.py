@@ -18,7 +18,6 @@ from flask import Response, redirect, request, send_file
 from marshmallow import Schema, ValidationError, fields
 
 from schemas.charges import FeeAdjustSchema
-from schemas.directory import BuildingSchema, CommunitySchema
 from schemas.orders import (
     AssignSchema,
     DeskOrderPageSchema,
@@ -31,16 +30,14 @@ from schemas.orders import (
 )
 from schemas.payments import OrderMoneySchema, RefundCreateSchema
 from schemas.staff import StaffListItemSchema
-from server.catalog import admin as catalog_admin
 from server.charges import fees
 from server.console.blueprint import bp
 from server.console.web import desk_page, discard_changes, page
 from server.db.session import Database
-from server.directory import property as property_service
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import DomainError, Forbidden, NotFound
 from server.kernel.roles import Role
-from server.orders import detail, handout, lists, steps, urging
+from server.orders import choices, detail, handout, lists, steps, urging
 from server.orders import export as order_export
 from server.orders.actors import Actor
 from server.orders.messages import post_message
@@ -189,8 +186,6 @@ _BOARD = DeskOrderPageSchema()
 _DETAIL = OrderDetailSchema()
 _MONEY = OrderMoneySchema()
 _TECHNICIANS = StaffListItemSchema(many=True)
-_COMMUNITIES = CommunitySchema(many=True)
-_BUILDINGS = BuildingSchema(many=True)
 
 
 # -- the board ---------------------------------------------------------------------------
@@ -234,20 +229,14 @@ def _flat(errors: Any) -> list[str]:
 
 
 def _choices() -> dict[str, Any]:
-    """What the filter selects offer: names only (the assign picker, on the order page, is
-    the one that shows load and caps)."""
-    org_id, current = principal().org_id, session()
-    communities = property_service.list_communities(
-        current, org_id=org_id, q=None, page=1, page_size=100
-    )
-    buildings = property_service.list_buildings(
-        current, org_id=org_id, community_id=None, q=None, page=1, page_size=100
-    )
+    """What the filter selects offer: names only, in one round trip (the assign picker, on
+    the order page, is the one that shows load and caps)."""
+    found = choices.board_choices(session(), org_id=principal().org_id)
     return {
-        "order_types": catalog_admin.type_choices(current, org_id=org_id),
-        "communities": _COMMUNITIES.dump(communities.items),
-        "buildings": _BUILDINGS.dump(buildings.items),
-        "technicians": members.technician_choices(current, org_id=org_id),
+        "order_types": found.order_types,
+        "communities": found.communities,
+        "buildings": found.buildings,
+        "technicians": found.technicians,
     }
 
 
