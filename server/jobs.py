@@ -61,6 +61,9 @@ SLA_TICK = JobSpec("workers.tasks.sla_tick", queue="high", timeout=120)
 # Complaints (投诉建议): reminders and escalations on their deadlines per severity.
 COMPLAINT_TICK = JobSpec("workers.tasks.complaint_tick", queue="default", timeout=120)
 
+# Parking (客车关系): rented spaces whose contract ends within their reminder days.
+PARKING_REMINDERS = JobSpec("workers.tasks.parking_reminders_tick", queue="low", timeout=300)
+
 SWEEP_OUTBOX = JobSpec("workers.tasks.sweep_outbox", queue="high", timeout=120)
 PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
 
@@ -129,4 +132,6 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("reconcile-due", RECONCILE_DUE, cron="0,30 2-6 * * *"),
     # Scheduled notices go out within a minute of their time (the tick publishes each once).
     PeriodicJob("publish-due-notices", PUBLISH_DUE_NOTICES, cron="* * * * *"),
+    # 08:30 Asia/Shanghai, when the desk starts: rentals ending soon (each contract once).
+    PeriodicJob("parking-reminders", PARKING_REMINDERS, cron="30 0 * * *"),
 )
