@@ -101,12 +101,16 @@ def plate_problem(plate: str) -> str | None:
         return "请填写车牌号"
     if plate_kind(plate) is not None:
         return None
-    if plate[0] not in PROVINCES and plate[0] != "使":
+    if plate[0] == "使":
+        return "使馆车牌格式应为 使 + 6 位数字，如 使014578"
+    if plate[0] not in PROVINCES:
         return "车牌号应以省份简称开头，如 粤B12345"
     if len(plate) >= 2 and not re.match(f"[{_LETTER}]", plate[1]):
         return "车牌号第二位应为发牌机关字母（不含 I、O）"
     if "I" in plate[2:] or "O" in plate[2:]:
         return "车牌号中不能含字母 I 或 O"
+    if plate[-1] in "学挂警领港澳":
+        return f"带“{plate[-1]}”字的车牌格式应为 省份简称 + 字母 + 4 位字母或数字 + {plate[-1]}"
     if len(plate) == 8:
         return "新能源车牌格式不正确：小型车第三位为 D/F 等，大型车末位为 D/F"
     if len(plate) not in (7, 8):
