@@ -121,6 +121,7 @@ class ParkingSpaceSchema(Schema):
         SpaceHoldingSchema, allow_none=True, metadata={"description": "当前持有人"}
     )
     vehicles = fields.List(fields.Nested(VehicleBriefSchema), metadata={"description": "停放车辆"})
+    expiring = fields.Boolean(metadata={"description": "当前租约已进入到期提醒期"})
     created_at = LocalDateTime(attribute="space.created_at")
     updated_at = LocalDateTime(attribute="space.updated_at")
 

@@ -26,6 +26,7 @@ from server.parking.rules import (
     SPACE_DISABLED,
     Period,
     period_problem,
+    reminder_due,
 )
 
 
@@ -37,6 +38,8 @@ class SpaceView:
     current: SpaceHolding | None
     holdings: list[SpaceHolding]
     vehicles: list[Vehicle]
+    # The current rental is within its reminder days (its contract ends soon).
+    expiring: bool = False
 
 
 def covers(today: date) -> Any:
@@ -109,7 +112,13 @@ def list_spaces(
     vehicles = _vehicles_of(session, ids)
     return Page(
         [
-            SpaceView(space, current.get(space.id), [], vehicles.get(space.id, []))
+            SpaceView(
+                space,
+                current.get(space.id),
+                [],
+                vehicles.get(space.id, []),
+                _expiring(current.get(space.id), today),
+            )
             for space in found.items
         ],
         found.total,
@@ -136,7 +145,25 @@ def space_view(session: Session, *, org_id: int, space_id: int, today: date) -> 
         (h for h in holdings if Period(h.start_date, h.end_date).overlaps(Period(today, today))),
         None,
     )
-    return SpaceView(space, current, holdings, _vehicles_of(session, [space.id]).get(space.id, []))
+    return SpaceView(
+        space,
+        current,
+        holdings,
+        _vehicles_of(session, [space.id]).get(space.id, []),
+        _expiring(current, today),
+    )
+
+
+def find_space(
+    session: Session, *, org_id: int, number: str, community_id: int | None
+) -> list[ParkingSpace]:
+    """The organisation's spaces with exactly this number (in one community when given)."""
+    stmt = select(ParkingSpace).where(
+        ParkingSpace.org_id == org_id, ParkingSpace.number == number.strip().upper()
+    )
+    if community_id is not None:
+        stmt = stmt.where(ParkingSpace.community_id == community_id)
+    return list(session.scalars(stmt.order_by(ParkingSpace.id).limit(10)))
 
 
 def create_space(session: Session, *, org_id: int, data: dict[str, Any]) -> ParkingSpace:
@@ -347,6 +374,18 @@ def _vehicles_of(session: Session, space_ids: list[int]) -> dict[int, list[Vehic
         assert vehicle.space_id is not None
         found.setdefault(vehicle.space_id, []).append(vehicle)
     return found
+
+
+def _expiring(holding: SpaceHolding | None, today: date) -> bool:
+    if holding is None:
+        return False
+    return reminder_due(
+        kind=holding.kind,
+        end_date=holding.end_date,
+        remind_days=holding.remind_days,
+        today=today,
+        ended=holding.ended_at is not None,
+    )
 
 
 def _escape_like(text: str) -> str:
