@@ -908,7 +908,7 @@ def _parking(session: Session, org: Organisation, now: datetime) -> None:
         ("沪AF23456", EMPLOYEES[0][0], "G-01", "理想 L7", "灰色"),
         ("沪A99999", "13800000005", None, "别克 英朗", "红色"),
     )
-    for plate, phone, number, model, colour in cars:
+    for plate, phone, parked_at, model, colour in cars:
         vehicle = parking_vehicles.register_vehicle(
             session,
             org_id=org.id,
@@ -917,7 +917,7 @@ def _parking(session: Session, org: Organisation, now: datetime) -> None:
                 "model": model,
                 "colour": colour,
                 "customer_id": by_phone[phone],
-                "space_id": space_ids[number] if number else None,
+                "space_id": space_ids[parked_at] if parked_at else None,
             },
         )
         if plate == "沪A99999":
