@@ -104,9 +104,10 @@ def test_assign_a_space_register_a_vehicle_and_end_the_rental(desk: Any, console
     screenshot(desk, "parking")
 
     # End the rental yesterday: the space is free today, the relation stays as history.
+    row.get_by_text("结束关系").click()
     row.get_by_label("结束日期").fill((today - timedelta(days=1)).isoformat())
     row.get_by_label("原因").fill("提前退租")
-    row.get_by_role("button", name="结束关系").click()
+    row.get_by_role("button", name="确认结束").click()
     row = desk.locator(f'tr[data-space="{space["id"]}"]')
     expect(row.locator(".holder")).to_contain_text("空闲")
     detail = desk_api.get(f"/admin/parking-spaces/{space['id']}")
