@@ -42,6 +42,8 @@ from server.notices import fanout, publishing, reading
 from server.orders import handout, steps, urging
 from server.orders.actors import Actor
 from server.orders.filing import NewOrder, file_order
+from server.parking import spaces as parking_spaces
+from server.parking import vehicles as parking_vehicles
 from server.payments import paying
 from server.surveys import answering as survey_answering
 from server.surveys import building as survey_building
@@ -140,6 +142,7 @@ def seed_demo(session: Session, *, now: datetime | None = None, history: bool = 
     _orders(session, org, now)
     if history:
         _desk_view(session, org, now)
+    _parking(session, org, now)
     return True
 
 
@@ -824,3 +827,105 @@ def _desk_view(session: Session, org: Organisation, now: datetime) -> None:
             now=now - timedelta(days=4 - index % 3),
         )
     session.flush()
+
+
+# 客车关系: spaces in 阳光花园 (owned, rented — one ending soon, one ended), and vehicles.
+PARKING_SPACES = (
+    ("B1-001", "underground", "地下一层 A 区", "1 号楼电梯厅旁"),
+    ("B1-002", "underground", "地下一层 A 区", "1 号楼电梯厅旁"),
+    ("B1-003", "underground", "地下一层 B 区", "2 号楼出口"),
+    ("B1-004", "underground", "地下一层 B 区", "2 号楼出口"),
+    ("G-01", "ground", "东门", "东门停车场"),
+    ("M-01", "mechanical", "地下一层 C 区", "机械车库 1 层"),
+)
+
+
+def _parking(session: Session, org: Organisation, now: datetime) -> None:
+    """A few spaces and vehicles, through the use cases (their rules hold for demo data too)."""
+    today = now.astimezone(LOCAL_TZ).date()
+    community_id = session.scalar(
+        select(Community.id).where(Community.org_id == org.id, Community.code == "SUN")
+    )
+    by_phone = {
+        c.phone: c.id
+        for c in session.scalars(select(Customer).where(Customer.org_id == org.id))
+        if c.phone
+    }
+    space_ids: dict[str, int] = {}
+    for number, kind, area, location in PARKING_SPACES:
+        space = parking_spaces.create_space(
+            session,
+            org_id=org.id,
+            data={
+                "community_id": community_id,
+                "number": number,
+                "kind": kind,
+                "area": area,
+                "location": location,
+            },
+        )
+        space_ids[number] = space.id
+
+    def hold(number: str, phone: str, kind: str, start: date, end: date | None) -> int:
+        return parking_spaces.assign(
+            session,
+            org_id=org.id,
+            space_id=space_ids[number],
+            data={
+                "customer_id": by_phone[phone],
+                "kind": kind,
+                "start_date": start,
+                "end_date": end,
+                "remind_days": 30,
+                "contract_number": f"CW-{number}" if kind == "rented" else "",
+            },
+            now=now,
+        ).id
+
+    hold("B1-001", "13800000001", "owned", date(2024, 1, 1), None)
+    # Rented, its contract ends within its 30 reminder days: the desk is told.
+    hold("B1-002", "13800000002", "rented", today - timedelta(days=345), today + timedelta(days=20))
+    hold(
+        "B1-003", "13800000004", "rented", today - timedelta(days=100), today + timedelta(days=265)
+    )
+    ended = hold(
+        "B1-004", "13800000005", "rented", today - timedelta(days=400), today + timedelta(days=30)
+    )
+    parking_spaces.end_holding(
+        session,
+        org_id=org.id,
+        holding_id=ended,
+        end_date=today - timedelta(days=40),
+        reason="退租",
+        now=now,
+    )
+    hold("G-01", EMPLOYEES[0][0], "rented", today - timedelta(days=30), today + timedelta(days=335))
+    cars: tuple[tuple[str, str, str | None, str, str], ...] = (
+        ("沪A12345", "13800000001", "B1-001", "大众 帕萨特", "黑色"),
+        ("沪AD67890", "13800000001", None, "比亚迪 汉", "白色"),
+        ("沪B8M2K5", "13800000002", "B1-002", "丰田 凯美瑞", "银色"),
+        ("沪C55661", "13800000004", "B1-003", "本田 雅阁", "蓝色"),
+        ("沪AF23456", EMPLOYEES[0][0], "G-01", "理想 L7", "灰色"),
+        ("沪A99999", "13800000005", None, "别克 英朗", "红色"),
+    )
+    for plate, phone, parked_at, model, colour in cars:
+        vehicle = parking_vehicles.register_vehicle(
+            session,
+            org_id=org.id,
+            data={
+                "plate": plate,
+                "model": model,
+                "colour": colour,
+                "customer_id": by_phone[phone],
+                "space_id": space_ids[parked_at] if parked_at else None,
+            },
+        )
+        if plate == "沪A99999":
+            parking_vehicles.remove_vehicle(
+                session,
+                org_id=org.id,
+                vehicle_id=vehicle.id,
+                on=today - timedelta(days=40),
+                reason="已出售",
+                now=now,
+            )

@@ -61,6 +61,9 @@ SLA_TICK = JobSpec("workers.tasks.sla_tick", queue="high", timeout=120)
 # Complaints (投诉建议): reminders and escalations on their deadlines per severity.
 COMPLAINT_TICK = JobSpec("workers.tasks.complaint_tick", queue="default", timeout=120)
 
+# Parking (客车关系): rented spaces whose contract ends within their reminder days.
+PARKING_REMINDERS = JobSpec("workers.tasks.parking_reminders_tick", queue="low", timeout=300)
+
 SWEEP_OUTBOX = JobSpec("workers.tasks.sweep_outbox", queue="high", timeout=120)
 PURGE_OUTBOX = JobSpec("workers.tasks.purge_outbox", queue="low", timeout=600)
 
@@ -133,4 +136,6 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("publish-due-notices", PUBLISH_DUE_NOTICES, cron="* * * * *"),
     # The dashboard is at most about a minute behind its orders (today is always live).
     PeriodicJob("refresh-dashboard", REFRESH_DASHBOARD, cron="* * * * *"),
+    # 08:30 Asia/Shanghai, when the desk starts: rentals ending soon (each contract once).
+    PeriodicJob("parking-reminders", PARKING_REMINDERS, cron="30 0 * * *"),
 )

@@ -36,6 +36,7 @@ from server.notifications.models import (
 from server.orders.models import Order, OrderEvent, OrderMessage, OrderNumberCounter
 from server.organisation.models import Organisation
 from server.outbox.models import OutboxItem
+from server.parking.models import ParkingSpace, SpaceHolding, Vehicle  # noqa: F401
 from server.payments.models import (
     Payment,
     PaymentAccount,

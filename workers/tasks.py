@@ -16,6 +16,7 @@ from server.jobs import RECONCILE_DAY
 from server.notices import publishing as notice_publishing
 from server.orders import steps
 from server.outbox import delivery
+from server.parking import reminders as parking_reminders
 from server.payments import accounts as payment_accounts
 from server.payments import followup
 from server.reconciliation import matching, runs
@@ -126,6 +127,20 @@ def complaint_tick(now: datetime | None = None, batch: int = 200) -> int:
             break
     log.info("complaint tick: %d alerts", alerted)
     return alerted
+
+
+def parking_reminders_tick(now: datetime | None = None, batch: int = 200) -> int:
+    """Tell the desk of rented parking spaces whose contract ends soon (daily, once each)."""
+    at = now or datetime.now(UTC)
+    reminded = 0
+    while True:  # in batches, each its own short transaction
+        with database().transaction() as uow:
+            report = parking_reminders.remind_expiring(uow.session, now=at, batch=batch)
+        reminded += report.reminded
+        if report.seen < batch:
+            break
+    log.info("parking reminders: %d sent", reminded)
+    return reminded
 
 
 def deliver_outbox(outbox_id: int, job: str) -> str:

@@ -194,6 +194,18 @@ class AlreadyAnswered(Conflict):
     error, message = "already_answered", "您已填写过这份问卷"
 
 
+class SpaceOccupied(Conflict):
+    """A parking space already has an owner or tenant over (part of) the asked period."""
+
+    error, message = "space_occupied", "该车位在所选期间已有产权或租用关系"
+
+
+class PlateTaken(Conflict):
+    """An active vehicle of the organisation already has this plate."""
+
+    error, message = "plate_taken", "该车牌号已登记"
+
+
 def error_ids() -> tuple[str, ...]:
     """Every `error` id the server can answer: each domain error's and the plumbing's.
 

@@ -122,6 +122,13 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "survey_open", "tenant", "满意度调查", "{title}", wechat_fields=(("thing1", "title"),)
         ),
+        # Parking (客车关系): a rented space's contract ends within its reminder days.
+        Template(
+            "parking_rent_expiring",
+            "desk",
+            "车位租约即将到期",
+            "{space} {customer}：{end_date} 到期",
+        ),
     )
 }
 KINDS = tuple(TEMPLATES)

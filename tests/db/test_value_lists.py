@@ -61,6 +61,7 @@ from server.orders.rules.values import (
     TENANT_BOXES,
 )
 from server.outbox.rules import STATUSES as OUTBOX_STATUSES
+from server.parking.rules import HOLDING_KINDS, PLATE_KINDS, SPACE_KINDS, SPACE_STATUSES
 from server.payments.rules import CHANNELS as PAYMENT_CHANNELS
 from server.payments.rules import OFFLINE_METHODS, PAYMENT_PURPOSES, REFUND_SOURCES, REFUND_STATUSES
 from server.payments.rules import PAYMENT_CHANNELS as PAYMENT_RECORD_CHANNELS
@@ -698,6 +699,51 @@ LISTS = (
             ("DashboardTrends", "granularity"),
             ("/api/v1/admin/dashboard/trends", "get", "granularity"),
         ),
+    ),
+    # Parking (客车关系): space kinds and statuses, owned / rented, plate kinds.
+    Listed(
+        "parking space kinds",
+        SPACE_KINDS,
+        "parking_spaces",
+        "kind",
+        "ck_parking_spaces_kind_known",
+        openapi=(
+            ("ParkingSpace", "kind"),
+            ("ParkingSpaceDetail", "kind"),
+            ("ParkingSpaceCreate", "kind"),
+            ("ParkingSpaceUpdate", "kind"),
+            ("/api/v1/admin/parking-spaces", "get", "kind"),
+        ),
+    ),
+    Listed(
+        "parking space statuses",
+        SPACE_STATUSES,
+        "parking_spaces",
+        "status",
+        "ck_parking_spaces_status_known",
+        openapi=(
+            ("ParkingSpace", "status"),
+            ("ParkingSpaceDetail", "status"),
+            ("ParkingSpaceCreate", "status"),
+            ("ParkingSpaceUpdate", "status"),
+            ("/api/v1/admin/parking-spaces", "get", "status"),
+        ),
+    ),
+    Listed(
+        "parking space holding kinds",
+        HOLDING_KINDS,
+        "parking_space_holdings",
+        "kind",
+        "ck_parking_space_holdings_kind_known",
+        openapi=(("SpaceHolding", "kind"), ("CustomerHolding", "kind"), ("AssignSpace", "kind")),
+    ),
+    Listed(
+        "plate kinds",
+        PLATE_KINDS,
+        "vehicles",
+        "plate_kind",
+        "ck_vehicles_plate_kind_known",
+        openapi=(("Vehicle", "plate_kind"),),
     ),
     # Not stored: every id an error answer may carry (the error classes and the plumbing's).
     Listed("error ids", error_ids(), openapi=(("Error", "error"),)),

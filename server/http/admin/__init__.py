@@ -16,6 +16,7 @@ def blueprints() -> list[Blueprint]:
         jobs,
         notices,
         orders,
+        parking,
         payment_records,
         payments,
         property,
@@ -48,4 +49,5 @@ def blueprints() -> list[Blueprint]:
         visits.blp,
         complaints.blp,
         dashboard.blp,
+        parking.blp,
     ]
