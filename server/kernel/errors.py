@@ -194,6 +194,16 @@ class AlreadyAnswered(Conflict):
     error, message = "already_answered", "您已填写过这份问卷"
 
 
+class PhoneBoundElsewhere(Conflict):
+    """A phone whose account is bound to another WeChat: the desk can unbind it (#20)."""
+
+    error, message = "phone_bound_elsewhere", "该手机号已绑定其他微信账号，请联系物业服务中心解绑"
+
+
+class WeChatNotBound(Conflict):
+    error, message = "wechat_not_bound", "该手机号的账号未绑定微信"
+
+
 def error_ids() -> tuple[str, ...]:
     """Every `error` id the server can answer: each domain error's and the plumbing's.
 
