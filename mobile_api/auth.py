@@ -21,7 +21,7 @@ from server.kernel.errors import (
 )
 from server.kernel.personal_data import normalise_phone
 from server.kernel.roles import Role
-from server.web.audit import record_login_failure_now
+from server.web.audit import record_refused_login
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
 from server.web.throttle import Throttled, login_throttle, render_throttled, wechat_login_throttle
@@ -87,8 +87,8 @@ def _failed_login(channel: str, exc: Exception, *, phone: str | None, org_code: 
     reason = getattr(exc, "message", "") or str(exc)
     errors = getattr(exc, "errors", None) or {}
     reason = "；".join([reason, *(m for texts in errors.values() for m in texts)])
-    record_login_failure_now(
-        at=now(), channel=channel, phone=phone, org_code=org_code, reason=reason[:100]
+    record_refused_login(
+        session(), at=now(), channel=channel, phone=phone, org_code=org_code, reason=reason[:100]
     )
 
 

@@ -213,16 +213,9 @@ EXPORT_HEADERS = (
     "User-Agent",
 )
 
-_ROLE_LABELS = {
-    "admin": "管理员",
-    "dispatcher": "调度员",
-    "technician": "维修师傅",
-    "tenant": "住户",
-}
-
 
 def role_label(role: str) -> str:
-    return _ROLE_LABELS.get(role, role)
+    return rules.ROLE_LABELS.get(role, role)
 
 
 def export_rows(

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.audit.rules import ACTOR_ROLES, KINDS
+from server.audit.rules import ACTOR_ROLES, KINDS, ROLE_LABELS, TARGET_TYPES, device_of
 from server.db.base import Base, IdMixin
 from server.kernel.values import sql_in
 
@@ -46,3 +46,19 @@ class AuditEntry(IdMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     client_address: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    @property
+    def actor_role_label(self) -> str:
+        return ROLE_LABELS.get(self.actor_role, self.actor_role)
+
+    @property
+    def target_type_label(self) -> str:
+        return TARGET_TYPES.get(self.target_type, self.target_type)
+
+    @property
+    def device(self) -> str:
+        return device_of(self.user_agent)

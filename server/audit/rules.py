@@ -43,6 +43,13 @@ TARGET_TYPES: dict[str, str] = {
 # Actor roles, most senior first: a login with several roles is recorded under the first.
 ACTOR_ROLES = ("admin", "dispatcher", "technician", "tenant", "")
 
+ROLE_LABELS = {
+    "admin": "管理员",
+    "dispatcher": "调度员",
+    "technician": "维修师傅",
+    "tenant": "住户",
+}
+
 SUMMARY_MAX = 500
 USER_AGENT_MAX = 300
 ADDRESS_MAX = 64

@@ -43,9 +43,11 @@ def record_now(**entry: Any) -> None:
         audit_log.record(unit.session, **entry)
 
 
-def record_login_failure_now(**details: Any) -> None:
-    with container().db.transaction() as unit:
-        audit_log.record_login_failure(unit.session, **details)
+def record_refused_login(session: Any, **details: Any) -> None:
+    """A refused login, written in the request's own transaction, which then commits although
+    the answer is an error (the refusal wrote nothing else: the check only reads)."""
+    audit_log.record_login_failure(session, **details)
+    g.keep_changes = True
 
 
 def record_export(

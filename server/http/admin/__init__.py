@@ -7,6 +7,7 @@ from server.web.blueprint import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from server.http.admin import (
+        audit,
         booking,
         catalog,
         charges,
@@ -48,4 +49,5 @@ def blueprints() -> list[Blueprint]:
         visits.blp,
         complaints.blp,
         dashboard.blp,
+        audit.blp,
     ]
