@@ -8,9 +8,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.common import LocalDateTime, MaskedPhone, PageArgsSchema, Phone, TrimmedString
-from server.audit.rules import KINDS, TARGET_TYPES
-
-AUDIT_FORMATS = ("json", "csv", "xlsx")
+from server.audit.rules import ACTOR_ROLES, KINDS, TARGET_TYPES
+from server.orders.rules.values import DESK_LIST_FORMATS
 
 
 def _plausible(moment: datetime) -> None:
@@ -44,7 +43,7 @@ class AuditQueryArgsSchema(PageArgsSchema):
     )
     format = fields.String(
         load_default="json",
-        validate=validate.OneOf(AUDIT_FORMATS),
+        validate=validate.OneOf(DESK_LIST_FORMATS),
         metadata={
             "description": "json 分页；csv（UTF-8 带 BOM）/ xlsx 导出全部匹配（最多 50,000 行）"
         },
@@ -64,7 +63,12 @@ class AuditEntrySchema(Schema):
         required=True, allow_none=True, metadata={"description": "操作人（登录失败时为空）"}
     )
     actor_name = fields.String(required=True)
-    actor_role = fields.String(required=True, metadata={"description": "操作时的角色；空为无"})
+    actor_role = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(ACTOR_ROLES),
+        metadata={"description": "操作时的角色；无操作人时为 null"},
+    )
     actor_role_label = fields.String(required=True, dump_only=True)
     kind = fields.String(required=True, validate=validate.OneOf(tuple(KINDS)))
     kind_label = fields.String(required=True, dump_only=True)

@@ -68,7 +68,8 @@ def record(
     origin = origin or origin_of(session) or Origin()
     if actor_user_id is None:
         actor_user_id = origin.user_id
-    role, name = "", ""
+    role: str | None = None
+    name = ""
     if actor_user_id is not None:
         found = session.execute(
             select(User.roles, User.name).where(User.id == actor_user_id)
@@ -214,17 +215,17 @@ EXPORT_HEADERS = (
 )
 
 
-def role_label(role: str) -> str:
-    return rules.ROLE_LABELS.get(role, role)
+def role_label(role: str | None) -> str:
+    return rules.ROLE_LABELS.get(role or "", role or "")
 
 
 def export_rows(
     session: Session, *, org_id: int, filters: AuditFilters, tz: Any
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[list[Any]]:
     """The filtered log as rows for CSV / XLSX (newest first, at most MAX_EXPORT_ROWS)."""
     stmt = _query(org_id, filters).limit(MAX_EXPORT_ROWS)
     for entry in session.scalars(stmt.execution_options(yield_per=1000)):
-        yield (
+        yield [
             entry.at.astimezone(tz).replace(tzinfo=None),
             entry.actor_name,
             entry.actor_user_id,
@@ -236,4 +237,4 @@ def export_rows(
             entry.client_address,
             rules.device_of(entry.user_agent),
             entry.user_agent,
-        )
+        ]

@@ -25,7 +25,7 @@ class AuditEntry(IdMixin, Base):
     __tablename__ = "audit_log"
     __table_args__ = (
         CheckConstraint(sql_in("kind", tuple(KINDS)), name="kind_known"),
-        CheckConstraint(sql_in("actor_role", ACTOR_ROLES), name="actor_role_known"),
+        CheckConstraint(sql_in("actor_role", ACTOR_ROLES, nullable=True), name="actor_role_known"),
         Index("ix_audit_log_org_id_at", "org_id", "at"),
         Index("ix_audit_log_org_id_kind_at", "org_id", "kind", "at"),
         Index("ix_audit_log_org_id_actor_user_id_at", "org_id", "actor_user_id", "at"),
@@ -37,7 +37,7 @@ class AuditEntry(IdMixin, Base):
     )
     at: Mapped[datetime]
     actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
-    actor_role: Mapped[str] = mapped_column(String(20), default="")
+    actor_role: Mapped[str | None] = mapped_column(String(20))
     actor_name: Mapped[str] = mapped_column(String(50), default="")
     kind: Mapped[str] = mapped_column(String(40))
     target_type: Mapped[str] = mapped_column(String(30), default="")
@@ -53,7 +53,7 @@ class AuditEntry(IdMixin, Base):
 
     @property
     def actor_role_label(self) -> str:
-        return ROLE_LABELS.get(self.actor_role, self.actor_role)
+        return ROLE_LABELS.get(self.actor_role or "", self.actor_role or "")
 
     @property
     def target_type_label(self) -> str:

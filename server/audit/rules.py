@@ -40,8 +40,9 @@ TARGET_TYPES: dict[str, str] = {
     "export": "导出",
 }
 
-# Actor roles, most senior first: a login with several roles is recorded under the first.
-ACTOR_ROLES = ("admin", "dispatcher", "technician", "tenant", "")
+# Actor roles (the logins' roles); a login with several is recorded under its most senior.
+ACTOR_ROLES = ("tenant", "technician", "dispatcher", "admin")
+_SENIORITY = tuple(reversed(ACTOR_ROLES))
 
 ROLE_LABELS = {
     "admin": "管理员",
@@ -59,10 +60,10 @@ _ID_KEYS = re.compile(r"id_number|id_card|identity", re.IGNORECASE)
 _SECRET_KEYS = re.compile(r"password|token|secret|openid|unionid", re.IGNORECASE)
 
 
-def main_role(roles: Any) -> str:
-    """The role a login is recorded under: its most senior one ('' for none)."""
+def main_role(roles: Any) -> str | None:
+    """The role a login is recorded under: its most senior one (None for none)."""
     held = set(roles or ())
-    return next((role for role in ACTOR_ROLES if role in held), "")
+    return next((role for role in _SENIORITY if role in held), None)
 
 
 def mask_data(value: Any, key: str = "") -> Any:

@@ -37,7 +37,7 @@ _KINDS = (
     "wechat_unbound",
     "deleted",
 )
-_ACTOR_ROLES = ("admin", "dispatcher", "technician", "tenant", "")
+_ACTOR_ROLES = ("tenant", "technician", "dispatcher", "admin")
 
 
 def upgrade() -> None:
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.BigInteger(), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_user_id", sa.BigInteger(), nullable=True),
-        sa.Column("actor_role", sa.String(length=20), nullable=False),
+        sa.Column("actor_role", sa.String(length=20), nullable=True),
         sa.Column("actor_name", sa.String(length=50), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("target_type", sa.String(length=30), nullable=False),
@@ -58,7 +58,8 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.CheckConstraint(sql_in("kind", _KINDS), name=op.f("ck_audit_log_kind_known")),
         sa.CheckConstraint(
-            sql_in("actor_role", _ACTOR_ROLES), name=op.f("ck_audit_log_actor_role_known")
+            sql_in("actor_role", _ACTOR_ROLES, nullable=True),
+            name=op.f("ck_audit_log_actor_role_known"),
         ),
         sa.ForeignKeyConstraint(
             ["org_id"],
