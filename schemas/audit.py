@@ -95,3 +95,24 @@ class WeChatUnbindResultSchema(Schema):
     user_id = fields.Integer(required=True, attribute="id")
     name = fields.String(required=True)
     phone = MaskedPhone(required=True)
+
+
+class AuditDayQueryArgsSchema(PageArgsSchema):
+    """The console's filters: the API's, with the time range as local dates (both included)."""
+
+    actor_user_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    kind = fields.String(validate=validate.OneOf(tuple(KINDS)))
+    target_type = fields.String(validate=validate.OneOf(tuple(TARGET_TYPES)))
+    target_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    date_from = fields.Date(metadata={"description": "日期起（北京时间，含）"})
+    date_to = fields.Date(metadata={"description": "日期止（北京时间，含）"})
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise ValidationError("结束日期不能早于开始日期", "date_to")
+        for name in ("date_from", "date_to"):
+            day = data.get(name)
+            if day and not 2000 <= day.year <= 2100:
+                raise ValidationError("日期超出范围", name)
