@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from server.audit import log as audit_log
 from server.audit.models import AuditEntry
 from server.kernel.roles import Role
+from tests.audit.conftest import new_rows
 from tests.factories import PASSWORD
 
 AUDIT = "/api/v1/admin/audit-log"
@@ -27,11 +28,7 @@ UA = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) MicroMessenger/8.0
 
 
 def rows(db_session, **where):
-    stmt = select(AuditEntry).order_by(AuditEntry.id)
-    for name, value in where.items():
-        stmt = stmt.where(getattr(AuditEntry, name) == value)
-    db_session.expire_all()
-    return list(db_session.scalars(stmt))
+    return new_rows(db_session, **where)
 
 
 def entries(client, headers, **query):

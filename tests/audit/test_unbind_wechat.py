@@ -4,10 +4,9 @@ The whole story through the real HTTP API, WeChat faked at the wire."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from server.audit.models import AuditEntry
 from server.kernel.roles import Role
+from tests.audit.conftest import new_rows
 
 WX_LOGIN = "/api/v1/auth/wechat/login"
 WX_PHONE = "/api/v1/auth/wechat/phone"
@@ -88,8 +87,7 @@ def test_a_new_wechat_binds_after_the_desk_unbinds_the_old_one(
     assert again["user"]["id"] != account_id and again["user"]["phone"] is None
     assert client.get(ROOMS, headers=bearer(again)).json["items"] == []
 
-    db_session.expire_all()
-    [row] = db_session.scalars(select(AuditEntry).where(AuditEntry.kind == "wechat_unbound"))
+    [row] = new_rows(db_session, kind="wechat_unbound")
     assert (row.org_id, row.target_type, row.target_id) == (org.id, "user", account_id)
     assert (row.actor_user_id, row.actor_role) == (dispatcher.id, "dispatcher")
     assert row.data["reason"] == "住户更换了微信号" and row.data["phone"] == "138****0101"
@@ -109,8 +107,7 @@ def test_refusals_leave_no_row(client, make, org, resident, db_session):
     # A reason is required.
     r = client.post(UNBIND, json={"phone": PHONE, "reason": "  "}, headers=desk)
     assert r.status_code == 422 and "reason" in r.json["errors"]
-    db_session.expire_all()
-    assert db_session.scalars(select(AuditEntry.id)).all() == []
+    assert new_rows(db_session) == []
 
 
 def test_only_the_desk_of_the_same_organisation_unbinds(client, make, org, db_session):

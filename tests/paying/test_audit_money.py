@@ -4,19 +4,14 @@ audit row in their own transaction; a refused one leaves none."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from server.audit.models import AuditEntry
+# The baseline fixture is autouse: imported, it applies to this module too.
+from tests.audit.conftest import audit_baseline, new_rows  # noqa: F401
 from tests.paying.helpers import ADMIN, complete_with_charge, paid_ok, wechat_paid
 
 
 def audit_rows(db_session, kind):
-    db_session.expire_all()
-    return list(
-        db_session.scalars(
-            select(AuditEntry).where(AuditEntry.kind == kind).order_by(AuditEntry.id)
-        )
-    )
+    return new_rows(db_session, kind=kind)
 
 
 @pytest.fixture
