@@ -176,6 +176,7 @@ def bind_wechat_phone(
     if owner is None:
         user.phone = phone
         _grant_tenant(session, access=access, user=user)
+        _record_binding(session, user=user, joined=False, now=now)
         return _issue(session, issuer=issuer, user=user, now=now)
     if owner.wechat_openid and owner.wechat_openid != user.wechat_openid:
         raise PhoneBoundElsewhere()
@@ -189,7 +190,23 @@ def bind_wechat_phone(
     session.flush()
     owner.wechat_openid, owner.wechat_unionid = openid, unionid
     _grant_tenant(session, access=access, user=owner)
+    _record_binding(session, user=owner, joined=True, now=now)
     return _issue(session, issuer=issuer, user=owner, now=now)
+
+
+def _record_binding(session: Session, *, user: User, joined: bool, now: datetime) -> None:
+    audit_log.record(
+        session,
+        org_id=user.org_id,
+        at=now,
+        kind="wechat_bound",
+        summary=f"微信绑定手机号 {mask_phone(user.phone)}"
+        + ("（并入该手机号已有的账号）" if joined else ""),
+        actor_user_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        data={"phone": user.phone, "joined_existing_account": joined},
+    )
 
 
 def unbind_wechat(

@@ -22,6 +22,8 @@ KINDS: dict[str, str] = {
     "export": "导出个人数据",
     "wechat_unbound": "解绑微信",
     "deleted": "删除",
+    "wechat_bound": "绑定微信手机号",
+    "imported": "批量导入",
 }
 
 # target type → zh-CN label.

@@ -87,6 +87,11 @@ def test_a_new_wechat_binds_after_the_desk_unbinds_the_old_one(
     assert again["user"]["id"] != account_id and again["user"]["phone"] is None
     assert client.get(ROOMS, headers=bearer(again)).json["items"] == []
 
+    bindings = new_rows(db_session, kind="wechat_bound")
+    assert [(b.target_id, b.data["joined_existing_account"]) for b in bindings] == [
+        (account_id, False),
+        (account_id, True),
+    ]
     [row] = new_rows(db_session, kind="wechat_unbound")
     assert (row.org_id, row.target_type, row.target_id) == (org.id, "user", account_id)
     assert (row.actor_user_id, row.actor_role) == (dispatcher.id, "dispatcher")

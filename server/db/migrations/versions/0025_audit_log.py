@@ -36,6 +36,8 @@ _KINDS = (
     "export",
     "wechat_unbound",
     "deleted",
+    "wechat_bound",
+    "imported",
 )
 _ACTOR_ROLES = ("tenant", "technician", "dispatcher", "admin")
 
