@@ -13,9 +13,15 @@ from schemas.accounts import (
 )
 from server.accounts import auth as auth_service
 from server.accounts.profile import profile
-from server.kernel.errors import InvalidCredentials, ValidationFailed, WeChatCodeInvalid
+from server.kernel.errors import (
+    Forbidden,
+    InvalidCredentials,
+    ValidationFailed,
+    WeChatCodeInvalid,
+)
 from server.kernel.personal_data import normalise_phone
 from server.kernel.roles import Role
+from server.web.audit import record_refused_login
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
 from server.web.throttle import Throttled, login_throttle, render_throttled, wechat_login_throttle
@@ -65,11 +71,25 @@ def password_login(args: dict[str, Any]) -> dict[str, Any]:
             org_code=args.get("org"),
             now=now(),
         )
-    except InvalidCredentials:
+    except InvalidCredentials as exc:
         throttle.failed()
+        _failed_login("password", exc, phone=phone, org_code=args.get("org"))
+        raise
+    except Forbidden as exc:
+        _failed_login("password", exc, phone=phone, org_code=args.get("org"))
         raise
     throttle.succeeded()
     return login_body(login)
+
+
+def _failed_login(channel: str, exc: Exception, *, phone: str | None, org_code: str | None) -> None:
+    """A refused login is audited in a transaction of its own (the request's rolls back)."""
+    reason = getattr(exc, "message", "") or str(exc)
+    errors = getattr(exc, "errors", None) or {}
+    reason = "；".join([reason, *(m for texts in errors.values() for m in texts)])
+    record_refused_login(
+        session(), at=now(), channel=channel, phone=phone, org_code=org_code, reason=reason[:100]
+    )
 
 
 @blp.post("/wechat/login")
@@ -98,8 +118,9 @@ def wechat_login(args: dict[str, Any]) -> dict[str, Any]:
             org_code=args.get("org"),
             now=now(),
         )
-    except (WeChatCodeInvalid, ValidationFailed):
+    except (WeChatCodeInvalid, ValidationFailed) as exc:
         throttle.failed()
+        _failed_login("wechat", exc, phone=None, org_code=args.get("org"))
         raise
     return login_body(login)
 
@@ -109,7 +130,11 @@ def wechat_login(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(WeChatPhoneSchema)
 @blp.response(200, LoginSchema)
 @blp.alt_response(403, description="phone_not_registered：手机号未登记")
-@blp.alt_response(409, description="该手机号已绑定其他微信账号")
+@blp.alt_response(
+    409,
+    description="phone_bound_elsewhere：该手机号已绑定其他微信账号（物业可在控制台解绑）；"
+    "conflict：微信账号已变更",
+)
 def wechat_phone(args: dict[str, Any]) -> dict[str, Any]:
     """绑定微信手机号；手机号须为已登记的住户或租户公司员工。返回新的令牌。"""
     caller = principal()

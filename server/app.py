@@ -22,6 +22,7 @@ from server.db.session import Database
 from server.integrations.wechat import WeChatMiniClient
 from server.kernel.clock import use_instant
 from server.outbox.dispatch import attach_dispatcher
+from server.web.audit import attach_request_origin
 from server.web.blueprint import BEARER
 from server.web.context import Container
 from server.web.errors import register_error_handlers, render_error
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     attach_dispatcher(app.extensions["baoxiu"].db, redis_client)
     # External outbox handlers (provider calls) read the settings from the database's info.
     app.extensions["baoxiu"].db.session_info["settings"] = settings
+    # The audit log reads each request's client and caller from the session's info.
+    attach_request_origin(app.extensions["baoxiu"].db)
 
     api = Api(
         app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}

@@ -1,6 +1,7 @@
 """All mapped classes, imported here so that metadata and Alembic see every table."""
 
 from server.accounts.models import RefreshToken, User
+from server.audit.models import AuditEntry  # noqa: F401
 from server.booking.models import (
     BookingCommunityQuota,
     BookingException,

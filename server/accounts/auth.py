@@ -12,6 +12,7 @@ from server.accounts.access import AccessCache, forget_user, revoke_access
 from server.accounts.models import RefreshToken, User
 from server.accounts.passwords import verify_password
 from server.accounts.tokens import TokenIssuer, TokenPair
+from server.audit import log as audit_log
 from server.db.scoping import find_owned, get_owned
 from server.directory.models import Contact
 from server.integrations.wechat import WeChatPhone, WeChatSession
@@ -19,11 +20,14 @@ from server.kernel.errors import (
     Conflict,
     Forbidden,
     InvalidCredentials,
+    NotFound,
+    PhoneBoundElsewhere,
     PhoneNotRegistered,
     Unauthorized,
     ValidationFailed,
+    WeChatNotBound,
 )
-from server.kernel.personal_data import normalise_phone
+from server.kernel.personal_data import mask_phone, normalise_phone
 from server.kernel.roles import Role
 from server.notifications.devices import remove_user_devices
 from server.organisation.models import Organisation
@@ -64,7 +68,9 @@ def login_with_password(
 ) -> Login:
     """Check a phone and password and issue tokens."""
     user = password_user(session, phone=phone, password=password, org_code=org_code)
-    return _issue(session, issuer=issuer, user=user, now=now)
+    login = _issue(session, issuer=issuer, user=user, now=now)
+    audit_log.record_login(session, user=user, at=now, channel="password")
+    return login
 
 
 def password_user(session: Session, *, phone: str, password: str, org_code: str | None) -> User:
@@ -119,7 +125,9 @@ def login_with_wechat(
         )
         session.add(user)
         session.flush()
-    return _issue(session, issuer=issuer, user=user, now=now)
+    login = _issue(session, issuer=issuer, user=user, now=now)
+    audit_log.record_login(session, user=user, at=now, channel="wechat")
+    return login
 
 
 def wechat_openid_of(session: Session, *, user_id: int, org_id: int) -> str:
@@ -168,9 +176,10 @@ def bind_wechat_phone(
     if owner is None:
         user.phone = phone
         _grant_tenant(session, access=access, user=user)
+        _record_binding(session, user=user, joined=False, now=now)
         return _issue(session, issuer=issuer, user=user, now=now)
     if owner.wechat_openid and owner.wechat_openid != user.wechat_openid:
-        raise Conflict("该手机号已绑定其他微信账号")
+        raise PhoneBoundElsewhere()
     unionid = user.wechat_unionid
     if user.phone is None:
         forget_user(session, cache=access, user=user)
@@ -181,7 +190,73 @@ def bind_wechat_phone(
     session.flush()
     owner.wechat_openid, owner.wechat_unionid = openid, unionid
     _grant_tenant(session, access=access, user=owner)
+    _record_binding(session, user=owner, joined=True, now=now)
     return _issue(session, issuer=issuer, user=owner, now=now)
+
+
+def _record_binding(session: Session, *, user: User, joined: bool, now: datetime) -> None:
+    audit_log.record(
+        session,
+        org_id=user.org_id,
+        at=now,
+        kind="wechat_bound",
+        summary=f"微信绑定手机号 {mask_phone(user.phone)}"
+        + ("（并入该手机号已有的账号）" if joined else ""),
+        actor_user_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        data={"phone": user.phone, "joined_existing_account": joined},
+    )
+
+
+def unbind_wechat(
+    session: Session,
+    *,
+    access: AccessCache,
+    org_id: int,
+    phone: str,
+    reason: str,
+    actor_user_id: int,
+    now: datetime,
+) -> User:
+    """解绑微信: the desk frees a phone whose resident changed WeChat.
+
+    The account keeps its phone, rooms, orders and password; only the WeChat identity goes,
+    so the next WeChat that binds this phone (`bind_wechat_phone`) joins the account. Every
+    session of the old WeChat ends (refresh tokens revoked, access tokens refused, its devices
+    forgotten). Audited with the reason.
+    """
+    normalised = normalise_phone(phone)
+    user = (
+        session.scalar(
+            select(User)
+            .where(User.org_id == org_id, User.phone == normalised)
+            .order_by(User.id)
+            .with_for_update()
+        )
+        if normalised
+        else None
+    )
+    if user is None:
+        raise NotFound("该手机号没有账号")
+    if not user.wechat_openid:
+        raise WeChatNotBound()
+    user.wechat_openid = None
+    user.wechat_unionid = None
+    session.flush()
+    log_out_everywhere(session, access=access, user_id=user.id, now=now)
+    audit_log.record(
+        session,
+        org_id=org_id,
+        at=now,
+        kind="wechat_unbound",
+        summary=f"解绑微信：{mask_phone(user.phone)}（{user.name}），原因：{reason}",
+        actor_user_id=actor_user_id,
+        target_type="user",
+        target_id=user.id,
+        data={"phone": user.phone, "reason": reason, "name": user.name},
+    )
+    return user
 
 
 def refresh_login(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.audit import log as audit_log
 from server.catalog.models import CHARGE_ON_ORDER, NO_FEE, OrderSubtype
 from server.charges import ledger, rules
 from server.charges.models import OrderCharge, OrderFee, ServiceSpec
@@ -312,6 +313,21 @@ def adjust_fee(
         data=data,
     )
     session.flush()
+    audit_log.record(
+        session,
+        org_id=actor.org_id,
+        at=now,
+        kind="fee_adjusted",
+        summary=(
+            f"工单 {order.number} "
+            + ("减免全部费用" if waive else f"优惠 {fee.discount_fen / 100:.2f} 元")
+            + f"，原因：{reason}"
+        ),
+        actor_user_id=actor.user_id,
+        target_type="order",
+        target_id=order.id,
+        data={**data, "reason": reason},
+    )
     return order
 
 

@@ -13,6 +13,7 @@ def pages() -> Blueprint:
     """The console blueprint with every screen's routes registered."""
     from server.console.blueprint import bp
     from server.console.views import (
+        audit,
         auth,
         complaints,
         dashboard,
@@ -26,7 +27,7 @@ def pages() -> Blueprint:
         workbench,
     )
 
-    del auth, dashboard, new_order, orders, workbench
+    del audit, auth, dashboard, new_order, orders, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
     del parking
     return bp

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from server.audit import log as audit_log
 from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned, reference_owned
 from server.directory.models import Contact, Customer, CustomerRoom, Room
+from server.kernel.clock import instant
 from server.kernel.errors import Conflict, ValidationFailed
 
 _RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
@@ -105,8 +107,19 @@ def update_customer(
 
 def delete_customer(session: Session, *, org_id: int, customer_id: int) -> None:
     """Delete a customer with their contacts and room relations."""
-    session.delete(get_customer(session, org_id=org_id, customer_id=customer_id))
+    customer = get_customer(session, org_id=org_id, customer_id=customer_id)
+    session.delete(customer)
     session.flush()
+    audit_log.record(
+        session,
+        org_id=org_id,
+        at=instant(),
+        kind="deleted",
+        summary=f"删除客户 {customer.name}（#{customer.id}）及其联系人、房屋关系",
+        target_type="customer",
+        target_id=customer.id,
+        data={"name": customer.name, "kind": customer.kind, "phone": customer.phone},
+    )
 
 
 def get_contact(session: Session, *, org_id: int, contact_id: int) -> Contact:
@@ -144,8 +157,19 @@ def update_contact(
 
 def delete_contact(session: Session, *, org_id: int, contact_id: int) -> None:
     """Remove a contact (their phone no longer opens the customer's rooms)."""
-    session.delete(get_contact(session, org_id=org_id, contact_id=contact_id))
+    contact = get_contact(session, org_id=org_id, contact_id=contact_id)
+    session.delete(contact)
     session.flush()
+    audit_log.record(
+        session,
+        org_id=org_id,
+        at=instant(),
+        kind="deleted",
+        summary=f"删除客户 #{contact.customer_id} 的联系人 {contact.name}",
+        target_type="contact",
+        target_id=contact.id,
+        data={"customer_id": contact.customer_id, "name": contact.name, "phone": contact.phone},
+    )
 
 
 def get_customer_room(session: Session, *, org_id: int, customer_room_id: int) -> CustomerRoom:
@@ -207,8 +231,19 @@ def update_customer_room(
 
 def delete_customer_room(session: Session, *, org_id: int, customer_room_id: int) -> None:
     """Remove a relation recorded by mistake (to end a real one, set its `end_date`)."""
-    session.delete(get_customer_room(session, org_id=org_id, customer_room_id=customer_room_id))
+    link = get_customer_room(session, org_id=org_id, customer_room_id=customer_room_id)
+    session.delete(link)
     session.flush()
+    audit_log.record(
+        session,
+        org_id=org_id,
+        at=instant(),
+        kind="deleted",
+        summary=f"删除客户 #{link.customer_id} 与房屋 #{link.room_id} 的关系",
+        target_type="customer_room",
+        target_id=link.id,
+        data={"customer_id": link.customer_id, "room_id": link.room_id},
+    )
 
 
 def _check_id_number(kind: str, id_number: str | None) -> None:

@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from server.audit import log as audit_log
 from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned, reference_owned
 from server.directory.models import Building, Community, Room, Unit
+from server.kernel.clock import instant
 from server.kernel.errors import ValidationFailed
 
 
@@ -245,8 +247,19 @@ def update_room(session: Session, *, org_id: int, room_id: int, changes: dict[st
 
 def delete_room(session: Session, *, org_id: int, room_id: int) -> None:
     """Delete a room no customer or order refers to (otherwise refused as in use)."""
-    session.delete(get_room(session, org_id=org_id, room_id=room_id))
+    room = get_room(session, org_id=org_id, room_id=room_id)
+    session.delete(room)
     session.flush()
+    audit_log.record(
+        session,
+        org_id=org_id,
+        at=instant(),
+        kind="deleted",
+        summary=f"删除房屋 {room.code}（#{room.id}）",
+        target_type="room",
+        target_id=room.id,
+        data={"code": room.code, "community_id": room.community_id},
+    )
 
 
 def _community_ref(session: Session, *, org_id: int, community_id: int) -> Community:

@@ -204,6 +204,14 @@ class PlateTaken(Conflict):
     """An active vehicle of the organisation already has this plate."""
 
     error, message = "plate_taken", "该车牌号已登记"
+class PhoneBoundElsewhere(Conflict):
+    """A phone whose account is bound to another WeChat: the desk can unbind it (#20)."""
+
+    error, message = "phone_bound_elsewhere", "该手机号已绑定其他微信账号，请联系物业服务中心解绑"
+
+
+class WeChatNotBound(Conflict):
+    error, message = "wechat_not_bound", "该手机号的账号未绑定微信"
 
 
 def error_ids() -> tuple[str, ...]:

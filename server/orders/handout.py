@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from server.audit import log as audit_log
 from server.catalog.models import OrderType
 from server.db.session import core
 from server.kernel.errors import (
@@ -211,6 +212,26 @@ def assign_order(
         now=now,
         data={"assignee_id": tech.staff_id, "previous_assignee_id": previous},
     )
+    audit_log.record(
+        session,
+        org_id=actor.org_id,
+        at=now,
+        kind="order_assigned",
+        summary=f"工单 {order.number} "
+        + (
+            f"改派给员工 #{tech.staff_id}（原员工 #{previous}）"
+            if previous
+            else f"派给员工 #{tech.staff_id}"
+        ),
+        actor_user_id=actor.user_id,
+        target_type="order",
+        target_id=order.id,
+        data={
+            "assignee_id": tech.staff_id,
+            "previous_assignee_id": previous,
+            "take_back": take_back,
+        },
+    )
     return order
 
 
@@ -250,6 +271,24 @@ def transfer_order(
         now=now,
         reason=reason,
         data={"assignee_id": tech.staff_id, "previous_assignee_id": actor.staff_id},
+    )
+    audit_log.record(
+        session,
+        org_id=actor.org_id,
+        at=now,
+        kind="order_transferred",
+        summary=(
+            f"工单 {order.number} 由员工 #{actor.staff_id} 转给员工 #{tech.staff_id}，"
+            f"原因：{reason}"
+        ),
+        actor_user_id=actor.user_id,
+        target_type="order",
+        target_id=order.id,
+        data={
+            "assignee_id": tech.staff_id,
+            "previous_assignee_id": actor.staff_id,
+            "reason": reason,
+        },
     )
     return order
 

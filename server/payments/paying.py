@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.accounts.models import User
+from server.audit import log as audit_log
 from server.charges.fees import record_payment
 from server.config import Settings
 from server.idempotency.keys import KEY_LIFETIME
@@ -363,5 +364,24 @@ def record_offline_payment(
         reference=payment.out_trade_no,
         channel=OFFLINE,
         now=now,
+    )
+    audit_log.record(
+        session,
+        org_id=actor.org_id,
+        at=now,
+        kind="offline_payment",
+        summary=(
+            f"工单 {order.number} 线下收款 {amount_fen / 100:.2f} 元（{method}），"
+            f"说明：{note.strip()}"
+        ),
+        actor_user_id=actor.user_id,
+        target_type="order",
+        target_id=order.id,
+        data={
+            "amount_fen": amount_fen,
+            "method": method,
+            "note": note.strip()[:200],
+            "out_trade_no": payment.out_trade_no,
+        },
     )
     return payment

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.audit import log as audit_log
 from server.charges.fees import discount_for_refund, fee_of, record_refund
 from server.db.session import record_domain_event
 from server.jobs import SUBMIT_REFUND
@@ -207,7 +208,7 @@ def desk_refund(
         raise ValidationFailed.field("amount_fen", "退款金额须大于 0")
     if not reason.strip():
         raise ValidationFailed.field("reason", "请填写退款原因")
-    load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
+    order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     refunds = create_refunds(
         session,
         org_id=actor.org_id,
@@ -227,6 +228,21 @@ def desk_refund(
         amount_fen=amount_fen,
         reason=reason.strip(),
         now=now,
+    )
+    audit_log.record(
+        session,
+        org_id=actor.org_id,
+        at=now,
+        kind="refund",
+        summary=f"工单 {order.number} 退款 {amount_fen / 100:.2f} 元，原因：{reason.strip()}",
+        actor_user_id=actor.user_id,
+        target_type="order",
+        target_id=order.id,
+        data={
+            "amount_fen": amount_fen,
+            "reason": reason.strip(),
+            "refund_ids": [refund.id for refund in refunds],
+        },
     )
     return refunds
 

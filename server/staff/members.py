@@ -14,6 +14,7 @@ from server.accounts.access import AccessCache, revoke_access
 from server.accounts.auth import revoke_refresh_tokens
 from server.accounts.models import User
 from server.accounts.passwords import hash_password
+from server.audit import log as audit_log
 from server.catalog.models import OrderType
 from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned, reference_owned
@@ -214,6 +215,25 @@ def update_staff(
     if "password" in changes or (list(user.roles), user.is_active) != standing:
         revoke_access(session, cache=access, user_id=user.id)
     session.flush()
+    now_standing = (list(user.roles), user.is_active)
+    if now_standing != standing or "password" in changes:
+        audit_log.record(
+            session,
+            org_id=org_id,
+            at=now,
+            kind="staff_deactivated" if standing[1] and not user.is_active else "staff_changed",
+            summary=_staff_change_summary(user.name, standing, now_standing, "password" in changes),
+            actor_user_id=actor_user_id,
+            target_type="staff",
+            target_id=staff.id,
+            data={
+                "roles_before": standing[0],
+                "roles_after": now_standing[0],
+                "active_before": standing[1],
+                "active_after": now_standing[1],
+                "password_reset": "password" in changes,
+            },
+        )
     # The relationships still hold the old department/post until reloaded.
     session.expire(staff, ["department", "post"])
     return get_staff(session, org_id=org_id, staff_id=staff.id)
@@ -240,6 +260,44 @@ def deactivate_staff(
     revoke_access(session, cache=access, user_id=staff.user_id)
     remove_user_devices(session, user_id=staff.user_id)  # their phone goes quiet too
     session.flush()
+    audit_log.record(
+        session,
+        org_id=org_id,
+        at=now,
+        kind="staff_deactivated",
+        summary=f"停用员工 {staff.user.name}（#{staff.id}）",
+        actor_user_id=actor_user_id,
+        target_type="staff",
+        target_id=staff.id,
+        data={"user_id": staff.user_id, "roles": list(staff.user.roles)},
+    )
+
+
+_ROLE_NAMES = {
+    "admin": "管理员",
+    "dispatcher": "调度员",
+    "technician": "维修师傅",
+    "tenant": "住户",
+}
+
+
+def _staff_change_summary(
+    name: str,
+    before: tuple[list[str], bool],
+    after: tuple[list[str], bool],
+    password_reset: bool,
+) -> str:
+    def roles(values: list[str]) -> str:
+        return "、".join(_ROLE_NAMES.get(v, v) for v in values) or "无"
+
+    parts = []
+    if before[0] != after[0]:
+        parts.append(f"角色 {roles(before[0])} → {roles(after[0])}")
+    if before[1] != after[1]:
+        parts.append("启用账号" if after[1] else "停用账号")
+    if password_reset:
+        parts.append("重置密码")
+    return f"员工 {name}：" + "；".join(parts)
 
 
 def describe_staff(session: Session, *, org_id: int, staff: Sequence[Staff]) -> list[StaffView]:

@@ -280,6 +280,9 @@ OPERATION_IDS: dict[str, str] = {
     "GET /api/v1/tenant/surveys": "tenant_list_surveys",
     "GET /api/v1/tenant/surveys/{survey_id}": "tenant_get_survey",
     "POST /api/v1/tenant/surveys/{survey_id}/answers": "tenant_answer_survey",
+    # Audit log and WeChat unbinding (#20 §3, §2)
+    "GET /api/v1/admin/audit-log": "admin_list_audit_log",
+    "POST /api/v1/admin/wechat-unbindings": "admin_unbind_wechat",
 }
 
 # Response headers, declared once and referenced where they are sent.

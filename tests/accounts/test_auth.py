@@ -273,7 +273,7 @@ def test_phone_bound_to_another_wechat_is_a_conflict(client, fake_wechat, make, 
     r = client.post(
         WX_PHONE, json={"code": fake_wechat.phone_code("13800000001")}, headers=bearer(login)
     )
-    assert r.status_code == 409 and r.json["error"] == "conflict"
+    assert r.status_code == 409 and r.json["error"] == "phone_bound_elsewhere"
 
 
 def test_phone_binding_needs_a_tenant_token(client, make, org, fake_wechat):

@@ -19,6 +19,9 @@ from sqlalchemy import CheckConstraint, text
 import server.models  # noqa: F401  (every table on the metadata)
 from schemas.staff import STAFF_ROLE_VALUES
 from schemas.surveys import EXPORT_FORMATS as SURVEY_EXPORT_FORMATS
+from server.audit.rules import ACTOR_ROLES as AUDIT_ACTOR_ROLES
+from server.audit.rules import KINDS as AUDIT_KINDS
+from server.audit.rules import TARGET_TYPES as AUDIT_TARGET_TYPES
 from server.booking.rules import REASONS as BOOKING_REASONS
 from server.booking.rules import WEEKDAYS as BOOKING_WEEKDAYS
 from server.catalog.rules import FEE_MODES
@@ -474,6 +477,7 @@ LISTS = (
             ("/api/v1/admin/orders", "get", "format"),
             ("/api/v1/admin/payments", "get", "format"),
             ("/api/v1/admin/refunds", "get", "format"),
+            ("/api/v1/admin/audit-log", "get", "format"),
         ),
     ),
     Listed(
@@ -744,6 +748,27 @@ LISTS = (
         "plate_kind",
         "ck_vehicles_plate_kind_known",
         openapi=(("Vehicle", "plate_kind"),),
+    Listed(
+        "audit log kinds",
+        tuple(AUDIT_KINDS),
+        "audit_log",
+        "kind",
+        "ck_audit_log_kind_known",
+        openapi=(("AuditEntry", "kind"), ("/api/v1/admin/audit-log", "get", "kind")),
+    ),
+    Listed(
+        "audit log actor roles (null: none)",
+        AUDIT_ACTOR_ROLES,
+        "audit_log",
+        "actor_role",
+        "ck_audit_log_actor_role_known",
+        nullable=True,
+        openapi=(("AuditEntry", "actor_role"),),
+    ),
+    Listed(
+        "audit log target types",
+        tuple(AUDIT_TARGET_TYPES),
+        openapi=(("/api/v1/admin/audit-log", "get", "target_type"),),
     ),
     # Not stored: every id an error answer may carry (the error classes and the plumbing's).
     Listed("error ids", error_ids(), openapi=(("Error", "error"),)),

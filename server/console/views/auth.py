@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from server.accounts import auth as auth_service
 from server.accounts.access import current_access
+from server.audit import log as audit_log
 from server.console.blueprint import bp
 from server.console.web import (
     COOKIE,
@@ -53,6 +54,13 @@ def login_submit() -> Any:
     org = request.form.get("org", "").strip()[:32] or None
     phone = normalise_phone(phone_raw) or phone_raw
 
+    def refused(message: str) -> Response:
+        # The answer is a 200: the request's unit of work commits this row.
+        audit_log.record_login_failure(
+            session(), at=now(), channel="console", phone=phone, org_code=org, reason=message
+        )
+        return again(message)
+
     def again(message: str) -> Response:
         # 200 with the message: a 4xx document would be an error in the browser's own log.
         return page(
@@ -73,16 +81,17 @@ def login_submit() -> Any:
         return again(exc.message)
     except InvalidCredentials as exc:
         throttle.failed()
-        return again(exc.message)
+        return refused(exc.message)
     except DomainError as exc:
         messages = [m for texts in (exc.errors or {}).values() for m in texts]
-        return again("；".join(messages) or exc.message)
+        return refused("；".join(messages) or exc.message)
     throttle.succeeded()
     wiring = container()
     state = current_access(wiring.access, user_id=user.id, open_session=wiring.db.session_factory)
     if state is None or not state.roles & DESK_ROLES:
-        return again(NOT_DESK)
+        return refused(NOT_DESK)
     user.last_login_at = now()
+    audit_log.record_login(session(), user=user, at=now(), channel="console")
     staff_id = session().scalar(select(Staff.id).where(Staff.user_id == user.id))
     sid = SessionStore().create(
         user_id=user.id, org_id=user.org_id, staff_id=staff_id, version=state.version

@@ -36,6 +36,7 @@ from server.directory import property as property_service
 from server.kernel.clock import LOCAL_TZ
 from server.orders import export as order_export
 from server.staff import structure
+from server.web.audit import record_export
 from server.web.context import now, principal, session, today
 
 ORDERS_BOARD = "/console/orders"
@@ -354,6 +355,7 @@ def dashboard_export(table: str, fmt: str) -> Any:
         return _file(fmt, "dashboard-trends", tables.trends_table(answer), filters)
     if table == "technicians":
         rows = people.technicians(current, scope=scope, filters=filters, now=instant)
+        record_export("数据看板（按师傅）", fmt=fmt, rows=len(rows))
         return _file(fmt, "dashboard-technicians", tables.technicians_table(rows), filters)
     rows = people.departments(current, scope=scope, filters=filters, now=instant)
     return _file(fmt, "dashboard-departments", tables.departments_table(rows), filters)

@@ -46,6 +46,7 @@ from server.payments import records, refunding
 from server.staff import members
 from server.uploads import access
 from server.uploads import files as upload_service
+from server.web.audit import record_export
 from server.web.context import container, now, principal, session
 
 PAGE_SIZES = (20, 50, 100)
@@ -325,6 +326,7 @@ def orders_export(fmt: str) -> Any:
             uow.close()
         media_type = order_export.XLSX_MEDIA_TYPE
     filename = order_export.export_filename(instant, LOCAL_TZ, fmt)
+    record_export("工单列表", fmt=fmt, rows=min(total, order_export.MAX_EXPORT_ROWS))
     response = Response(body, mimetype=media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"

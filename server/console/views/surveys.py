@@ -55,6 +55,7 @@ from server.surveys.rules import (
     SINGLE,
     TEXT,
 )
+from server.web.audit import record_export
 from server.web.context import now, principal, session
 
 PAGE_SIZE = 20
@@ -338,6 +339,7 @@ def export_survey(survey_id: int) -> Any:
         return page("console/error.html", status=404, title="问卷不存在", message=exc.message)
     fmt = args["format"]
     body = results.export(session(), survey=found, fmt=fmt, tz=LOCAL_TZ)
+    record_export(f"调查「{found.title}」的答卷", fmt=fmt, target_type="survey", target_id=found.id)
     media = results.CSV_MEDIA_TYPE if fmt == "csv" else results.XLSX_MEDIA_TYPE
     response = Response(body, mimetype=media)
     stamp = now().astimezone(LOCAL_TZ)

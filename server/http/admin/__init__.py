@@ -7,6 +7,7 @@ from server.web.blueprint import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from server.http.admin import (
+        audit,
         booking,
         catalog,
         charges,
@@ -50,4 +51,5 @@ def blueprints() -> list[Blueprint]:
         complaints.blp,
         dashboard.blp,
         parking.blp,
+        audit.blp,
     ]

@@ -22,6 +22,7 @@ from server.dashboard.rules import local_range
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.roles import Role
 from server.orders import export as order_export
+from server.web.audit import record_export
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
 
@@ -124,6 +125,8 @@ def dashboard_technicians(args: dict[str, Any]) -> Any:
     scope, filters = _scope_and_filters(args)
     rows = people.technicians(session(), scope=scope, filters=filters, now=now())
     if args["format"] != "json":
+        # The table names the technicians: an export of personal data.
+        record_export("数据看板（按师傅）", fmt=args["format"], rows=len(rows))
         return _file(
             args["format"], "dashboard-technicians", tables.technicians_table(rows), filters
         )

@@ -18,6 +18,7 @@ from schemas.surveys import (
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.roles import Role
 from server.surveys import building, results
+from server.web.audit import record_export
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
 
@@ -129,6 +130,7 @@ def export(args: dict[str, Any], survey_id: int) -> Response:
     found = building.desk_survey(session(), org_id=principal().org_id, survey_id=survey_id)
     fmt = args["format"]
     body = results.export(session(), survey=found, fmt=fmt, tz=LOCAL_TZ)
+    record_export(f"调查「{found.title}」的答卷", fmt=fmt, target_type="survey", target_id=found.id)
     media = results.CSV_MEDIA_TYPE if fmt == "csv" else results.XLSX_MEDIA_TYPE
     response = Response(body, mimetype=media)
     stamp = now().astimezone(LOCAL_TZ)

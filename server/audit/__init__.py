@@ -1,0 +1,1 @@
+"""日志管理: the audit log of logins and key operations (append-only, personal data masked)."""
