@@ -204,6 +204,8 @@ class PlateTaken(Conflict):
     """An active vehicle of the organisation already has this plate."""
 
     error, message = "plate_taken", "该车牌号已登记"
+
+
 class PhoneBoundElsewhere(Conflict):
     """A phone whose account is bound to another WeChat: the desk can unbind it (#20)."""
 

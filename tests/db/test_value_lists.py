@@ -748,6 +748,7 @@ LISTS = (
         "plate_kind",
         "ck_vehicles_plate_kind_known",
         openapi=(("Vehicle", "plate_kind"),),
+    ),
     Listed(
         "audit log kinds",
         tuple(AUDIT_KINDS),
