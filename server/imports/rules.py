@@ -123,7 +123,6 @@ MSG_CUSTOMER_KEY = "证件号码与手机号至少填写一个"
 MSG_PERIOD = "结束日期不能早于开始日期"
 MSG_OVERLAP = "与该客户在此房间的{relation}关系日期重叠（{start} 起）"
 MSG_ID_TYPE_KIND = "企业客户的证件类型应为统一社会信用代码"
-MSG_CONTACT_PHONE_TAKEN = "该客户已有此手机号的联系人"
 
 
 @dataclass(frozen=True)
@@ -299,7 +298,7 @@ def _r(key: str, header: str, parse: Callable[[Any], Any], example: Any = "", **
 
 _COMMUNITY_CODE = _r("community_code", "小区编码", text(32), "YGHY")
 _BUILDING_NAME = _r("building_name", "楼栋", text(50), "1栋")
-_CUSTOMER_ID = _c("customer_id_number", "客户证件号码", id_number, "110101199003071234")
+_CUSTOMER_ID = _c("customer_id_number", "客户证件号码", id_number, "110101199003071233")
 _CUSTOMER_PHONE = _c("customer_phone", "客户手机号", mobile, "13800138000")
 
 SHEETS: dict[str, Sheet] = {
@@ -346,7 +345,7 @@ SHEETS: dict[str, Sheet] = {
             _r("kind", "客户类型", choice(CUSTOMER_KIND_LABELS), "个人"),
             _r("name", "客户名称", text(100), "张三"),
             _c("id_type", "证件类型", choice(ID_TYPE_LABELS), "身份证"),
-            _c("id_number", "证件号码", id_number, "110101199003071234"),
+            _c("id_number", "证件号码", id_number, "110101199003071233"),
             _r("phone", "手机号", mobile, "13800138000"),
             _c("emergency_name", "紧急联系人", text(50), "李四"),
             _c("emergency_phone", "紧急联系电话", any_phone, "13900139000"),

@@ -194,6 +194,12 @@ class AlreadyAnswered(Conflict):
     error, message = "already_answered", "您已填写过这份问卷"
 
 
+class ImportFileRejected(DomainError):
+    """An import upload that cannot be a sheet: empty, too large, not CSV or XLSX."""
+
+    error, status, message = "import_file_rejected", 422, "导入文件不符合要求"
+
+
 def error_ids() -> tuple[str, ...]:
     """Every `error` id the server can answer: each domain error's and the plumbing's.
 

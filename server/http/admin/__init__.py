@@ -13,6 +13,7 @@ def blueprints() -> list[Blueprint]:
         complaints,
         customers,
         dashboard,
+        imports,
         jobs,
         notices,
         orders,
@@ -48,4 +49,5 @@ def blueprints() -> list[Blueprint]:
         visits.blp,
         complaints.blp,
         dashboard.blp,
+        imports.blp,
     ]
