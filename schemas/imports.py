@@ -50,7 +50,9 @@ class ImportRowErrorSchema(Schema):
 class ImportJobSummarySchema(Schema):
     id = fields.Integer()
     kind = fields.String(metadata={"enum": list(UPLOAD_KINDS)})
-    kind_label = fields.Function(lambda job: SHEET_TITLES[job.kind], metadata={"type": "string"})
+    kind_label = fields.Function(
+        lambda job: SHEET_TITLES.get(job.kind, job.kind), metadata={"type": "string"}
+    )
     file_name = fields.String()
     file_format = fields.String(metadata={"enum": list(FORMATS)})
     file_size = fields.Integer(metadata={"description": "字节"})
@@ -63,7 +65,7 @@ class ImportJobSummarySchema(Schema):
         }
     )
     status_label = fields.Function(
-        lambda job: STATUS_LABELS[job.status], metadata={"type": "string"}
+        lambda job: STATUS_LABELS.get(job.status, job.status), metadata={"type": "string"}
     )
     rows_total = fields.Integer(metadata={"description": "数据行数（不含表头）"})
     rows_done = fields.Integer(metadata={"description": "已处理的行数（进度）"})

@@ -12,6 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
@@ -179,7 +180,11 @@ def csv_stream(rows: Iterator[list[Any]], kind: str) -> Iterator[bytes]:
 
 
 def xlsx_export(rows: Iterator[list[Any]], kind: str) -> bytes:
-    return xlsx_bytes(rows, sheet_title=SHEET_TITLES[kind], headers=headers(kind))
+    """XLSX of the rows; control characters a worksheet cannot hold are dropped."""
+    clean = (
+        [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row] for row in rows
+    )
+    return xlsx_bytes(clean, sheet_title=SHEET_TITLES[kind], headers=headers(kind))
 
 
 def _example(kind: str) -> list[Any]:
