@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
@@ -49,7 +49,7 @@ def headers(kind: str) -> list[str]:
     return SHEETS[kind].headers
 
 
-def _statement(kind: str, org_id: int) -> Select[Any]:
+def _statement(kind: str, org_id: int) -> Any:
     if kind == COMMUNITIES:
         return (
             select(Community.code, Community.name, Community.address)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -67,6 +67,10 @@ log = logging.getLogger(__name__)
 
 IMPORTS_DIR = "imports"
 PROGRESS_EVERY = 0.5  # seconds between progress writes (and after every sheet)
+
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
 
 
 def stored_path(upload_dir: Path, stored_name: str) -> Path:
@@ -121,7 +125,7 @@ class Loader:
 
     # The tree above rooms is small (communities, buildings, units): kept in memory.
     def _load_tree(self) -> None:
-        c, b, u = Community.__table__, Building.__table__, Unit.__table__
+        c, b, u = _table(Community), _table(Building), _table(Unit)
         org = self.org_id
         for cid, code in self.conn.execute(select(c.c.id, c.c.code).where(c.c.org_id == org)):
             self.communities[code] = cid
@@ -224,7 +228,7 @@ class Loader:
                     {"code": v["community_code"], "name": v["name"], "address": v["address"] or ""}
                 )
             )
-        table = Community.__table__
+        table = _table(Community)
         written = self._upsert(
             table,
             records,
@@ -249,7 +253,7 @@ class Loader:
                 )
             )
         written = self._upsert(
-            Building.__table__,
+            _table(Building),
             records,
             conflict=("community_id", "name"),
             compare=("floors",),
@@ -275,7 +279,7 @@ class Loader:
                 continue
             records.append(self._stamp({"building_id": building_id, "name": v["name"]}))
         written = self._upsert(
-            Unit.__table__,
+            _table(Unit),
             records,
             conflict=("building_id", "name"),
             compare=(),
@@ -319,7 +323,7 @@ class Loader:
             )
             records.append(self._stamp(record))
         written = self._upsert(
-            Room.__table__,
+            _table(Room),
             records,
             conflict=("community_id", "code"),
             compare=("building_id", "unit_id", *self._ROOM_FIELDS),
@@ -372,7 +376,7 @@ class Loader:
             pending.append(row)
         if not pending:
             return
-        t = Customer.__table__
+        t = _table(Customer)
         numbers = [r.values["id_number"] for r in pending if r.values["id_number"]]
         phones = [r.values["phone"] for r in pending if not r.values["id_number"]]
         by_number: dict[str, Any] = {}
@@ -445,7 +449,7 @@ class Loader:
                 )
         if records:
             self.conn.execute(
-                insert(Contact.__table__)
+                insert(_table(Contact))
                 .values(records)
                 .on_conflict_do_nothing(index_elements=["customer_id", "phone"])
             )
@@ -454,7 +458,7 @@ class Loader:
         self, keys: list[tuple[str | None, str | None]], *, ambiguous_ok: bool = False
     ) -> dict[tuple[str | None, str | None], int | str]:
         """(ID number, phone) → the customer's id, or an error message; by ID number first."""
-        t = Customer.__table__
+        t = _table(Customer)
         numbers = {n for n, _ in keys if n}
         phones = {p for n, p in keys if not n and p}
         by_number: dict[str, int] = {}
@@ -524,7 +528,7 @@ class Loader:
                 )
             )
         written = self._upsert(
-            Contact.__table__,
+            _table(Contact),
             records,
             conflict=("customer_id", "phone"),
             compare=("name", "relation"),
@@ -543,7 +547,7 @@ class Loader:
                 resolved.append((row, customer_id, community_id))
         if not resolved:
             return
-        r = Room.__table__
+        r = _table(Room)
         room_keys = {(community_id, row.values["room_code"]) for row, _, community_id in resolved}
         rooms = {
             (community_id, code): rid
@@ -561,7 +565,7 @@ class Loader:
                 self.bad(row, self.header("room_code"), MSG_UNKNOWN_ROOM)
                 continue
             links.append((row, customer_id, room_id))
-        cr = CustomerRoom.__table__
+        cr = _table(CustomerRoom)
         pairs = list({(customer_id, room_id) for _, customer_id, room_id in links})
         stored: dict[tuple[int, int, str], list[tuple[int, date, date | None]]] = {}
         if pairs:

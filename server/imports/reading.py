@@ -83,7 +83,7 @@ def _workbook(path: Path) -> Iterator[Any]:
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 (a BOM is dropped) when every byte decodes as UTF-8, else GB18030 (covers GBK)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):

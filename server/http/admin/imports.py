@@ -121,13 +121,13 @@ class Imports(MethodView):
         # Idempotency-Key: the same key with the same kind, mode and file bytes answers the
         # first job again (the body's hash is the stored file's, never the body held in memory).
         key = request.headers.get("Idempotency-Key")
-        claim = None
+        claim: int | None = None
         if key is not None:
             key = key.strip()
             if not 1 <= len(key) <= 128 or not key.isprintable():
                 raise ValidationFailed.field("Idempotency-Key", "长度应为 1–128 个可见字符")
             fingerprint = f"POST {request.path} {form['kind']} {form['dry_run']} {stored.file_hash}"
-            claim = idempotency.begin(
+            claimed = idempotency.begin(
                 session(),
                 org_id=caller.org_id,
                 user_id=caller.user_id,
@@ -135,12 +135,13 @@ class Imports(MethodView):
                 request_hash=hashlib.sha256(fingerprint.encode()).hexdigest(),
                 now=now(),
             )
-            if isinstance(claim, idempotency.Replay):
+            if isinstance(claimed, idempotency.Replay):
                 g.import_replayed = True
-                replay = jsonify(claim.body)
-                replay.status_code = claim.status_code
+                replay = jsonify(claimed.body)
+                replay.status_code = claimed.status_code
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
+            claim = claimed
         job = jobs.create_job(
             session(),
             org_id=caller.org_id,
