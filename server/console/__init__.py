@@ -16,6 +16,7 @@ def pages() -> Blueprint:
         auth,
         complaints,
         dashboard,
+        imports,
         new_order,
         notices,
         orders,
@@ -27,4 +28,5 @@ def pages() -> Blueprint:
 
     del auth, dashboard, new_order, orders, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
+    del imports
     return bp

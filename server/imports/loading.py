@@ -83,13 +83,23 @@ class Report:
     errors: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     rows_done: int = 0
+    bad_rows: set[tuple[str, int]] = field(default_factory=set)
 
     def error(self, sheet: str, row: int, column: str, message: str) -> None:
         self.error_count += 1
+        self.bad_rows.add((sheet, row))
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(
                 {"sheet": sheet, "row": row, "column": column.rstrip("*"), "message": message}
             )
+
+    def ordered_errors(self) -> list[dict[str, Any]]:
+        """The errors by sheet (in the order read), then row: a row's parse errors and those
+        found when its batch was checked end up together."""
+        sheets: dict[str, int] = {}
+        for e in self.errors:
+            sheets.setdefault(e["sheet"], len(sheets))
+        return sorted(self.errors, key=lambda e: (sheets[e["sheet"]], e["row"]))
 
     def count(self, kind: str, *, created: int = 0, updated: int = 0, unchanged: int = 0) -> None:
         tally = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})
@@ -760,7 +770,11 @@ def run_import(
         uow.close()
     if report.error_count:
         status = DONE if dry_run else REJECTED
-        message = f"共 {report.error_count} 行有误" + ("" if dry_run else "，未导入任何数据")
+        rows = len(report.bad_rows)
+        message = f"共 {rows} 行有误" + (
+            "" if rows == report.error_count else f"（{report.error_count} 处）"
+        )
+        message += "" if dry_run else "，未导入任何数据"
     else:
         status = DONE
         message = "校验通过，可以正式导入" if dry_run else "导入完成"
@@ -823,7 +837,7 @@ def _finish(
                 rows_done=report.rows_done,
                 rows_total=func.greatest(ImportJob.rows_total, report.rows_done),
                 error_count=report.error_count,
-                errors=report.errors,
+                errors=report.ordered_errors(),
                 counts=report.counts,
                 message=message[:500],
                 duplicate_of_id=duplicate_of,
