@@ -191,7 +191,8 @@ class Loader:
         `compare` differs; returns (returning…, inserted) of the rows written."""
         if not records:
             return []
-        stmt = insert(table).values(records)
+        # executemany: one statement compiled once, its rows sent in multi-row batches.
+        stmt = insert(table)
         excluded = stmt.excluded
         if compare:
             stmt = stmt.on_conflict_do_update(
@@ -203,7 +204,7 @@ class Loader:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
         columns = [table.c[name] for name in returning]
         result = self.conn.execute(
-            stmt.returning(*columns, literal_column("(xmax = 0)").label("inserted"))
+            stmt.returning(*columns, literal_column("(xmax = 0)").label("inserted")), records
         )
         return list(result.all())
 
@@ -424,7 +425,7 @@ class Loader:
             else:
                 unchanged += 1
         if inserts:
-            self.conn.execute(insert(t).values(inserts))
+            self.conn.execute(insert(t), inserts)
         if updates:
             self.conn.execute(
                 update(t)
@@ -459,9 +460,10 @@ class Loader:
                 )
         if records:
             self.conn.execute(
-                insert(_table(Contact))
-                .values(records)
-                .on_conflict_do_nothing(index_elements=["customer_id", "phone"])
+                insert(_table(Contact)).on_conflict_do_nothing(
+                    index_elements=["customer_id", "phone"]
+                ),
+                records,
             )
 
     def _customer_ids(
@@ -644,7 +646,7 @@ class Loader:
                 )
             )
         if inserts:
-            self.conn.execute(insert(cr).values(inserts))
+            self.conn.execute(insert(cr), inserts)
         if ends:
             self.conn.execute(
                 update(cr)
@@ -721,15 +723,49 @@ def run_import(
         return DONE
     path = stored_path(upload_dir, stored_name)
     try:
-        sheets = reading.sources(path, file_format=file_format, kind=kind)
-        total = sum(source.count_rows() for source in sheets)
+        with reading.opened(path, file_format=file_format, kind=kind) as sheets:
+            _load(db, job_id, org_id, sheets, report, dry_run, clock, batch_rows, on_batch)
     except reading.UnreadableFile as exc:
         _finish(db, job_id, status=FAILED, report=report, now=clock(), message=str(exc))
         return FAILED
     except Exception:
-        log.exception("import %s: the file could not be read", job_id)
-        _finish(db, job_id, status=FAILED, report=report, now=clock(), message="无法读取文件")
+        log.exception("import %s failed", job_id)
+        _finish(
+            db,
+            job_id,
+            status=FAILED,
+            report=report,
+            now=clock(),
+            message="导入出错，未写入任何数据",
+        )
         return FAILED
+    if report.error_count:
+        status = DONE if dry_run else REJECTED
+        rows = len(report.bad_rows)
+        message = f"共 {rows} 行有误" + (
+            "" if rows == report.error_count else f"（{report.error_count} 处）"
+        )
+        message += "" if dry_run else "，未导入任何数据"
+    else:
+        status = DONE
+        message = "校验通过，可以正式导入" if dry_run else "导入完成"
+    _finish(db, job_id, status=status, report=report, now=clock(), message=message)
+    return status
+
+
+def _load(
+    db: Database,
+    job_id: int,
+    org_id: int,
+    sheets: list[reading.SheetSource],
+    report: Report,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    batch_rows: int,
+    on_batch: Callable[[int], None] | None,
+) -> None:
+    """Every sheet in one transaction: committed only for a real run without a bad row."""
+    total = sum(source.count_rows() for source in sheets)
     _progress(db, job_id, done=0, total=total, now=clock())
     uow = db.unit_of_work()
     try:
@@ -750,36 +786,11 @@ def run_import(
             uow.rollback()
         else:
             uow.commit()
-    except reading.UnreadableFile as exc:
+    except BaseException:
         uow.rollback()
-        _finish(db, job_id, status=FAILED, report=report, now=clock(), message=str(exc))
-        return FAILED
-    except Exception:
-        uow.rollback()
-        log.exception("import %s failed", job_id)
-        _finish(
-            db,
-            job_id,
-            status=FAILED,
-            report=report,
-            now=clock(),
-            message="导入出错，未写入任何数据",
-        )
-        return FAILED
+        raise
     finally:
         uow.close()
-    if report.error_count:
-        status = DONE if dry_run else REJECTED
-        rows = len(report.bad_rows)
-        message = f"共 {rows} 行有误" + (
-            "" if rows == report.error_count else f"（{report.error_count} 处）"
-        )
-        message += "" if dry_run else "，未导入任何数据"
-    else:
-        status = DONE
-        message = "校验通过，可以正式导入" if dry_run else "导入完成"
-    _finish(db, job_id, status=status, report=report, now=clock(), message=message)
-    return status
 
 
 def _batches(
