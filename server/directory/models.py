@@ -112,6 +112,9 @@ class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(sql_in("kind", CUSTOMER_KINDS), name="kind_known"),
         CheckConstraint(sql_in("id_type", ID_TYPES, nullable=True), name="id_type_known"),
+        # Imports find customers by ID number, else by phone (their natural keys).
+        Index("ix_customers_org_id_id_number", "org_id", "id_number"),
+        Index("ix_customers_org_id_phone", "org_id", "phone"),
     )
 
     kind: Mapped[str] = mapped_column(String(10))

@@ -55,6 +55,8 @@ def upgrade() -> None:
         "customers",
         sql_in("id_type", ID_TYPES, nullable=True),
     )
+    op.create_index(op.f("ix_customers_org_id_id_number"), "customers", ["org_id", "id_number"])
+    op.create_index(op.f("ix_customers_org_id_phone"), "customers", ["org_id", "phone"])
     op.create_table(
         "import_jobs",
         sa.Column("created_by_user_id", sa.BigInteger(), nullable=True),
@@ -119,6 +121,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("import_jobs")
+    op.drop_index(op.f("ix_customers_org_id_phone"), table_name="customers")
+    op.drop_index(op.f("ix_customers_org_id_id_number"), table_name="customers")
     op.drop_constraint(op.f("ck_customers_id_type_known"), "customers", type_="check")
     op.drop_column("customers", "emergency_phone")
     op.drop_column("customers", "emergency_name")
