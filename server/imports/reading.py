@@ -81,11 +81,11 @@ def _no_size_scan() -> Iterator[None]:
     without a `<dimension>` (as many programs write them) is then parsed whole, every time.
     The rows are streamed without it (each row as long as it is), so the look is skipped."""
     original = ReadOnlyWorksheet._get_size
-    ReadOnlyWorksheet._get_size = lambda self: None  # type: ignore[method-assign]
+    ReadOnlyWorksheet._get_size = lambda self: None
     try:
         yield
     finally:
-        ReadOnlyWorksheet._get_size = original  # type: ignore[method-assign]
+        ReadOnlyWorksheet._get_size = original
 
 
 @contextmanager
