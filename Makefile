@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help browser install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard bench-console clean
+.PHONY: help browser install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard bench-console bench-imports clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -103,6 +103,9 @@ bench-console: $(STAMP) $(VENDOR_STAMP) ## console pages: server time on the dem
 
 bench-reconcile: $(STAMP) ## reconcile a 1M-row WeChat bill: parsing alone vs the whole run, peak memory
 	$(BIN)/python -m bench.reconcile
+
+bench-imports: $(STAMP) ## batch import of a 100k-row rooms+customers workbook: dry run and real run, rows/s, worker peak RSS
+	$(BIN)/python -m bench.imports
 
 bench-dashboard: $(STAMP) ## the data dashboard on 1M orders: each table as a ratio to count(*) over the range, p50
 	$(BIN)/python -m bench.dashboard

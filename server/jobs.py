@@ -103,6 +103,9 @@ SWEEP_UPLOADS = JobSpec("workers.tasks.sweep_uploads", queue="low", timeout=1800
 RECONCILE_DAY = JobSpec("workers.tasks.reconcile_day", queue="low", timeout=3600)
 RECONCILE_DUE = JobSpec("workers.tasks.reconcile_due", queue="low", timeout=300)
 
+# Batch import (批量导入): one uploaded file, validated (dry run) or written in one transaction.
+RUN_IMPORT = JobSpec("workers.tasks.run_import", queue="default", timeout=3600)
+
 PERIODIC: tuple[PeriodicJob, ...] = (
     # Completed orders nobody rated close once the rating window has passed.
     PeriodicJob("auto-close-orders", AUTO_CLOSE_ORDERS, cron="*/15 * * * *"),

@@ -12,6 +12,7 @@ from server.booking import holds
 from server.complaints import deadlines as complaint_deadlines
 from server.dashboard import rollup as dashboard_rollup
 from server.idempotency import keys as idempotency
+from server.imports import loading as imports
 from server.jobs import RECONCILE_DAY
 from server.notices import publishing as notice_publishing
 from server.orders import steps
@@ -203,3 +204,8 @@ def reconcile_due() -> dict[str, int]:
             description=f"reconciliation {run_id}",
         )
     return {"enqueued": len(due.run_ids), "gave_up": due.gave_up}
+
+
+def run_import(job_id: int) -> str:
+    """Run one import job (dry run or real run; it owns its transactions)."""
+    return imports.run_import(database(), job_id=job_id, upload_dir=settings().upload_dir)

@@ -17,6 +17,7 @@ def pages() -> Blueprint:
         auth,
         complaints,
         dashboard,
+        imports,
         new_order,
         notices,
         orders,
@@ -30,4 +31,5 @@ def pages() -> Blueprint:
     del audit, auth, dashboard, new_order, orders, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
     del parking
+    del imports
     return bp

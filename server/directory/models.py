@@ -21,7 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
-from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
+from server.directory.rules import (
+    CONTACT_RELATIONS,
+    CUSTOMER_KINDS,
+    ID_TYPES,
+    ORIENTATIONS,
+    ROOM_RELATIONS,
+    ROOM_USES,
+)
 from server.kernel.values import sql_in
 
 
@@ -71,6 +78,7 @@ class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
         CheckConstraint(
             sql_in("orientation", ORIENTATIONS, nullable=True), name="orientation_known"
         ),
+        CheckConstraint(sql_in("use", ROOM_USES, nullable=True), name="use_known"),
     )
 
     community_id: Mapped[int] = mapped_column(
@@ -89,6 +97,10 @@ class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     charge_area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     layout: Mapped[str] = mapped_column(String(50), default="")
     orientation: Mapped[str | None] = mapped_column(String(20))
+    # 用途 (住宅 / 商铺 / 车位 / 车库), 交付日期, 入住日期: recorded at onboarding (imports).
+    use: Mapped[str | None] = mapped_column(String(10))
+    delivered_on: Mapped[date | None]
+    moved_in_on: Mapped[date | None]
 
     community: Mapped[Community] = relationship(lazy="joined", innerjoin=True)
     building: Mapped[Building] = relationship(lazy="joined", innerjoin=True)
@@ -97,7 +109,13 @@ class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
 
 class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint(sql_in("kind", CUSTOMER_KINDS), name="kind_known"),)
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", CUSTOMER_KINDS), name="kind_known"),
+        CheckConstraint(sql_in("id_type", ID_TYPES, nullable=True), name="id_type_known"),
+        # Imports find customers by ID number, else by phone (their natural keys).
+        Index("ix_customers_org_id_id_number", "org_id", "id_number"),
+        Index("ix_customers_org_id_phone", "org_id", "phone"),
+    )
 
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(100))
@@ -105,6 +123,10 @@ class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     # 身份证号 for a person, 统一社会信用代码 for a company; masked in every list.
     id_number: Mapped[str | None] = mapped_column(String(32))
     remark: Mapped[str] = mapped_column(String(500), default="")
+    # 证件类型 and 紧急联系人 (name, phone), as the onboarding sheets carry them.
+    id_type: Mapped[str | None] = mapped_column(String(20))
+    emergency_name: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    emergency_phone: Mapped[str | None] = mapped_column(String(20))
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", order_by="Contact.id", cascade="all, delete-orphan"

@@ -22,3 +22,8 @@ ORIENTATIONS = (
     "north_south",
     "east_west",
 )
+
+# What a room is used for (房屋用途): 住宅 / 商铺 / 车位 / 车库.
+ROOM_USES = ("residence", "shop", "parking", "garage")
+# The document behind a customer's ID number (证件类型).
+ID_TYPES = ("id_card", "passport", "hk_macao_pass", "taiwan_pass", "credit_code", "other")

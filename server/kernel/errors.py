@@ -214,6 +214,10 @@ class PhoneBoundElsewhere(Conflict):
 
 class WeChatNotBound(Conflict):
     error, message = "wechat_not_bound", "该手机号的账号未绑定微信"
+class ImportFileRejected(DomainError):
+    """An import upload that cannot be a sheet: empty, too large, not CSV or XLSX."""
+
+    error, status, message = "import_file_rejected", 422, "导入文件不符合要求"
 
 
 def error_ids() -> tuple[str, ...]:

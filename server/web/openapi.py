@@ -219,6 +219,12 @@ OPERATION_IDS: dict[str, str] = {
     "POST /api/v1/admin/requisitions/{requisition_id}/reject": "admin_reject_requisition",
     "GET /api/v1/admin/jobs": "admin_list_jobs",
     "POST /api/v1/admin/jobs/{job_id}/retry": "admin_retry_job",
+    # Batch import and export (批量导入导出, #20 §1)
+    "GET /api/v1/admin/imports": "admin_list_imports",
+    "POST /api/v1/admin/imports": "admin_create_import",
+    "GET /api/v1/admin/imports/{job_id}": "admin_get_import",
+    "GET /api/v1/admin/imports/templates/{file_name}": "admin_get_import_template",
+    "GET /api/v1/admin/exports/{kind}": "admin_export_sheet",
     "GET /api/v1/admin/payment-accounts": "admin_list_payment_accounts",
     "POST /api/v1/admin/payment-accounts": "admin_create_payment_account",
     "GET /api/v1/admin/payment-accounts/{account_id}": "admin_get_payment_account",

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import CheckConstraint, text
 
 import server.models  # noqa: F401  (every table on the metadata)
+from schemas.imports import EXPORT_KINDS, TEMPLATE_NAMES
 from schemas.staff import STAFF_ROLE_VALUES
 from schemas.surveys import EXPORT_FORMATS as SURVEY_EXPORT_FORMATS
 from server.audit.rules import ACTOR_ROLES as AUDIT_ACTOR_ROLES
@@ -34,7 +35,17 @@ from server.complaints.rules import STATUSES as COMPLAINT_STATUSES
 from server.dashboard.rules import FORMATS as DASHBOARD_FORMATS
 from server.dashboard.rules import GRANULARITIES as DASHBOARD_GRANULARITIES
 from server.db.base import Base
-from server.directory.rules import CONTACT_RELATIONS, CUSTOMER_KINDS, ORIENTATIONS, ROOM_RELATIONS
+from server.directory.rules import (
+    CONTACT_RELATIONS,
+    CUSTOMER_KINDS,
+    ID_TYPES,
+    ORIENTATIONS,
+    ROOM_RELATIONS,
+    ROOM_USES,
+)
+from server.imports.rules import FORMATS as IMPORT_FORMATS
+from server.imports.rules import JOB_STATUSES as IMPORT_JOB_STATUSES
+from server.imports.rules import UPLOAD_KINDS
 from server.kernel.errors import error_ids
 from server.kernel.roles import Role
 from server.kernel.values import (
@@ -770,6 +781,43 @@ LISTS = (
         "audit log target types",
         tuple(AUDIT_TARGET_TYPES),
         openapi=(("/api/v1/admin/audit-log", "get", "target_type"),),
+    ),
+    # Batch import and export (批量导入导出).
+    Listed(
+        "import upload kinds",
+        UPLOAD_KINDS,
+        "import_jobs",
+        "kind",
+        "ck_import_jobs_kind_known",
+        openapi=(("ImportJob", "kind"), ("ImportJobSummary", "kind")),
+    ),
+    Listed(
+        "import job statuses",
+        IMPORT_JOB_STATUSES,
+        "import_jobs",
+        "status",
+        "ck_import_jobs_status_known",
+        openapi=(("ImportJob", "status"), ("ImportJobSummary", "status")),
+    ),
+    Listed(
+        "import file formats",
+        IMPORT_FORMATS,
+        openapi=(
+            ("ImportJob", "file_format"),
+            ("ImportJobSummary", "file_format"),
+            ("/api/v1/admin/exports/{kind}", "get", "format"),
+        ),
+    ),
+    Listed("exported sheet kinds (path)", EXPORT_KINDS),
+    Listed("import template files (path)", TEMPLATE_NAMES),
+    Listed("room uses", ROOM_USES, "rooms", "use", "ck_rooms_use_known", nullable=True),
+    Listed(
+        "customer ID types",
+        ID_TYPES,
+        "customers",
+        "id_type",
+        "ck_customers_id_type_known",
+        nullable=True,
     ),
     # Not stored: every id an error answer may carry (the error classes and the plumbing's).
     Listed("error ids", error_ids(), openapi=(("Error", "error"),)),

@@ -14,6 +14,7 @@ def blueprints() -> list[Blueprint]:
         complaints,
         customers,
         dashboard,
+        imports,
         jobs,
         notices,
         orders,
@@ -52,4 +53,5 @@ def blueprints() -> list[Blueprint]:
         dashboard.blp,
         parking.blp,
         audit.blp,
+        imports.blp,
     ]
