@@ -214,6 +214,8 @@ class PhoneBoundElsewhere(Conflict):
 
 class WeChatNotBound(Conflict):
     error, message = "wechat_not_bound", "该手机号的账号未绑定微信"
+
+
 class ImportFileRejected(DomainError):
     """An import upload that cannot be a sheet: empty, too large, not CSV or XLSX."""
 
