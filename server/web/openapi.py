@@ -267,6 +267,8 @@ OPERATION_IDS: dict[str, str] = {
     "GET /api/v1/tenant/surveys": "tenant_list_surveys",
     "GET /api/v1/tenant/surveys/{survey_id}": "tenant_get_survey",
     "POST /api/v1/tenant/surveys/{survey_id}/answers": "tenant_answer_survey",
+    # Omni search (#20 全能搜索)
+    "GET /api/v1/admin/search": "admin_search",
 }
 
 # Response headers, declared once and referenced where they are sent.

@@ -20,6 +20,7 @@ def blueprints() -> list[Blueprint]:
         payments,
         property,
         reconciliations,
+        search,
         settings,
         sla,
         staff,
@@ -48,4 +49,5 @@ def blueprints() -> list[Blueprint]:
         visits.blp,
         complaints.blp,
         dashboard.blp,
+        search.blp,
     ]
