@@ -1,4 +1,6 @@
-"""全能搜索: the query and its answer, grouped by kind; phones and ID numbers masked."""
+"""全能搜索: the query and its answer, grouped by kind. Each hit carries the object as the
+lists show it (`RoomBriefSchema`, `CustomerListItemSchema`, `OrderSchema`: phones and ID
+numbers masked), how it matched, and the console page to open."""
 
 from __future__ import annotations
 
@@ -6,40 +8,21 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from schemas.common import LocalDateTime, MaskedPhone, TrimmedString
-from schemas.directory import RoomBriefSchema
-from server.kernel.personal_data import mask_id_number
-from server.orders.rules.states import LABELS, Status
-from server.search.omni import FIELD_LABELS
+from schemas.common import TrimmedString
+from schemas.directory import CustomerListItemSchema, RoomBriefSchema
+from schemas.orders import OrderSchema
+from server.search.omni import FIELD_LABELS, FIELDS
 from server.search.rules import (
+    COUNT_LIMIT,
     DEFAULT_LIMIT,
     MATCH_LABELS,
     MATCHES,
     MAX_LIMIT,
     MAX_QUERY_LENGTH,
     QUERY_KIND_LABELS,
+    Match,
     QueryKind,
 )
-
-MATCH = fields.Function(
-    lambda hit: hit.match.value,
-    metadata={
-        "type": "string",
-        "enum": list(MATCHES),
-        "description": "exact 完全匹配 | prefix 开头匹配 | tail 手机尾号 | contains 包含 | "
-        "similar 相似（按此顺序排序）",
-    },
-)
-MATCH_LABEL = fields.Function(
-    lambda hit: MATCH_LABELS[hit.match], metadata={"type": "string", "description": "匹配方式"}
-)
-
-
-def _link(template: str) -> fields.Function:
-    return fields.Function(
-        lambda hit: template.format(id=hit.item.id),
-        metadata={"type": "string", "description": "控制台中的去处"},
-    )
 
 
 class SearchArgsSchema(Schema):
@@ -58,64 +41,50 @@ class SearchArgsSchema(Schema):
     )
 
 
-class RoomHitSchema(Schema):
-    id = fields.Function(lambda hit: hit.item.id, metadata={"type": "integer"})
-    room = fields.Function(
-        lambda hit: RoomBriefSchema().dump(hit.item), metadata={"type": "object"}
+class _HitSchema(Schema):
+    match = fields.String(
+        validate=validate.OneOf(MATCHES),
+        metadata={
+            "description": "exact 完全匹配 | prefix 开头匹配 | tail 手机尾号 | contains 包含 | "
+            "similar 相似（排序即按此顺序）"
+        },
     )
-    match = MATCH
-    match_label = MATCH_LABEL
+    match_label = fields.Function(
+        lambda hit: MATCH_LABELS[Match(hit.match)],
+        metadata={"type": "string", "description": "匹配方式的中文名"},
+    )
+
+
+def _link(template: str) -> Any:
+    return fields.Function(
+        lambda hit: template.format(id=hit.item.id),
+        metadata={"type": "string", "description": "控制台中的去处"},
+    )
+
+
+class RoomHitSchema(_HitSchema):
+    room = fields.Nested(RoomBriefSchema, attribute="item")
     link = _link("/console/search/rooms/{id}")
 
 
-def _masked(value: Any) -> Any:
-    return mask_id_number(value)
-
-
-class CustomerHitSchema(Schema):
-    id = fields.Function(lambda hit: hit.item.id, metadata={"type": "integer"})
-    kind = fields.Function(lambda hit: hit.item.kind, metadata={"type": "string"})
-    name = fields.Function(lambda hit: hit.item.name, metadata={"type": "string"})
-    phone = MaskedPhone(attribute="item.phone", metadata={"example": "138****0001"})
-    id_number = fields.Function(
-        lambda hit: _masked(hit.item.id_number),
-        allow_none=True,
-        metadata={"type": "string", "description": "脱敏后的证件号"},
-    )
-    matched_field = fields.Function(
-        lambda hit: hit.field,
+class CustomerHitSchema(_HitSchema):
+    customer = fields.Nested(CustomerListItemSchema, attribute="item")
+    matched_field = fields.String(
+        attribute="field",
+        validate=validate.OneOf(FIELDS),
         metadata={
-            "type": "string",
-            "description": "name 姓名 | phone 手机号 | contact_phone 联系人手机号 | "
-            "id_number 证件号",
+            "description": "命中的字段：name 姓名 | phone 手机号 | contact_phone 联系人手机号 | "
+            "id_number 证件号"
         },
     )
     matched_field_label = fields.Function(
         lambda hit: FIELD_LABELS[hit.field], metadata={"type": "string"}
     )
-    match = MATCH
-    match_label = MATCH_LABEL
     link = _link("/console/search/customers/{id}")
 
 
-class OrderHitSchema(Schema):
-    id = fields.Function(lambda hit: hit.item.id, metadata={"type": "integer"})
-    number = fields.Function(
-        lambda hit: hit.item.number, metadata={"type": "string", "example": "BX20261122-0001"}
-    )
-    status = fields.Function(lambda hit: hit.item.status, metadata={"type": "string"})
-    status_label = fields.Function(
-        lambda hit: LABELS[Status(hit.item.status)],
-        metadata={"type": "string", "description": "状态的中文名"},
-    )
-    room = fields.Function(
-        lambda hit: RoomBriefSchema().dump(hit.item.room), metadata={"type": "object"}
-    )
-    contact_name = fields.Function(lambda hit: hit.item.contact_name, metadata={"type": "string"})
-    contact_phone = MaskedPhone(attribute="item.contact_phone")
-    created_at = LocalDateTime(attribute="item.created_at")
-    match = MATCH
-    match_label = MATCH_LABEL
+class OrderHitSchema(_HitSchema):
+    order = fields.Nested(OrderSchema, attribute="item")
     link = _link("/console/orders/{id}")
 
 
@@ -124,7 +93,10 @@ def _group(item: type[Schema], label: str) -> type[Schema]:
         {
             "label": fields.Constant(label, metadata={"type": "string"}),
             "total": fields.Integer(
-                metadata={"description": "匹配总数（超过 1000 时为 1000，total_exact 为 false）"}
+                metadata={
+                    "description": f"匹配总数（超过 {COUNT_LIMIT} 时为 {COUNT_LIMIT}，"
+                    "total_exact 为 false）"
+                }
             ),
             "total_exact": fields.Boolean(),
             "items": fields.List(fields.Nested(item), metadata={"description": "最匹配的前几条"}),
@@ -134,18 +106,16 @@ def _group(item: type[Schema], label: str) -> type[Schema]:
 
 
 class SearchSchema(Schema):
-    q = fields.Function(lambda r: r.query.text, metadata={"type": "string"})
-    query_kind = fields.Function(
-        lambda r: r.query.kind.value,
+    q = fields.String(metadata={"description": "去掉首尾空白后的查询"})
+    query_kind = fields.String(
+        validate=validate.OneOf([k.value for k in QueryKind]),
         metadata={
-            "type": "string",
-            "enum": [k.value for k in QueryKind],
             "description": "phone 手机号 | phone_tail 手机尾号 | order_number 工单号 | "
-            "id_number 证件号 | text 房号或姓名",
+            "id_number 证件号 | text 房号或姓名"
         },
     )
     query_kind_label = fields.Function(
-        lambda r: QUERY_KIND_LABELS[r.query.kind], metadata={"type": "string"}
+        lambda r: QUERY_KIND_LABELS[QueryKind(r.query_kind)], metadata={"type": "string"}
     )
     rooms = fields.Nested(_group(RoomHitSchema, "房屋"))
     customers = fields.Nested(_group(CustomerHitSchema, "客户"))

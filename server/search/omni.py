@@ -56,6 +56,7 @@ MATCH_BY_RANK = {rank_of(m): m for m in Match}
 
 # Which field a customer matched on (shown beside the hit).
 NAME, PHONE, CONTACT_PHONE, ID_NUMBER = "name", "phone", "contact_phone", "id_number"
+FIELDS = (NAME, PHONE, CONTACT_PHONE, ID_NUMBER)
 FIELD_LABELS = {NAME: "姓名", PHONE: "手机号", CONTACT_PHONE: "联系人手机号", ID_NUMBER: "证件号"}
 
 
@@ -84,6 +85,14 @@ class Result:
     rooms: Group
     customers: Group
     orders: Group
+
+    @property
+    def q(self) -> str:
+        return self.query.text
+
+    @property
+    def query_kind(self) -> str:
+        return self.query.kind.value
 
 
 def search(session: Session, *, org_id: int, q: str, limit: int) -> Result:

@@ -62,7 +62,10 @@ def search(client, headers, q, **args):
 
 
 def ids(group):
-    return [hit["id"] for hit in group["items"]]
+    return [hit[KEYS[group["label"]]]["id"] for hit in group["items"]]
+
+
+KEYS = {"房屋": "room", "客户": "customer", "工单": "order"}
 
 
 def test_classify():
@@ -116,10 +119,11 @@ def test_full_phone_finds_customers_and_orders_masked(client, town, world, make)
     found = search(client, town.headers, "139 1234 5678")
     assert found["query_kind"] == "phone"
     hits = found["customers"]["items"]
-    assert [h["id"] for h in hits] == [town.zhang.id]
+    assert [h["customer"]["id"] for h in hits] == [town.zhang.id]
     assert hits[0]["match"] == "exact" and hits[0]["matched_field"] == "phone"
-    assert hits[0]["phone"] == "139****5678"
-    assert hits[0]["id_number"] == "1101**********002X"
+    assert hits[0]["customer"]["phone"] == "139****5678"
+    assert hits[0]["customer"]["id_number"] == "1101**********002X"
+    assert hits[0]["customer"]["contacts"][0]["phone"] == "139****5678"
     assert "13912345678" not in str(found["customers"])
     assert RESIDENT_ID not in str(found["customers"])
     # A family member's phone finds the customer they act for.
@@ -139,7 +143,7 @@ def test_id_number_finds_the_customer_masked(client, town):
     found = search(client, town.headers, RESIDENT_ID.lower())
     assert found["query_kind"] == "id_number"
     assert ids(found["customers"]) == [town.zhang.id]
-    assert found["customers"]["items"][0]["id_number"] == "1101**********002X"
+    assert found["customers"]["items"][0]["customer"]["id_number"] == "1101**********002X"
     found = search(client, town.headers, CREDIT_CODE)
     assert ids(found["customers"]) == [town.company.id]
     assert CREDIT_CODE not in str(found["customers"])
@@ -151,9 +155,10 @@ def test_orders_by_number_and_contact_phone(client, world, desk_headers):
     found = search(client, desk_headers, first["number"])
     assert found["query_kind"] == "order_number"
     hits = found["orders"]["items"]
-    assert hits[0]["id"] == first["id"] and hits[0]["match"] == "exact"
+    assert hits[0]["order"]["id"] == first["id"] and hits[0]["match"] == "exact"
     assert hits[0]["link"] == f"/console/orders/{first['id']}"
-    assert hits[0]["status_label"] and hits[0]["room"]["code"] == "101"
+    assert hits[0]["order"]["status_label"] == "待接单"
+    assert hits[0]["order"]["room"]["code"] == "101"
     # The day's prefix finds both, newest first.
     found = search(client, desk_headers, first["number"][:10].lower())
     assert ids(found["orders"])[:2] == [second["id"], first["id"]]
@@ -161,7 +166,7 @@ def test_orders_by_number_and_contact_phone(client, world, desk_headers):
     # By the contact's phone, whole or its last four digits; masked in the answer.
     found = search(client, desk_headers, "13800000001")
     assert set(ids(found["orders"])) >= {first["id"], second["id"]}
-    assert found["orders"]["items"][0]["contact_phone"] == "138****0001"
+    assert found["orders"]["items"][0]["order"]["contact_phone"] == "138****0001"
     assert "13800000001" not in str(found["orders"])
     found = search(client, desk_headers, "0001")
     assert set(ids(found["orders"])) >= {first["id"], second["id"]}
