@@ -19,6 +19,7 @@ def pages() -> Blueprint:
         new_order,
         notices,
         orders,
+        search,
         service_images,
         surveys,
         visits,
@@ -27,4 +28,5 @@ def pages() -> Blueprint:
 
     del auth, dashboard, new_order, orders, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
+    del search
     return bp
