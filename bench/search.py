@@ -35,6 +35,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 
 from bench.grab import _with_database, seed
 from server import runtime
@@ -175,6 +176,22 @@ def queries(customers: int) -> dict[str, str]:
     }
 
 
+def plan_nodes(session: Any, org_id: int, q: str) -> set[str]:
+    """The scans of every statement `q` runs: index names, and `Seq Scan on <table>`."""
+    found: set[str] = set()
+    for stmt in omni.statements(org_id=org_id, q=q):
+        sql = str(
+            stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        )
+        for (line,) in session.execute(text("EXPLAIN " + sql.replace("%%", "%"))):
+            if " using " in line or "Bitmap Index Scan on " in line:
+                name = line.split(" on ")[-1] if "Bitmap" in line else line.split(" using ")[1]
+                found.add(name.split()[0])
+            elif "Seq Scan on " in line:
+                found.add("Seq Scan on " + line.split("Seq Scan on ")[1].split()[0])
+    return found
+
+
 def measure(db: Database, org_id: int, *, customers: int, repeat: int) -> None:
     def read(work: Callable[[Any], Any]) -> Callable[[], Any]:
         def run() -> Any:
@@ -215,6 +232,10 @@ def measure(db: Database, org_id: int, *, customers: int, repeat: int) -> None:
             f"{result.customers.total}{'' if result.customers.total_exact else '+'}, orders "
             f"{result.orders.total}{'' if result.orders.total_exact else '+'}"
         )
+    print()
+    print("indexes each kind's statements read (EXPLAIN; a Seq Scan would be named):")
+    for label, q in queries(customers).items():
+        print(f"  {label:16} {', '.join(sorted(read(lambda s, q=q: plan_nodes(s, org_id, q))()))}")
     for run in (*baselines.values(), *kinds.values()):
         run()  # warm: plans, caches
     base = {name: p50(run, repeat) for name, run in baselines.items()}
