@@ -152,7 +152,7 @@ def _rooms(session: Session, *, org_id: int, query: Query, limit: int) -> Group:
     loaded = {
         r.id: r for r in session.scalars(select(Room).where(Room.id.in_([p.id for p in page])))
     }
-    total, exact = _count(session, stmt)
+    total, exact = _count(session, stmt, shown=len(page), limit=limit)
     return Group(total, exact, [Hit(loaded[p.id], MATCH_BY_RANK[p.rank]) for p in page])
 
 
@@ -281,7 +281,7 @@ def _customers(session: Session, *, org_id: int, query: Query, limit: int) -> Gr
             .options(selectinload(Customer.contacts))
         )
     }
-    total, exact = _count(session, stmt.order_by(None))
+    total, exact = _count(session, stmt.order_by(None), shown=len(page), limit=limit)
     return Group(total, exact, [Hit(loaded[p.id], MATCH_BY_RANK[p.rank], p.field) for p in page])
 
 
@@ -321,12 +321,15 @@ def _orders(session: Session, *, org_id: int, query: Query, limit: int) -> Group
     loaded = {
         o.id: o for o in session.scalars(select(Order).where(Order.id.in_([p.id for p in page])))
     }
-    total, exact = _count(session, stmt.order_by(None))
+    total, exact = _count(session, stmt.order_by(None), shown=len(page), limit=limit)
     return Group(total, exact, [Hit(loaded[p.id], MATCH_BY_RANK[p.rank]) for p in page])
 
 
-def _count(session: Session, stmt: Rows) -> tuple[int, bool]:
-    """How many rows `stmt` matches, exactly up to COUNT_LIMIT (then COUNT_LIMIT, False)."""
+def _count(session: Session, stmt: Rows, *, shown: int, limit: int) -> tuple[int, bool]:
+    """How many rows `stmt` matches, exactly up to COUNT_LIMIT (then COUNT_LIMIT, False); a
+    page shorter than `limit` is the whole answer (no second statement)."""
+    if shown < limit:
+        return shown, True
     capped: Rows = stmt.with_only_columns(literal_column("1")).order_by(None).limit(COUNT_LIMIT + 1)
     counted = int(session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return (counted, True) if counted <= COUNT_LIMIT else (COUNT_LIMIT, False)

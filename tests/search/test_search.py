@@ -192,6 +192,16 @@ def test_limit_and_capped_counts(client, town, make):
         make.room(building, code=f"77{n:02d}")
     found = search(client, town.headers, "77", limit=3)
     assert found["rooms"]["total"] == 7 and len(found["rooms"]["items"]) == 3
+    assert found["rooms"]["total_exact"] is True
+
+
+def test_counts_beyond_the_cap_say_so(client, town, make, monkeypatch):
+    monkeypatch.setattr(omni, "COUNT_LIMIT", 5)
+    building = make.building(make.community(town.org))
+    for n in range(7):
+        make.room(building, code=f"88{n:02d}")
+    found = search(client, town.headers, "88", limit=3)
+    assert found["rooms"]["total"] == 5 and found["rooms"]["total_exact"] is False
 
 
 @pytest.mark.parametrize(
