@@ -239,12 +239,24 @@ def customer_statement(*, org_id: int, q: str) -> Rows | None:
 
 
 def _customer_statement(*, org_id: int, query: Query) -> Rows | None:
+    """One lookup (a name, an ID number) reads `customers` alone, ranked there; phones read
+    customers and contacts, a customer found twice keeping its best rank. Never a join back
+    to `customers` for the order: at a million rows the planner may hash-join it whole."""
     parts = _customer_parts(org_id=org_id, query=query)
     if not parts:
         return None
-    found = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("found")
-    # Best rank per customer, and the field of that rank (the customer's own first).
-    best = (
+    if len(parts) == 1:
+        (part,) = parts
+        if query.kind == QueryKind.TEXT:
+            return part.order_by(
+                literal_column("rank"),
+                func.similarity(Customer.name, query.value).desc(),
+                Customer.name,
+                Customer.id,
+            )
+        return part.order_by(literal_column("rank"), Customer.id)
+    found = union_all(*parts).subquery("found")
+    stmt: Rows = (
         select(
             found.c.id,
             func.min(found.c.rank).label("rank"),
@@ -254,16 +266,7 @@ def _customer_statement(*, org_id: int, query: Query) -> Rows | None:
             ].label("field"),
         )
         .group_by(found.c.id)
-        .subquery("best")
-    )
-    order: list[Any] = [best.c.rank]
-    if query.kind == QueryKind.TEXT:
-        order.append(func.similarity(Customer.name, query.value).desc())
-    stmt: Rows = (
-        select(best.c.id, best.c.rank, best.c.field)
-        .join(Customer, Customer.id == best.c.id)
-        .where(Customer.org_id == org_id)
-        .order_by(*order, Customer.name, Customer.id)
+        .order_by(literal_column("rank"), found.c.id)
     )
     return stmt
 
