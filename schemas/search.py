@@ -20,6 +20,7 @@ from server.search.rules import (
     MAX_LIMIT,
     MAX_QUERY_LENGTH,
     QUERY_KIND_LABELS,
+    QUERY_KINDS,
     Match,
     QueryKind,
 )
@@ -108,7 +109,7 @@ def _group(item: type[Schema], label: str) -> type[Schema]:
 class SearchSchema(Schema):
     q = fields.String(metadata={"description": "去掉首尾空白后的查询"})
     query_kind = fields.String(
-        validate=validate.OneOf([k.value for k in QueryKind]),
+        validate=validate.OneOf(QUERY_KINDS),
         metadata={
             "description": "phone 手机号 | phone_tail 手机尾号 | order_number 工单号 | "
             "id_number 证件号 | text 房号或姓名"

@@ -333,8 +333,8 @@ def _count(session: Session, stmt: Rows, *, shown: int, limit: int) -> tuple[int
     page shorter than `limit` is the whole answer (no second statement)."""
     if shown < limit:
         return shown, True
-    capped: Rows = stmt.with_only_columns(literal_column("1")).order_by(None).limit(COUNT_LIMIT + 1)
-    counted = int(session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
+    capped = stmt.order_by(None).limit(COUNT_LIMIT + 1).subquery()
+    counted = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     return (counted, True) if counted <= COUNT_LIMIT else (COUNT_LIMIT, False)
 
 

@@ -42,6 +42,7 @@ class QueryKind(StrEnum):
     TEXT = "text"
 
 
+QUERY_KINDS = tuple(k.value for k in QueryKind)
 QUERY_KIND_LABELS = {
     QueryKind.PHONE: "手机号",
     QueryKind.PHONE_TAIL: "手机尾号",

@@ -137,6 +137,9 @@ def test_phone_tail_finds_customers_by_their_or_a_contacts_last_digits(client, t
     assert set(ids(found["customers"])) == {town.zhang.id, town.li.id}
     assert {h["match"] for h in found["customers"]["items"]} == {"tail"}
     assert town.other_customer.id not in ids(found["customers"])
+    # A page cut short still counts them all (customers and their contacts together).
+    found = search(client, town.headers, "5678", limit=1)
+    assert found["customers"]["total"] == 2 and len(found["customers"]["items"]) == 1
 
 
 def test_id_number_finds_the_customer_masked(client, town):
