@@ -22,6 +22,7 @@ def pages() -> Blueprint:
         notices,
         orders,
         parking,
+        search,
         service_images,
         surveys,
         visits,
@@ -32,4 +33,5 @@ def pages() -> Blueprint:
     del complaints, notices, service_images, surveys, visits  # imported for their routes
     del parking
     del imports
+    del search
     return bp

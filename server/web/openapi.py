@@ -289,6 +289,8 @@ OPERATION_IDS: dict[str, str] = {
     # Audit log and WeChat unbinding (#20 §3, §2)
     "GET /api/v1/admin/audit-log": "admin_list_audit_log",
     "POST /api/v1/admin/wechat-unbindings": "admin_unbind_wechat",
+    # Omni search (#20 全能搜索)
+    "GET /api/v1/admin/search": "admin_search",
 }
 
 # Response headers, declared once and referenced where they are sent.

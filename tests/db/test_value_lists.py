@@ -85,6 +85,9 @@ from server.reconciliation.rules import ACTIONS as DISCREPANCY_ACTIONS
 from server.reconciliation.rules import CHANNELS as RECONCILIATION_CHANNELS
 from server.reconciliation.rules import DETAIL_FORMATS as RECONCILIATION_FORMATS
 from server.reconciliation.rules import DISCREPANCY_KINDS, RUN_STATUSES
+from server.search.omni import FIELDS as SEARCH_FIELDS
+from server.search.rules import MATCHES as SEARCH_MATCHES
+from server.search.rules import QUERY_KINDS as SEARCH_QUERY_KINDS
 from server.sla.rules import DAY_KINDS as BUSINESS_DAY_KINDS
 from server.surveys.rules import ANSWER_PER as SURVEY_ANSWER_PER
 from server.surveys.rules import QUESTION_KINDS as SURVEY_QUESTION_KINDS
@@ -819,6 +822,14 @@ LISTS = (
         "ck_customers_id_type_known",
         nullable=True,
     ),
+    # 全能搜索 (not stored): what a query is, how a hit matched, which field of a customer.
+    Listed("search query kinds", SEARCH_QUERY_KINDS, openapi=(("Search", "query_kind"),)),
+    Listed(
+        "search matches",
+        SEARCH_MATCHES,
+        openapi=(("RoomHit", "match"), ("CustomerHit", "match"), ("OrderHit", "match")),
+    ),
+    Listed("search fields", SEARCH_FIELDS, openapi=(("CustomerHit", "matched_field"),)),
     # Not stored: every id an error answer may carry (the error classes and the plumbing's).
     Listed("error ids", error_ids(), openapi=(("Error", "error"),)),
     # The one value of the Idempotent-Replayed response header.

@@ -23,6 +23,7 @@ def blueprints() -> list[Blueprint]:
         payments,
         property,
         reconciliations,
+        search,
         settings,
         sla,
         staff,
@@ -54,4 +55,5 @@ def blueprints() -> list[Blueprint]:
         parking.blp,
         audit.blp,
         imports.blp,
+        search.blp,
     ]
