@@ -6,7 +6,7 @@ the driver and the server's per-statement wake-up; in a pipeline the statements 
 together and their results come back together.
 
 Statements are compiled once per dialect (they must be built once, at import, with named bind
-parameters and no expanding ones); rows come back as named tuples, read by column name as
+parameters for what varies, constants for the rest, and no expanding ones); rows come back as named tuples, read by column name as
 ORM objects or SQLAlchemy rows would be. They run on the session's own connection, inside its
 transaction (or its autocommit, for a read-only unit of work).
 """
@@ -28,6 +28,8 @@ from server.db.session import core
 class _Plan:
     sql: str
     row: Any  # a namedtuple class, one field per selected column
+    # The statement's own constants (a LIMIT, a role list): bound once, at build time.
+    constants: dict[str, Any]
 
 
 _PLANS: dict[tuple[int, str], _Plan] = {}
@@ -39,7 +41,8 @@ def _plan(statement: Select[Any], dialect: Any) -> _Plan:
     if plan is None:
         compiled = statement.compile(dialect=dialect)
         names = list(statement.selected_columns.keys())
-        plan = _Plan(str(compiled), namedtuple("Row", names))
+        constants = {k: v for k, v in compiled.params.items() if v is not None}
+        plan = _Plan(str(compiled), namedtuple("Row", names), constants)
         _PLANS[key] = plan
     return plan
 
@@ -56,7 +59,7 @@ def read_together(
     with driver.pipeline():
         for plan, (_statement, params) in zip(plans, statements, strict=True):
             cursor = driver.cursor()
-            cursor.execute(plan.sql, dict(params))
+            cursor.execute(plan.sql, {**plan.constants, **params})
             cursors.append(cursor)
     results = []
     for plan, cursor in zip(plans, cursors, strict=True):

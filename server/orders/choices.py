@@ -10,22 +10,21 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, String, bindparam, literal_column, select
+from sqlalchemy import BigInteger, bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
 from server.catalog.models import OrderSubtype, OrderType
 from server.db.pipeline import read_together
 from server.directory.models import Building, Community
-from server.kernel.roles import Role
 from server.staff.models import Staff
+from server.staff.technicians import active_technician
 
 # How many of each a select lists (an organisation with more filters by typing an id).
 MAX_CHOICES = 500
 
 # The pipeline runs prebuilt statements: every value a named parameter or a literal.
 _ORG: Any = bindparam("org_id", type_=BigInteger)
-_TECHNICIAN_ROLE: Any = bindparam("technician_role", type_=ARRAY(String(20)))
 _LIMIT: Any = literal_column(str(MAX_CHOICES))
 _TYPES: Any = (
     select(
@@ -57,8 +56,7 @@ _TECHNICIANS: Any = (
     .join(User, User.id == Staff.user_id)
     .where(
         Staff.org_id == _ORG,
-        User.is_active.is_(True),
-        User.roles.contains(_TECHNICIAN_ROLE),
+        active_technician(),
     )
     .order_by(User.name, Staff.id)
     .limit(_LIMIT)
@@ -76,7 +74,7 @@ class BoardChoices:
 def board_choices(session: Session, *, org_id: int) -> BoardChoices:
     """Every order type (active or not) with its subtypes, the communities, the buildings and
     the active technicians of the organisation, by name."""
-    params = {"org_id": org_id, "technician_role": [Role.TECHNICIAN.value]}
+    params = {"org_id": org_id}
     types, communities, buildings, technicians = read_together(
         session,
         [(_TYPES, params), (_COMMUNITIES, params), (_BUILDINGS, params), (_TECHNICIANS, params)],

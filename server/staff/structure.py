@@ -13,6 +13,7 @@ from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned
 from server.kernel.errors import InUse, ValidationFailed
 from server.staff.models import Department, Post, Staff
+from server.staff.technicians import active_login
 
 
 def list_departments(
@@ -73,7 +74,7 @@ def _ensure_lead(session: Session, *, org_id: int, lead_staff_id: int | None) ->
     found = session.scalar(
         select(Staff.id)
         .join(User, User.id == Staff.user_id)
-        .where(Staff.id == lead_staff_id, Staff.org_id == org_id, User.is_active.is_(True))
+        .where(Staff.id == lead_staff_id, Staff.org_id == org_id, active_login())
     )
     if found is None:
         raise ValidationFailed.field("lead_staff_id", "负责人须为本机构在职员工")
@@ -89,7 +90,7 @@ def department_lead_user(session: Session, *, org_id: int, order_type_id: int) -
         .where(
             OrderType.id == order_type_id,
             OrderType.org_id == org_id,
-            User.is_active.is_(True),
+            active_login(),
         )
     )
     return [] if lead is None else [int(lead)]

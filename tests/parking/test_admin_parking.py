@@ -313,7 +313,8 @@ def test_assign_is_idempotent(client, admin_headers, space, owner, db_session):
     again = client.post(f"{SPACES}/{space['id']}/holdings", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
-    assert db_session.scalar(select(func.count()).select_from(SpaceHolding)) == 1
+    holdings = select(func.count()).where(SpaceHolding.space_id == space["id"])
+    assert db_session.scalar(holdings) == 1
 
 
 def test_customer_with_parking_history_is_not_deleted(client, admin_headers, space, owner):
@@ -478,7 +479,10 @@ def test_another_organisation_sees_nothing(client, admin_headers, space, owner, 
         VEHICLES, json={"plate": "粤B12345", "customer_id": their_customer.id}, headers=stranger
     )
     assert r.status_code == 201
-    assert db_session.scalar(select(func.count()).select_from(Vehicle)) == 2
+    plates = select(func.count()).where(
+        Vehicle.plate == "粤B12345", Vehicle.org_id.in_([owner.org_id, other.id])
+    )
+    assert db_session.scalar(plates) == 2
 
 
 def test_tenants_and_technicians_are_refused(client, make, org, space):
