@@ -6,8 +6,8 @@ the driver and the server's per-statement wake-up; in a pipeline the statements 
 together and their results come back together.
 
 Statements are compiled once per dialect (they must be built once, at import, with named bind
-parameters for what varies, constants for the rest, and no expanding ones); rows come back as named tuples, read by column name as
-ORM objects or SQLAlchemy rows would be. They run on the session's own connection, inside its
+parameters for what varies, constants for the rest, and no expanding ones); rows come back as
+named tuples, read by column name as ORM objects or SQLAlchemy rows would be. They run on the session's own connection, inside its
 transaction (or its autocommit, for a read-only unit of work).
 """
 
