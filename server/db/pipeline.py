@@ -7,8 +7,9 @@ together and their results come back together.
 
 Statements are compiled once per dialect (they must be built once, at import, with named bind
 parameters for what varies, constants for the rest, and no expanding ones); rows come back as
-named tuples, read by column name as ORM objects or SQLAlchemy rows would be. They run on the session's own connection, inside its
-transaction (or its autocommit, for a read-only unit of work).
+named tuples, read by column name as ORM objects or SQLAlchemy rows would be. They run on the
+session's own connection, inside its transaction (or its autocommit, for a read-only unit of
+work).
 """
 
 from __future__ import annotations
