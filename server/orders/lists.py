@@ -5,7 +5,8 @@ Which orders a tenant may see and act on is decided here only: `tenant_visibilit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -145,6 +146,13 @@ class DeskFilters:
     completed_from: date | None = None  # completed (办结): local dates, inclusive
     completed_to: date | None = None
     result: str | None = None  # part of the technician's result (处理结果)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> DeskFilters:
+        """The filters of a parsed order-list query (`DeskOrderQueryArgsSchema`): every
+        audience's order board reads them the same way (`status` is the list of statuses)."""
+        names = [f.name for f in fields(cls) if f.name != "statuses"]
+        return cls(statuses=args.get("status"), **{name: args.get(name) for name in names})
 
 
 def desk_orders_query(

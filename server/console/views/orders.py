@@ -50,29 +50,6 @@ from server.web.audit import record_export
 from server.web.context import container, now, principal, session
 
 PAGE_SIZES = (20, 50, 100)
-# Every filter of the JSON list, in the order the API names them (the dashboard links here).
-FILTER_KEYS = (
-    "order_type_id",
-    "subtype_id",
-    "community_id",
-    "building_id",
-    "room_id",
-    "assignee_id",
-    "unassigned",
-    "created_from",
-    "created_to",
-    "overdue",
-    "follow_up",
-    "priority",
-    "q",
-    "number",
-    "content",
-    "handled_from",
-    "handled_to",
-    "completed_from",
-    "completed_to",
-    "result",
-)
 FIELD_LABELS = {
     "status": "状态",
     "order_type_id": "工单类型",
@@ -210,7 +187,7 @@ def _query_args() -> dict[str, Any]:
 
 
 def _filters(args: dict[str, Any]) -> lists.DeskFilters:
-    return lists.DeskFilters(statuses=args.get("status"), **{k: args.get(k) for k in FILTER_KEYS})
+    return lists.DeskFilters.from_args(args)
 
 
 def _flat(errors: Any) -> list[str]:

@@ -36,29 +36,6 @@ blp = Blueprint(
 
 DESK = (Role.ADMIN, Role.DISPATCHER)
 
-_FILTER_KEYS = (
-    "order_type_id",
-    "subtype_id",
-    "community_id",
-    "building_id",
-    "room_id",
-    "assignee_id",
-    "unassigned",
-    "created_from",
-    "created_to",
-    "overdue",
-    "follow_up",
-    "priority",
-    "q",
-    "number",
-    "content",
-    "handled_from",
-    "handled_to",
-    "completed_from",
-    "completed_to",
-    "result",
-)
-
 
 def _actor() -> Actor:
     caller = principal()
@@ -75,7 +52,7 @@ def _detail(order: Any) -> Any:
 
 
 def filters_from(args: dict[str, Any]) -> lists.DeskFilters:
-    return lists.DeskFilters(statuses=args.get("status"), **{k: args.get(k) for k in _FILTER_KEYS})
+    return lists.DeskFilters.from_args(args)
 
 
 _ROWS_CAP = f"{order_export.MAX_EXPORT_ROWS:,}"
