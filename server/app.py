@@ -22,10 +22,12 @@ from server.db.session import Database
 from server.integrations.wechat import WeChatMiniClient
 from server.kernel.clock import use_instant
 from server.outbox.dispatch import attach_dispatcher
+from server.roles import scope  # noqa: F401  (its listener: the data scope on every statement)
 from server.web.audit import attach_request_origin
 from server.web.blueprint import BEARER
 from server.web.context import Container
 from server.web.errors import register_error_handlers, render_error
+from server.web.grants import attach_request_grant
 from server.web.guards import BigintConverter, reject_unsafe_input
 from server.web.json_provider import OrjsonProvider
 from server.web.logging import configure_logging
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["baoxiu"].db.session_info["settings"] = settings
     # The audit log reads each request's client and caller from the session's info.
     attach_request_origin(app.extensions["baoxiu"].db)
+    attach_request_grant(app.extensions["baoxiu"].db)
 
     api = Api(
         app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}

@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.accounts.models import User
 from server.db.session import on_commit
+from server.roles.grants import user_grant
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ class AccessState:
     version: int
     roles: frozenset[str]
     active: bool
+    # What the desk may do and where: the presets' and the organisation's roles together
+    # (server.roles); communities None = all of the organisation's.
+    permissions: frozenset[str] = frozenset()
+    communities: frozenset[int] | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -77,6 +82,8 @@ class AccessState:
                 "v": self.version,
                 "r": sorted(self.roles),
                 "a": self.active,
+                "p": sorted(self.permissions),
+                "c": None if self.communities is None else sorted(self.communities),
             },
             separators=(",", ":"),
         )
@@ -92,6 +99,8 @@ class AccessState:
                 version=_int(doc["v"]),
                 roles=frozenset(_str(r) for r in doc["r"]),
                 active=doc["a"] is True,
+                permissions=frozenset(_str(p) for p in doc["p"]),
+                communities=(None if doc["c"] is None else frozenset(_int(c) for c in doc["c"])),
             )
         except (ValueError, TypeError, KeyError):
             return None
@@ -160,9 +169,9 @@ def current_access(
                 User.id == user_id
             )
         ).one_or_none()
-    if row is None:
-        return None
-    state = _state(user_id, row)
+        if row is None:
+            return None
+        state = _state(session, user_id, row)
     cache.fill(state)
     return state
 
@@ -185,9 +194,28 @@ def revoke_access(session: Session, *, cache: AccessCache, user_id: int) -> int:
     loaded = session.identity_map.get(session.identity_key(User, user_id))
     if isinstance(loaded, User):
         set_committed_value(loaded, "token_version", row.token_version)
-    state = _state(user_id, row)
+    state = _state(session, user_id, row)
     on_commit(session, lambda: cache.publish(state))
     return int(row.token_version)
+
+
+def refresh_access(session: Session, *, cache: AccessCache, user_ids: list[int]) -> None:
+    """What these users may do changed without ending their tokens (a role they hold was
+    redefined, granted or taken back): their state, as this transaction leaves it, replaces
+    the cached one on commit, so the next request of each is checked against it."""
+    session.flush()
+    rows = session.execute(
+        select(User.id, User.org_id, User.token_version, User.roles, User.is_active).where(
+            User.id.in_(user_ids)
+        )
+    ).all()
+    states = [_state(session, row.id, row) for row in rows]
+
+    def publish() -> None:
+        for state in states:
+            cache.publish(state)
+
+    on_commit(session, publish)
 
 
 def forget_user(session: Session, *, cache: AccessCache, user: User) -> None:
@@ -214,12 +242,17 @@ def _str(value: Any) -> str:
     return value
 
 
-def _state(user_id: int, row: Any) -> AccessState:
-    """The access state of a `users` row read with org_id, token_version, roles, is_active."""
+def _state(session: Session, user_id: int, row: Any) -> AccessState:
+    """The access state of a `users` row read with org_id, token_version, roles, is_active,
+    with the grant of the roles the user holds."""
+    roles = frozenset(row.roles or ())
+    grant = user_grant(session, user_id=user_id, preset_roles=roles)
     return AccessState(
         user_id=user_id,
         org_id=row.org_id,
         version=row.token_version,
-        roles=frozenset(row.roles or ()),
+        roles=roles,
         active=row.is_active,
+        permissions=grant.permissions,
+        communities=grant.communities,
     )

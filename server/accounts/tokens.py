@@ -44,9 +44,15 @@ class Principal:
     org_id: int
     roles: frozenset[str]
     staff_id: int | None = None
+    # The desk's permissions and data scope (see server.roles; None: every community).
+    permissions: frozenset[str] = frozenset()
+    communities: frozenset[int] | None = None
 
     def has_any(self, roles: frozenset[str]) -> bool:
         return bool(self.roles & roles)
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permissions
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,11 @@ from flask import Response, g, make_response, redirect, render_template, request
 from server.accounts.access import current_access
 from server.accounts.tokens import Principal
 from server.db.scoping import belongs_to
-from server.kernel.roles import Role
 from server.web.context import container
 
 COOKIE = "baoxiu_console"
 # A desk session lasts a working day without activity; each request extends it.
 IDLE_SECONDS = 10 * 60 * 60
-DESK_ROLES = frozenset({Role.ADMIN.value, Role.DISPATCHER.value})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -121,8 +119,14 @@ def current_session() -> dict[str, Any] | None:
         doc = None
     g.console_session = doc
     if doc is not None:
+        state = g.console_state
         g.principal = Principal(
-            int(doc["u"]), int(doc["o"]), g.console_roles, int(doc["s"]) if doc["s"] else None
+            int(doc["u"]),
+            int(doc["o"]),
+            state.roles,
+            int(doc["s"]) if doc["s"] else None,
+            permissions=state.permissions,
+            communities=state.communities,
         )
     return doc
 
@@ -136,9 +140,9 @@ def _still_allowed(doc: dict[str, Any]) -> bool:
     state = current_access(wiring.access, user_id=user_id, open_session=wiring.db.session_factory)
     if state is None or not state.active or not belongs_to(state, org_id):
         return False
-    if state.version != version or not state.roles & DESK_ROLES:
+    if state.version != version or not state.permissions:
         return False
-    g.console_roles = state.roles
+    g.console_state = state
     return True
 
 

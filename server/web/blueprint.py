@@ -19,6 +19,7 @@ from server.accounts.tokens import Principal
 from server.db.scoping import belongs_to
 from server.idempotency import keys as idempotency
 from server.kernel.errors import Forbidden, Unauthorized, ValidationFailed
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.web.context import container, now, session
 from server.web.dumping import dumper
@@ -90,9 +91,14 @@ class Blueprint(flask_smorest.Blueprint):
             if 404 not in responses and "404" not in responses:
                 responses[404] = [dict(response_doc)]
 
-    def auth(self, *roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Require a valid access token carrying one of `roles` (any login when none given)."""
-        allowed = frozenset(r.value for r in roles)
+    def auth(self, *roles: Role | Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Require a valid access token carrying one of `roles` (any login when none given),
+        or, for the console's operations, the one permission named (see server.roles)."""
+        permissions = [r for r in roles if isinstance(r, Permission)]
+        allowed = frozenset(r.value for r in roles if not isinstance(r, Permission))
+        if permissions and (allowed or len(permissions) > 1):
+            raise TypeError("an operation needs one permission, or roles")
+        needed = permissions[0].value if permissions else None
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             @wraps(view)
@@ -100,11 +106,16 @@ class Blueprint(flask_smorest.Blueprint):
                 principal = authenticate()
                 if allowed and not principal.has_any(allowed):
                     raise Forbidden()
+                if needed is not None and not principal.may(needed):
+                    raise Forbidden()
                 return view(*args, **kwargs)
 
             wrapper = self.doc(security=[{BEARER: []}])(wrapper)
             wrapper = self.alt_response(401, description="未登录或登录已过期")(wrapper)
-            if allowed:
+            if needed is not None:
+                wrapper = self.doc(**{PERMISSION: needed})(wrapper)
+                wrapper = self.alt_response(403, description=f"需要权限 {needed}")(wrapper)
+            elif allowed:
                 wrapper = self.alt_response(403, description="角色不允许")(wrapper)
             return wrapper
 
@@ -189,6 +200,8 @@ def _undocumented() -> None:
 
 
 REPLAYS = "x-replays-idempotent"
+# The permission an operation needs, in the document (the generated permission walk reads it).
+PERMISSION = "x-permission"
 
 IDEMPOTENCY_HEADER = {
     "in": "header",
@@ -229,6 +242,13 @@ def authenticate() -> Principal:
         raise Unauthorized("账号不存在或已停用")
     if state.version != claims.version:
         raise Unauthorized("登录凭证已失效，请重新登录")
-    principal = Principal(claims.user_id, claims.org_id, state.roles, claims.staff_id)
+    principal = Principal(
+        claims.user_id,
+        claims.org_id,
+        state.roles,
+        claims.staff_id,
+        permissions=state.permissions,
+        communities=state.communities,
+    )
     g.principal = principal
     return principal

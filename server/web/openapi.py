@@ -291,6 +291,15 @@ OPERATION_IDS: dict[str, str] = {
     "POST /api/v1/admin/wechat-unbindings": "admin_unbind_wechat",
     # Omni search (#20 全能搜索)
     "GET /api/v1/admin/search": "admin_search",
+    # Roles and permissions (#20 §3 权限)
+    "GET /api/v1/admin/permissions": "admin_list_permissions",
+    "GET /api/v1/admin/roles": "admin_list_roles",
+    "POST /api/v1/admin/roles": "admin_create_role",
+    "GET /api/v1/admin/roles/{role_id}": "admin_get_role",
+    "PATCH /api/v1/admin/roles/{role_id}": "admin_update_role",
+    "DELETE /api/v1/admin/roles/{role_id}": "admin_delete_role",
+    "GET /api/v1/admin/staff/{staff_id}/roles": "admin_get_staff_roles",
+    "PUT /api/v1/admin/staff/{staff_id}/roles": "admin_set_staff_roles",
 }
 
 # Response headers, declared once and referenced where they are sent.

@@ -85,6 +85,7 @@ from server.reconciliation.rules import ACTIONS as DISCREPANCY_ACTIONS
 from server.reconciliation.rules import CHANNELS as RECONCILIATION_CHANNELS
 from server.reconciliation.rules import DETAIL_FORMATS as RECONCILIATION_FORMATS
 from server.reconciliation.rules import DISCREPANCY_KINDS, RUN_STATUSES
+from server.roles.rules import PERMISSION_CODES
 from server.search.omni import FIELDS as SEARCH_FIELDS
 from server.search.rules import MATCHES as SEARCH_MATCHES
 from server.search.rules import QUERY_KINDS as SEARCH_QUERY_KINDS
@@ -235,6 +236,15 @@ LISTS = (
         "ck_users_roles_known",
         array=True,
         openapi=(("User", "roles"),),
+    ),
+    Listed(
+        "permissions (权限目录)",
+        PERMISSION_CODES,
+        "roles",
+        "permissions",
+        "ck_roles_known",
+        array=True,
+        openapi=(("Permission", "code"), ("Role", "permissions")),
     ),
     Listed(
         "staff roles",

@@ -14,7 +14,6 @@ from server.audit import log as audit_log
 from server.console.blueprint import bp
 from server.console.web import (
     COOKIE,
-    DESK_ROLES,
     SessionStore,
     clear_session_cookie,
     current_session,
@@ -28,7 +27,9 @@ from server.staff.models import Staff
 from server.web.context import container, now, session
 from server.web.throttle import Throttled, login_throttle
 
-NOT_DESK = "控制台仅供调度员与管理员使用；住户请使用小程序，维修师傅请使用师傅 App。"
+NOT_DESK = (
+    "控制台仅供调度员、管理员及有控制台权限的员工使用；住户请使用小程序，维修师傅请使用师傅 App。"
+)
 
 
 def _next_url() -> str:
@@ -88,7 +89,7 @@ def login_submit() -> Any:
     throttle.succeeded()
     wiring = container()
     state = current_access(wiring.access, user_id=user.id, open_session=wiring.db.session_factory)
-    if state is None or not state.roles & DESK_ROLES:
+    if state is None or not state.permissions:
         return refused(NOT_DESK)
     user.last_login_at = now()
     audit_log.record_login(session(), user=user, at=now(), channel="console")

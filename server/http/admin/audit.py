@@ -16,7 +16,7 @@ from schemas.common import page_of
 from server.accounts import auth as auth_service
 from server.audit import log as audit_log
 from server.kernel.clock import LOCAL_TZ
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.orders import export as order_export
 from server.web.audit import record_export
 from server.web.blueprint import Blueprint
@@ -29,8 +29,6 @@ blp = Blueprint(
     description="控制台：操作日志（登录与关键操作）、解绑微信",
 )
 
-ADMINS = (Role.ADMIN,)
-DESK = (Role.ADMIN, Role.DISPATCHER)
 _LIST_OR_EXPORT = "JSON 分页列表；format=csv / xlsx 时为附件（全部匹配记录，最多 50,000 行）"
 
 
@@ -70,7 +68,7 @@ def export_file(fmt: str, filters: audit_log.AuditFilters) -> Response:
 
 
 @blp.get("/audit-log")
-@blp.auth(*ADMINS)
+@blp.auth(Permission.AUDIT_VIEW)
 @blp.read_only()
 @blp.arguments(AuditQueryArgsSchema, location="query")
 @blp.response(200, page_of(AuditEntrySchema), description=_LIST_OR_EXPORT)
@@ -103,7 +101,7 @@ def audit_entries(args: dict[str, Any]) -> Any:
 
 
 @blp.post("/wechat-unbindings")
-@blp.auth(*DESK)
+@blp.auth(Permission.CUSTOMERS_ACT)
 @blp.arguments(WeChatUnbindSchema)
 @blp.response(200, WeChatUnbindResultSchema)
 @blp.alt_response(404, description="not_found：本机构没有该手机号的账号")

@@ -20,6 +20,7 @@ from schemas.orders import OrderDetailSchema
 from server.booking import settings as booking
 from server.booking.occupancy import day_occupancy
 from server.booking.rules import format_hhmm
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.orders import detail, steps
 from server.orders.actors import Actor
@@ -32,9 +33,6 @@ blp = Blueprint(
     url_prefix="/api/v1/admin",
     description="控制台：预约时段（设置、例外日期、占用情况、改约）",
 )
-
-READ = (Role.ADMIN, Role.DISPATCHER)
-WRITE = (Role.ADMIN,)
 
 
 def _settings(view: booking.SettingsView) -> dict[str, Any]:
@@ -71,7 +69,7 @@ def _exception(row: Any) -> dict[str, Any]:
 
 @blp.route("/booking/subtypes/<int:subtype_id>/settings")
 class BookingSettings(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.response(200, BookingSettingsSchema)
     def get(self, subtype_id: int) -> Any:
         """子类的预约设置（未设置时为默认值，customised 为 false）"""
@@ -79,7 +77,7 @@ class BookingSettings(MethodView):
             booking.booking_settings(session(), org_id=principal().org_id, subtype_id=subtype_id)
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(BookingSettingsSchema)
     @blp.response(200, BookingSettingsSchema)
     @blp.alt_response(409, description="conflict：仍有未来的预约不在新的时段上（请先改约或取消）")
@@ -109,7 +107,7 @@ class BookingSettings(MethodView):
 
 @blp.route("/booking/subtypes/<int:subtype_id>/exceptions")
 class BookingExceptions(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.arguments(ExceptionQueryArgsSchema, location="query")
     @blp.response(200, ExceptionListSchema)
     def get(self, args: dict[str, Any], subtype_id: int) -> Any:
@@ -122,7 +120,7 @@ class BookingExceptions(MethodView):
         )
         return {"items": [_exception(row) for row in rows]}
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(BookingExceptionSchema)
     @blp.response(201, BookingExceptionSchema)
     def post(self, data: dict[str, Any], subtype_id: int) -> Any:
@@ -147,7 +145,7 @@ class BookingExceptions(MethodView):
 
 
 @blp.delete("/booking/exceptions/<int:exception_id>")
-@blp.auth(*WRITE)
+@blp.auth(Permission.SETTINGS_ACT)
 @blp.response(204)
 def delete_exception(exception_id: int) -> None:
     """删除例外：该日恢复常规时段"""
@@ -155,7 +153,7 @@ def delete_exception(exception_id: int) -> None:
 
 
 @blp.get("/booking/occupancy")
-@blp.auth(*READ)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.arguments(OccupancyQueryArgsSchema, location="query")
 @blp.response(200, OccupancySchema)
 def occupancy(args: dict[str, Any]) -> Any:
@@ -173,7 +171,7 @@ def occupancy(args: dict[str, Any]) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/reschedule")
-@blp.auth(*READ)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(RescheduleSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(

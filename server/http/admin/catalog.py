@@ -10,7 +10,7 @@ from schemas.catalog import OrderSubtypeSchema, OrderTypeQueryArgsSchema, OrderT
 from schemas.common import PageArgsSchema, page_of
 from schemas.staff import StaffListItemSchema
 from server.catalog import admin as catalog_admin
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 
@@ -18,13 +18,10 @@ blp = Blueprint(
     "admin_catalog", __name__, url_prefix="/api/v1/admin", description="控制台：工单类型与子类"
 )
 
-READ = (Role.ADMIN, Role.DISPATCHER)
-WRITE = (Role.ADMIN,)
-
 
 @blp.route("/order-types")
 class OrderTypes(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.arguments(OrderTypeQueryArgsSchema, location="query")
     @blp.response(200, page_of(OrderTypeSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -38,7 +35,7 @@ class OrderTypes(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(OrderTypeSchema)
     @blp.response(201, OrderTypeSchema)
     @blp.alt_response(409, description="工单类型名称已存在")
@@ -49,7 +46,7 @@ class OrderTypes(MethodView):
 
 @blp.route("/order-types/<int:order_type_id>")
 class OrderTypeById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.response(200, OrderTypeSchema)
     @blp.alt_response(404, description="工单类型不存在")
     def get(self, order_type_id: int) -> Any:
@@ -58,7 +55,7 @@ class OrderTypeById(MethodView):
             session(), org_id=principal().org_id, order_type_id=order_type_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(OrderTypeSchema(partial=True))
     @blp.response(200, OrderTypeSchema)
     @blp.alt_response(404, description="工单类型不存在")
@@ -69,7 +66,7 @@ class OrderTypeById(MethodView):
             session(), org_id=principal().org_id, order_type_id=order_type_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="工单类型不存在")
     @blp.alt_response(409, description="in_use：工单类型下仍有子类")
@@ -82,7 +79,7 @@ class OrderTypeById(MethodView):
 
 @blp.route("/order-types/<int:order_type_id>/subtypes")
 class OrderTypeSubtypes(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.response(200, OrderSubtypeSchema(many=True))
     @blp.alt_response(404, description="工单类型不存在")
     def get(self, order_type_id: int) -> Any:
@@ -91,7 +88,7 @@ class OrderTypeSubtypes(MethodView):
             session(), org_id=principal().org_id, order_type_id=order_type_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(OrderSubtypeSchema)
     @blp.response(201, OrderSubtypeSchema)
     @blp.alt_response(404, description="工单类型不存在")
@@ -105,7 +102,7 @@ class OrderTypeSubtypes(MethodView):
 
 @blp.route("/order-types/<int:order_type_id>/technicians")
 class OrderTypeTechnicians(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, page_of(StaffListItemSchema))
     @blp.alt_response(404, description="工单类型不存在")
@@ -122,7 +119,7 @@ class OrderTypeTechnicians(MethodView):
 
 @blp.route("/order-subtypes/<int:subtype_id>")
 class OrderSubtypeById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.response(200, OrderSubtypeSchema)
     @blp.alt_response(404, description="工单子类不存在")
     def get(self, subtype_id: int) -> Any:
@@ -131,7 +128,7 @@ class OrderSubtypeById(MethodView):
             session(), org_id=principal().org_id, subtype_id=subtype_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(OrderSubtypeSchema(partial=True))
     @blp.response(200, OrderSubtypeSchema)
     @blp.alt_response(404, description="工单子类不存在")
@@ -142,7 +139,7 @@ class OrderSubtypeById(MethodView):
             session(), org_id=principal().org_id, subtype_id=subtype_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="工单子类不存在")
     @blp.alt_response(409, description="in_use：子类仍被工单引用")

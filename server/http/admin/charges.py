@@ -27,6 +27,7 @@ from schemas.common import page_of
 from schemas.orders import OrderDetailSchema
 from server.charges import catalogue, fees, stock
 from server.charges.models import LaborItem, Material, ServiceItem
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.orders.actors import Actor
 from server.orders.detail import order_detail
@@ -39,10 +40,6 @@ blp = Blueprint(
     url_prefix="/api/v1/admin",
     description="控制台：服务规格、工时、耗材与库存、服务项、费用减免",
 )
-
-READ = (Role.ADMIN, Role.DISPATCHER)
-WRITE = (Role.ADMIN,)
-DESK = (Role.ADMIN, Role.DISPATCHER)
 
 
 def _org() -> int:
@@ -59,13 +56,13 @@ def _move(note: str = "") -> stock.Move:
 
 @blp.route("/subtypes/<int:subtype_id>/specs")
 class SubtypeSpecs(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.MONEY_VIEW)
     @blp.response(200, SpecSchema(many=True))
     def get(self, subtype_id: int) -> Any:
         """子类的服务规格（含停用）"""
         return catalogue.list_specs(session(), org_id=_org(), subtype_id=subtype_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(SpecSchema)
     @blp.response(201, SpecSchema)
     @blp.alt_response(409, description="该子类下已有同名服务规格")
@@ -76,7 +73,7 @@ class SubtypeSpecs(MethodView):
 
 @blp.route("/specs/<int:spec_id>")
 class SpecById(MethodView):
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(SpecSchema(partial=True))
     @blp.response(200, SpecSchema)
     @blp.alt_response(409, description="该子类下已有同名服务规格")
@@ -84,7 +81,7 @@ class SpecById(MethodView):
         """修改服务规格（已下单的工单保留下单时的名称与价格）"""
         return catalogue.update_spec(session(), org_id=_org(), spec_id=spec_id, changes=changes)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     def delete(self, spec_id: int) -> None:
         """删除服务规格"""
@@ -98,7 +95,7 @@ def _crud(path: str, model: Any, schema: type, label: str) -> None:
     many = page_of(schema)
 
     class Collection(MethodView):
-        @blp.auth(*READ)
+        @blp.auth(Permission.MONEY_VIEW)
         @blp.arguments(NamedQueryArgsSchema, location="query")
         @blp.response(200, many)
         def get(self, args: dict[str, Any]) -> Any:
@@ -112,7 +109,7 @@ def _crud(path: str, model: Any, schema: type, label: str) -> None:
                 page_size=args["page_size"],
             )
 
-        @blp.auth(*WRITE)
+        @blp.auth(Permission.SETTINGS_ACT)
         @blp.arguments(schema)
         @blp.response(201, schema)
         @blp.alt_response(409, description=f"已有同名{label}")
@@ -120,12 +117,12 @@ def _crud(path: str, model: Any, schema: type, label: str) -> None:
             return catalogue.create_named(session(), model, org_id=_org(), data=data)
 
     class Item(MethodView):
-        @blp.auth(*READ)
+        @blp.auth(Permission.MONEY_VIEW)
         @blp.response(200, schema)
         def get(self, item_id: int) -> Any:
             return catalogue.get_named(session(), model, org_id=_org(), item_id=item_id)
 
-        @blp.auth(*WRITE)
+        @blp.auth(Permission.SETTINGS_ACT)
         @blp.arguments(schema(partial=True))
         @blp.response(200, schema)
         @blp.alt_response(409, description=f"已有同名{label}")
@@ -134,7 +131,7 @@ def _crud(path: str, model: Any, schema: type, label: str) -> None:
                 session(), model, org_id=_org(), item_id=item_id, changes=changes
             )
 
-        @blp.auth(*WRITE)
+        @blp.auth(Permission.SETTINGS_ACT)
         @blp.response(204)
         @blp.alt_response(409, description="in_use：已有库存记录（请停用）")
         def delete(self, item_id: int) -> None:
@@ -157,7 +154,7 @@ _crud("/service-items", ServiceItem, ServiceItemSchema, "服务项")
 
 @blp.route("/labor-items/<int:item_id>/prices/<int:department_id>")
 class LaborPriceByDepartment(MethodView):
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(LaborPriceSchema)
     @blp.response(200, LaborItemSchema)
     def put(self, data: dict[str, Any], item_id: int, department_id: int) -> Any:
@@ -171,7 +168,7 @@ class LaborPriceByDepartment(MethodView):
         )
         return _labor_item(item_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(200, LaborItemSchema)
     def delete(self, item_id: int, department_id: int) -> Any:
         """删除部门单价（该部门改按默认单价）"""
@@ -191,7 +188,7 @@ def _labor_item(item_id: int) -> LaborItem:
 
 
 @blp.post("/materials/<int:material_id>/stock-in")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_ACT)
 @blp.arguments(StockChangeSchema)
 @blp.response(200, MaterialSchema)
 def stock_in(data: dict[str, Any], material_id: int) -> Any:
@@ -202,7 +199,7 @@ def stock_in(data: dict[str, Any], material_id: int) -> Any:
 
 
 @blp.post("/materials/<int:material_id>/stock-out")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_ACT)
 @blp.arguments(StockChangeSchema)
 @blp.response(200, MaterialSchema)
 @blp.alt_response(409, description="out_of_stock：仓库库存不足")
@@ -214,7 +211,7 @@ def stock_out(data: dict[str, Any], material_id: int) -> Any:
 
 
 @blp.get("/stock/report")
-@blp.auth(*READ)
+@blp.auth(Permission.MONEY_VIEW)
 @blp.response(200, StockReportSchema)
 def stock_report() -> Any:
     """库存报表：每种耗材的仓库库存、各维修工手上数量与库存总值"""
@@ -222,7 +219,7 @@ def stock_report() -> Any:
 
 
 @blp.get("/stock/movements")
-@blp.auth(*READ)
+@blp.auth(Permission.MONEY_VIEW)
 @blp.arguments(MovementQueryArgsSchema, location="query")
 @blp.response(200, page_of(MovementSchema))
 def stock_movements(args: dict[str, Any]) -> Any:
@@ -239,7 +236,7 @@ def stock_movements(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/requisitions")
-@blp.auth(*READ)
+@blp.auth(Permission.MONEY_VIEW)
 @blp.arguments(RequisitionQueryArgsSchema, location="query")
 @blp.response(200, page_of(RequisitionSchema))
 def requisitions(args: dict[str, Any]) -> Any:
@@ -255,7 +252,7 @@ def requisitions(args: dict[str, Any]) -> Any:
 
 
 @blp.post("/requisitions/<int:requisition_id>/approve")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_ACT)
 @blp.arguments(DecisionSchema)
 @blp.response(200, RequisitionSchema)
 @blp.alt_response(409, description="invalid_transition：已处理；out_of_stock：仓库库存不足")
@@ -267,7 +264,7 @@ def approve(data: dict[str, Any], requisition_id: int) -> Any:
 
 
 @blp.post("/requisitions/<int:requisition_id>/reject")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_ACT)
 @blp.arguments(DecisionSchema)
 @blp.response(200, RequisitionSchema)
 @blp.alt_response(409, description="invalid_transition：已处理")
@@ -282,7 +279,7 @@ def reject(data: dict[str, Any], requisition_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/fee-adjustments")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_ACT)
 @blp.arguments(FeeAdjustSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition：已取消的工单")

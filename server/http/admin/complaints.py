@@ -15,7 +15,7 @@ from schemas.complaints import (
     DeskComplaintQueryArgsSchema,
 )
 from server.complaints import desk
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
 
@@ -23,12 +23,11 @@ blp = Blueprint(
     "admin_complaints", __name__, url_prefix="/api/v1/admin", description="控制台：投诉建议"
 )
 
-DESK = (Role.ADMIN, Role.DISPATCHER)
 _CLOSED = "invalid_transition：已办结"
 
 
 @blp.get("/complaints")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.read_only()
 @blp.arguments(DeskComplaintQueryArgsSchema, location="query")
 @blp.response(200, DeskComplaintPageSchema)
@@ -50,7 +49,7 @@ def complaints(args: dict[str, Any]) -> Any:
 
 @blp.route("/complaints/<int:complaint_id>")
 class DeskComplaint(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.read_only()
     @blp.response(200, DeskComplaintDetailSchema)
     @blp.alt_response(404, description="投诉建议不存在")
@@ -58,7 +57,7 @@ class DeskComplaint(MethodView):
         """投诉建议详情，含往来回复与图片"""
         return desk.desk_detail(session(), org_id=principal().org_id, complaint_id=complaint_id)
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.ORDERS_ACT)
     @blp.arguments(ComplaintClassifySchema)
     @blp.response(200, DeskComplaintDetailSchema)
     @blp.alt_response(404, description="投诉建议不存在")
@@ -76,7 +75,7 @@ class DeskComplaint(MethodView):
 
 
 @blp.post("/complaints/<int:complaint_id>/assign")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(ComplaintAssignSchema)
 @blp.response(200, DeskComplaintDetailSchema)
 @blp.alt_response(404, description="投诉建议不存在")
@@ -94,7 +93,7 @@ def assign(data: dict[str, Any], complaint_id: int) -> Any:
 
 
 @blp.post("/complaints/<int:complaint_id>/replies")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(ComplaintReplyCreateSchema)
 @blp.response(201, DeskComplaintDetailSchema)
 @blp.alt_response(404, description="投诉建议不存在")
@@ -113,7 +112,7 @@ def reply(data: dict[str, Any], complaint_id: int) -> Any:
 
 
 @blp.post("/complaints/<int:complaint_id>/close")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.response(200, DeskComplaintDetailSchema)
 @blp.alt_response(404, description="投诉建议不存在")
 @blp.alt_response(409, description="invalid_transition：尚未答复住户，或已办结")

@@ -16,7 +16,7 @@ from schemas.directory import (
     CustomerUpdateSchema,
 )
 from server.directory import customers as customer_service
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 
@@ -27,14 +27,10 @@ blp = Blueprint(
     description="控制台：客户、联系人、房屋关系",
 )
 
-READ = (Role.ADMIN, Role.DISPATCHER)
-# The desk registers residents, so dispatchers write here too.
-WRITE = (Role.ADMIN, Role.DISPATCHER)
-
 
 @blp.route("/customers")
 class Customers(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.arguments(CustomerQueryArgsSchema, location="query")
     @blp.response(200, page_of(CustomerListItemSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -48,7 +44,7 @@ class Customers(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(CustomerSchema)
     @blp.response(201, CustomerSchema)
     @blp.alt_response(409, description="联系人手机号重复")
@@ -59,7 +55,7 @@ class Customers(MethodView):
 
 @blp.route("/customers/<int:customer_id>")
 class CustomerById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, CustomerSchema)
     @blp.alt_response(404, description="客户不存在")
     def get(self, customer_id: int) -> Any:
@@ -68,7 +64,7 @@ class CustomerById(MethodView):
             session(), org_id=principal().org_id, customer_id=customer_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(CustomerUpdateSchema(partial=True))
     @blp.response(200, CustomerSchema)
     @blp.alt_response(404, description="客户不存在")
@@ -78,7 +74,7 @@ class CustomerById(MethodView):
             session(), org_id=principal().org_id, customer_id=customer_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="客户不存在")
     def delete(self, customer_id: int) -> None:
@@ -90,7 +86,7 @@ class CustomerById(MethodView):
 
 @blp.route("/customers/<int:customer_id>/contacts")
 class CustomerContacts(MethodView):
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(ContactSchema)
     @blp.response(201, ContactSchema)
     @blp.alt_response(404, description="客户不存在")
@@ -104,7 +100,7 @@ class CustomerContacts(MethodView):
 
 @blp.route("/contacts/<int:contact_id>")
 class ContactById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, ContactSchema)
     @blp.alt_response(404, description="联系人不存在")
     def get(self, contact_id: int) -> Any:
@@ -113,7 +109,7 @@ class ContactById(MethodView):
             session(), org_id=principal().org_id, contact_id=contact_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(ContactSchema(partial=True))
     @blp.response(200, ContactSchema)
     @blp.alt_response(404, description="联系人不存在")
@@ -124,7 +120,7 @@ class ContactById(MethodView):
             session(), org_id=principal().org_id, contact_id=contact_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="联系人不存在")
     def delete(self, contact_id: int) -> None:
@@ -134,7 +130,7 @@ class ContactById(MethodView):
 
 @blp.route("/customers/<int:customer_id>/rooms")
 class CustomerRooms(MethodView):
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(CustomerRoomSchema)
     @blp.response(201, CustomerRoomSchema)
     @blp.alt_response(404, description="客户不存在")
@@ -148,7 +144,7 @@ class CustomerRooms(MethodView):
 
 @blp.route("/customer-rooms/<int:customer_room_id>")
 class CustomerRoomById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, CustomerRoomSchema)
     @blp.alt_response(404, description="房屋关系不存在")
     def get(self, customer_room_id: int) -> Any:
@@ -157,7 +153,7 @@ class CustomerRoomById(MethodView):
             session(), org_id=principal().org_id, customer_room_id=customer_room_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(CustomerRoomSchema(partial=True))
     @blp.response(200, CustomerRoomSchema)
     @blp.alt_response(404, description="房屋关系不存在")
@@ -171,7 +167,7 @@ class CustomerRoomById(MethodView):
             changes=changes,
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="房屋关系不存在")
     def delete(self, customer_room_id: int) -> None:

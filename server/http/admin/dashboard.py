@@ -20,7 +20,7 @@ from server.dashboard import trends as trend_figures
 from server.dashboard.cohort import Filters, Scope, visible_communities
 from server.dashboard.rules import local_range
 from server.kernel.clock import LOCAL_TZ
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.orders import export as order_export
 from server.web.audit import record_export
 from server.web.blueprint import Blueprint
@@ -30,7 +30,6 @@ blp = Blueprint(
     "admin_dashboard", __name__, url_prefix="/api/v1/admin", description="控制台：数据看板"
 )
 
-DESK = (Role.ADMIN, Role.DISPATCHER)
 
 _CSV = {
     "type": "string",
@@ -80,7 +79,7 @@ def _file(fmt: str, name: str, table: tables.Table, filters: Filters) -> Respons
 
 
 @blp.get("/dashboard")
-@blp.auth(*DESK)
+@blp.auth(Permission.REPORTS_VIEW)
 @blp.read_only()
 @blp.arguments(DashboardArgsSchema, location="query")
 @blp.response(200, DashboardSchema, description=_ABOUT)
@@ -98,7 +97,7 @@ def dashboard(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/dashboard/trends")
-@blp.auth(*DESK)
+@blp.auth(Permission.REPORTS_VIEW)
 @blp.read_only()
 @blp.arguments(DashboardTrendArgsSchema, location="query")
 @blp.response(200, DashboardTrendsSchema, description=_ABOUT)
@@ -115,7 +114,7 @@ def dashboard_trends(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/dashboard/technicians")
-@blp.auth(*DESK)
+@blp.auth(Permission.REPORTS_VIEW)
 @blp.read_only()
 @blp.arguments(DashboardArgsSchema, location="query")
 @blp.response(200, TechnicianTableSchema, description=_ABOUT)
@@ -134,7 +133,7 @@ def dashboard_technicians(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/dashboard/departments")
-@blp.auth(*DESK)
+@blp.auth(Permission.REPORTS_VIEW)
 @blp.read_only()
 @blp.arguments(DashboardArgsSchema, location="query")
 @blp.response(200, DepartmentTableSchema, description=_ABOUT)

@@ -28,7 +28,7 @@ from server.imports import export as exporting
 from server.imports import jobs
 from server.imports.rules import MAX_FILE_BYTES
 from server.kernel.errors import ValidationFailed
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.web.blueprint import IDEMPOTENCY_HEADER, REPLAYS, Blueprint
 from server.web.context import container, now, principal, session
 
@@ -39,7 +39,6 @@ blp = Blueprint(
     description="控制台：批量导入导出（小区、楼栋、单元、房间、客户、联系人、客户房屋关系）",
 )
 
-ADMIN = (Role.ADMIN,)
 _FILE_SCHEMA = {"type": "string", "format": "binary"}
 _ATTACHMENT = {
     "Content-Disposition": {
@@ -86,7 +85,7 @@ def _discard(upload_dir: Path, stored: jobs.StoredFile | None) -> None:
 
 @blp.route("/imports")
 class Imports(MethodView):
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.IMPORTS_ACT)
     @blp.arguments(ImportQueryArgsSchema, location="query")
     @blp.response(200, page_of(ImportJobSummarySchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -95,7 +94,7 @@ class Imports(MethodView):
             session(), org_id=principal().org_id, page=args["page"], page_size=args["page_size"]
         )
 
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.IMPORTS_ACT)
     @_stored_first
     @blp.doc(parameters=[IDEMPOTENCY_HEADER], **{REPLAYS: True})
     @blp.arguments(ImportFormSchema, location="form")
@@ -160,7 +159,7 @@ class Imports(MethodView):
 
 
 @blp.get("/imports/<int:job_id>")
-@blp.auth(*ADMIN)
+@blp.auth(Permission.IMPORTS_ACT)
 @blp.response(200, ImportJobSchema)
 @blp.alt_response(404, description="导入任务不存在")
 def import_job(job_id: int) -> Any:
@@ -169,7 +168,7 @@ def import_job(job_id: int) -> Any:
 
 
 @blp.get(f"/imports/templates/<any({', '.join(repr(n) for n in TEMPLATE_NAMES)}):file_name>")
-@blp.auth(*ADMIN)
+@blp.auth(Permission.IMPORTS_ACT)
 @blp.response(200, schema=_FILE_SCHEMA, content_type=exporting.XLSX_MEDIA_TYPE, headers=_ATTACHMENT)
 @blp.alt_response(200, schema=_FILE_SCHEMA, content_type=exporting.CSV_MEDIA_TYPE)
 def import_template(file_name: str) -> Any:
@@ -183,7 +182,7 @@ def import_template(file_name: str) -> Any:
 
 
 @blp.get(f"/exports/<any({', '.join(repr(k) for k in EXPORT_KINDS)}):kind>")
-@blp.auth(*ADMIN)
+@blp.auth(Permission.IMPORTS_ACT)
 @blp.arguments(ExportArgsSchema, location="query")
 @blp.response(200, schema=_FILE_SCHEMA, content_type=exporting.CSV_MEDIA_TYPE, headers=_ATTACHMENT)
 @blp.alt_response(200, schema=_FILE_SCHEMA, content_type=exporting.XLSX_MEDIA_TYPE)

@@ -8,19 +8,17 @@ from flask.views import MethodView
 
 from schemas.common import page_of
 from schemas.outbox import OutboxItemSchema, OutboxQueryArgsSchema
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.outbox import console
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
 
 blp = Blueprint("admin_jobs", __name__, url_prefix="/api/v1/admin", description="控制台：后台任务")
 
-ADMIN = (Role.ADMIN,)
-
 
 @blp.route("/jobs")
 class Jobs(MethodView):
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(OutboxQueryArgsSchema, location="query")
     @blp.response(200, page_of(OutboxItemSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -35,7 +33,7 @@ class Jobs(MethodView):
 
 
 @blp.post("/jobs/<int:job_id>/retry")
-@blp.auth(*ADMIN)
+@blp.auth(Permission.SETTINGS_ACT)
 @blp.response(200, OutboxItemSchema)
 @blp.alt_response(404, description="任务不存在")
 @blp.alt_response(409, description="invalid_transition：只有失败的任务可以重试")

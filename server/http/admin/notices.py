@@ -14,7 +14,7 @@ from schemas.notices import (
     NoticeQueryArgsSchema,
     UnreadRecipientSchema,
 )
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.notices import publishing, reading
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
@@ -23,12 +23,10 @@ blp = Blueprint(
     "admin_notices", __name__, url_prefix="/api/v1/admin", description="控制台：通知公告与公告板"
 )
 
-DESK = (Role.ADMIN, Role.DISPATCHER)
-
 
 @blp.route("/notices")
 class Notices(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.NOTICES_VIEW)
     @blp.read_only()
     @blp.arguments(NoticeQueryArgsSchema, location="query")
     @blp.response(200, page_of(DeskNoticeSchema))
@@ -43,7 +41,7 @@ class Notices(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.NOTICES_ACT)
     @blp.idempotent()
     @blp.arguments(NoticeCreateSchema)
     @blp.response(201, DeskNoticeSchema)
@@ -77,7 +75,7 @@ class Notices(MethodView):
 
 
 @blp.get("/notices/<int:notice_id>")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_VIEW)
 @blp.read_only()
 @blp.response(200, DeskNoticeSchema)
 def notice(notice_id: int) -> Any:
@@ -86,7 +84,7 @@ def notice(notice_id: int) -> Any:
 
 
 @blp.get("/notices/<int:notice_id>/unread")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_VIEW)
 @blp.read_only()
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, page_of(UnreadRecipientSchema))
@@ -102,7 +100,7 @@ def unread(args: dict[str, Any], notice_id: int) -> Any:
 
 
 @blp.post("/notices/<int:notice_id>/withdraw")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_ACT)
 @blp.response(200, DeskNoticeSchema)
 @blp.alt_response(409, description="invalid_transition：通知已撤回")
 def withdraw(notice_id: int) -> Any:

@@ -21,6 +21,7 @@ from schemas.orders import (
 )
 from server.db.session import Database
 from server.kernel.clock import LOCAL_TZ
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.orders import detail, handout, lists, steps, urging
 from server.orders import export as order_export
@@ -33,8 +34,6 @@ from server.web.context import container, now, principal, session
 blp = Blueprint(
     "admin_orders", __name__, url_prefix="/api/v1/admin", description="控制台：工单调度"
 )
-
-DESK = (Role.ADMIN, Role.DISPATCHER)
 
 
 def _actor() -> Actor:
@@ -80,7 +79,7 @@ _LIST_OR_EXPORT = (
 
 
 @blp.get("/orders")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.read_only()
 @blp.arguments(DeskOrderQueryArgsSchema, location="query")
 @blp.response(200, DeskOrderPageSchema, description=_LIST_OR_EXPORT)
@@ -175,7 +174,7 @@ def _csv_stream(
 
 
 @blp.get("/orders/<int:order_id>")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(404, description="工单不存在")
 def order(order_id: int) -> Any:
@@ -184,7 +183,7 @@ def order(order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/assign")
-@blp.auth(*DESK)
+@blp.auth(Permission.DISPATCH_ACT)
 @blp.arguments(AssignSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="grab_limit_reached / order_taken / invalid_transition")
@@ -203,7 +202,7 @@ def assign(data: dict[str, Any], order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/cancel")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(ReasonSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition：已办结的工单不能取消")
@@ -221,7 +220,7 @@ def cancel(data: dict[str, Any], order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/reopen")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(DeskReopenSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition / reopen_window_passed / grab_limit_reached")
@@ -241,7 +240,7 @@ def reopen(data: dict[str, Any], order_id: int) -> Any:
 
 @blp.post("/orders/<int:order_id>/messages")
 @blp.alt_response(409, description="invalid_transition：已取消的工单不能再留言")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(MessageCreateSchema)
 @blp.response(201, OrderDetailSchema)
 def message(data: dict[str, Any], order_id: int) -> Any:
@@ -259,7 +258,7 @@ def message(data: dict[str, Any], order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/urge")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(UrgeSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(404, description="工单不存在")

@@ -22,7 +22,7 @@ from schemas.parking import (
     VehicleSchema,
     VehicleUpdateSchema,
 )
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.parking import spaces, vehicles
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session, today
@@ -34,14 +34,12 @@ blp = Blueprint(
     description="控制台：客车关系（车位、产权 / 租用、车辆）",
 )
 
-# The desk registers residents' spaces and vehicles, so dispatchers write here too.
-DESK = (Role.ADMIN, Role.DISPATCHER)
 IDEMPOTENCY = "idempotency_conflict：同一幂等键对应了不同的请求内容"
 
 
 @blp.route("/parking-spaces")
 class ParkingSpaces(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.arguments(ParkingSpaceQueryArgsSchema, location="query")
     @blp.response(200, page_of(ParkingSpaceSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -60,7 +58,7 @@ class ParkingSpaces(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.idempotent()
     @blp.arguments(ParkingSpaceCreateSchema)
     @blp.response(201, ParkingSpaceDetailSchema)
@@ -74,7 +72,7 @@ class ParkingSpaces(MethodView):
 
 @blp.route("/parking-spaces/<int:space_id>")
 class ParkingSpaceById(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, ParkingSpaceDetailSchema)
     @blp.alt_response(404, description="车位不存在")
     def get(self, space_id: int) -> Any:
@@ -83,7 +81,7 @@ class ParkingSpaceById(MethodView):
             session(), org_id=principal().org_id, space_id=space_id, today=today()
         )
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(ParkingSpaceUpdateSchema)
     @blp.response(200, ParkingSpaceDetailSchema)
     @blp.alt_response(404, description="车位不存在")
@@ -96,7 +94,7 @@ class ParkingSpaceById(MethodView):
 
 
 @blp.post("/parking-spaces/<int:space_id>/holdings")
-@blp.auth(*DESK)
+@blp.auth(Permission.CUSTOMERS_ACT)
 @blp.idempotent()
 @blp.arguments(AssignSpaceSchema)
 @blp.response(201, CustomerHoldingSchema)
@@ -113,14 +111,14 @@ def assign_space(data: dict[str, Any], space_id: int) -> Any:
 
 @blp.route("/parking-space-holdings/<int:holding_id>")
 class HoldingById(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, CustomerHoldingSchema)
     @blp.alt_response(404, description="车位关系不存在")
     def get(self, holding_id: int) -> Any:
         """车位关系详情"""
         return spaces.get_holding(session(), org_id=principal().org_id, holding_id=holding_id)
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(HoldingUpdateSchema)
     @blp.response(200, CustomerHoldingSchema)
     @blp.alt_response(404, description="车位关系不存在")
@@ -133,7 +131,7 @@ class HoldingById(MethodView):
 
 
 @blp.post("/parking-space-holdings/<int:holding_id>/end")
-@blp.auth(*DESK)
+@blp.auth(Permission.CUSTOMERS_ACT)
 @blp.arguments(EndSchema)
 @blp.response(200, CustomerHoldingSchema)
 @blp.alt_response(404, description="车位关系不存在")
@@ -152,7 +150,7 @@ def end_holding(data: dict[str, Any], holding_id: int) -> Any:
 
 @blp.route("/vehicles")
 class Vehicles(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.read_only()
     @blp.arguments(VehicleQueryArgsSchema, location="query")
     @blp.response(200, page_of(VehicleSchema))
@@ -170,7 +168,7 @@ class Vehicles(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.idempotent()
     @blp.arguments(VehicleCreateSchema)
     @blp.response(201, VehicleSchema)
@@ -182,14 +180,14 @@ class Vehicles(MethodView):
 
 @blp.route("/vehicles/<int:vehicle_id>")
 class VehicleById(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, VehicleSchema)
     @blp.alt_response(404, description="车辆不存在")
     def get(self, vehicle_id: int) -> Any:
         """车辆详情"""
         return vehicles.get_vehicle(session(), org_id=principal().org_id, vehicle_id=vehicle_id)
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(VehicleUpdateSchema)
     @blp.response(200, VehicleSchema)
     @blp.alt_response(404, description="车辆不存在")
@@ -202,7 +200,7 @@ class VehicleById(MethodView):
 
 
 @blp.post("/vehicles/<int:vehicle_id>/remove")
-@blp.auth(*DESK)
+@blp.auth(Permission.CUSTOMERS_ACT)
 @blp.arguments(EndSchema)
 @blp.response(200, VehicleSchema)
 @blp.alt_response(404, description="车辆不存在")

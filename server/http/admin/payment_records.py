@@ -18,6 +18,7 @@ from schemas.payments import (
     RefundSchema,
 )
 from server.kernel.clock import LOCAL_TZ
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.orders import export as order_export
 from server.orders.actors import Actor
@@ -34,7 +35,6 @@ blp = Blueprint(
     description="控制台：订单记录（支付、退款、台账）、人工退款、线下收款",
 )
 
-DESK = (Role.ADMIN, Role.DISPATCHER)
 MONEY = (Role.ADMIN,)
 _EXPORT = "JSON 分页列表；format=csv / xlsx 时为附件（全部匹配记录，最多 50,000 行）"
 _CSV = {"type": "string", "description": "UTF-8 CSV（带 BOM）"}
@@ -84,7 +84,7 @@ def _export(fmt: str, name: str, headers: tuple[str, ...], rows: Any) -> Respons
 
 
 @blp.get("/payments")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_VIEW)
 @blp.arguments(PaymentQueryArgsSchema, location="query")
 @blp.response(200, page_of(PaymentRecordSchema), description=_EXPORT)
 @_exportable
@@ -100,7 +100,7 @@ def payments(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/refunds")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_VIEW)
 @blp.arguments(RefundQueryArgsSchema, location="query")
 @blp.response(200, page_of(RefundSchema), description=_EXPORT)
 @_exportable
@@ -116,7 +116,7 @@ def refunds(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/orders/<int:order_id>/money")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_VIEW)
 @blp.response(200, OrderMoneySchema)
 @blp.alt_response(404, description="工单不存在")
 def order_money(order_id: int) -> Any:
@@ -139,7 +139,7 @@ def _refund_views(items: list[Refund]) -> list[dict[str, Any]]:
 
 
 @blp.post("/orders/<int:order_id>/refunds")
-@blp.auth(*MONEY)
+@blp.auth(Permission.REFUNDS_ACT)
 @blp.idempotent()
 @blp.arguments(RefundCreateSchema)
 @blp.response(201, RefundSchema(many=True))
@@ -161,7 +161,7 @@ def refund(data: dict[str, Any], order_id: int) -> Any:
 
 
 @blp.post("/orders/<int:order_id>/offline-payments")
-@blp.auth(*DESK)
+@blp.auth(Permission.MONEY_ACT)
 @blp.idempotent()
 @blp.arguments(OfflinePaymentCreateSchema)
 @blp.response(201, PaymentRecordSchema)

@@ -12,7 +12,7 @@ from schemas.payments import (
     PaymentAccountUpdateSchema,
     PaymentChannelsSchema,
 )
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.payments import accounts, channels
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
@@ -24,8 +24,6 @@ blp = Blueprint(
     description="控制台：支付配置（微信支付商户、支付宝应用、可用支付渠道）",
 )
 
-ADMIN = (Role.ADMIN,)
-
 
 def _org() -> int:
     return int(principal().org_id)
@@ -33,13 +31,13 @@ def _org() -> int:
 
 @blp.route("/payment-accounts")
 class PaymentAccounts(MethodView):
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.response(200, PaymentAccountSchema(many=True))
     def get(self) -> Any:
         """本机构的支付账户（不返回任何密钥）"""
         return accounts.list_accounts(session(), org_id=_org())
 
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.idempotent()
     @blp.arguments(PaymentAccountCreateSchema)
     @blp.response(201, PaymentAccountSchema)
@@ -53,13 +51,13 @@ class PaymentAccounts(MethodView):
 
 @blp.route("/payment-accounts/<int:account_id>")
 class PaymentAccountById(MethodView):
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.response(200, PaymentAccountSchema)
     def get(self, account_id: int) -> Any:
         """支付账户详情（不返回任何密钥）"""
         return accounts.get_account(session(), org_id=_org(), account_id=account_id)
 
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.arguments(PaymentAccountUpdateSchema)
     @blp.response(200, PaymentAccountSchema)
     @blp.alt_response(409, description="支付账户已停用，不能更换密钥")
@@ -74,7 +72,7 @@ class PaymentAccountById(MethodView):
             now=now(),
         )
 
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.response(204)
     def delete(self, account_id: int) -> None:
         """停用支付账户（密钥版本保留，用于已发起支付的验签）"""
@@ -83,13 +81,13 @@ class PaymentAccountById(MethodView):
 
 @blp.route("/payment-channels")
 class PaymentChannels(MethodView):
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.response(200, PaymentChannelsSchema)
     def get(self) -> Any:
         """住户可用的支付渠道"""
         return channels.channel_overview(session(), settings=container().settings, org_id=_org())
 
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.arguments(PaymentChannelsSchema)
     @blp.response(200, PaymentChannelsSchema)
     def put(self, data: dict[str, Any]) -> Any:

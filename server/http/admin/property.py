@@ -20,7 +20,7 @@ from schemas.directory import (
     UnitUpdateSchema,
 )
 from server.directory import property as property_service
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
 
@@ -31,13 +31,10 @@ blp = Blueprint(
     description="控制台：小区、楼栋、单元、房间",
 )
 
-READ = (Role.ADMIN, Role.DISPATCHER)
-WRITE = (Role.ADMIN,)
-
 
 @blp.route("/communities")
 class Communities(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.arguments(CommunityQueryArgsSchema, location="query")
     @blp.response(200, page_of(CommunitySchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -50,7 +47,7 @@ class Communities(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(CommunitySchema)
     @blp.response(201, CommunitySchema)
     @blp.alt_response(409, description="编码已存在")
@@ -61,7 +58,7 @@ class Communities(MethodView):
 
 @blp.route("/communities/<int:community_id>")
 class CommunityById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, CommunitySchema)
     @blp.alt_response(404, description="小区不存在")
     def get(self, community_id: int) -> Any:
@@ -70,7 +67,7 @@ class CommunityById(MethodView):
             session(), org_id=principal().org_id, community_id=community_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(CommunitySchema(partial=True))
     @blp.response(200, CommunitySchema)
     @blp.alt_response(404, description="小区不存在")
@@ -81,7 +78,7 @@ class CommunityById(MethodView):
             session(), org_id=principal().org_id, community_id=community_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="小区不存在")
     @blp.alt_response(409, description="in_use：小区下仍有楼栋或房间")
@@ -94,7 +91,7 @@ class CommunityById(MethodView):
 
 @blp.route("/buildings")
 class Buildings(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.arguments(BuildingQueryArgsSchema, location="query")
     @blp.response(200, page_of(BuildingSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -108,7 +105,7 @@ class Buildings(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(BuildingSchema)
     @blp.response(201, BuildingSchema)
     @blp.alt_response(409, description="该小区已有同名楼栋")
@@ -119,7 +116,7 @@ class Buildings(MethodView):
 
 @blp.route("/buildings/<int:building_id>")
 class BuildingById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, BuildingSchema)
     @blp.alt_response(404, description="楼栋不存在")
     def get(self, building_id: int) -> Any:
@@ -128,7 +125,7 @@ class BuildingById(MethodView):
             session(), org_id=principal().org_id, building_id=building_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(BuildingUpdateSchema(partial=True))
     @blp.response(200, BuildingSchema)
     @blp.alt_response(404, description="楼栋不存在")
@@ -139,7 +136,7 @@ class BuildingById(MethodView):
             session(), org_id=principal().org_id, building_id=building_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="楼栋不存在")
     @blp.alt_response(409, description="in_use：楼栋下仍有单元或房间")
@@ -152,7 +149,7 @@ class BuildingById(MethodView):
 
 @blp.route("/units")
 class Units(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.arguments(UnitQueryArgsSchema, location="query")
     @blp.response(200, page_of(UnitSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -165,7 +162,7 @@ class Units(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(UnitSchema)
     @blp.response(201, UnitSchema)
     @blp.alt_response(409, description="该楼栋已有同名单元")
@@ -176,14 +173,14 @@ class Units(MethodView):
 
 @blp.route("/units/<int:unit_id>")
 class UnitById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, UnitSchema)
     @blp.alt_response(404, description="单元不存在")
     def get(self, unit_id: int) -> Any:
         """单元详情"""
         return property_service.get_unit(session(), org_id=principal().org_id, unit_id=unit_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(UnitUpdateSchema(partial=True))
     @blp.response(200, UnitSchema)
     @blp.alt_response(404, description="单元不存在")
@@ -194,7 +191,7 @@ class UnitById(MethodView):
             session(), org_id=principal().org_id, unit_id=unit_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="单元不存在")
     @blp.alt_response(409, description="in_use：单元下仍有房间")
@@ -205,7 +202,7 @@ class UnitById(MethodView):
 
 @blp.route("/rooms")
 class Rooms(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.arguments(RoomQueryArgsSchema, location="query")
     @blp.response(200, page_of(RoomSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -221,7 +218,7 @@ class Rooms(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(RoomSchema)
     @blp.response(201, RoomSchema)
     @blp.alt_response(409, description="该小区已有相同房号")
@@ -232,14 +229,14 @@ class Rooms(MethodView):
 
 @blp.route("/rooms/<int:room_id>")
 class RoomById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.CUSTOMERS_VIEW)
     @blp.response(200, RoomSchema)
     @blp.alt_response(404, description="房间不存在")
     def get(self, room_id: int) -> Any:
         """房间详情"""
         return property_service.get_room(session(), org_id=principal().org_id, room_id=room_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.arguments(RoomSchema(partial=True))
     @blp.response(200, RoomSchema)
     @blp.alt_response(404, description="房间不存在")
@@ -250,7 +247,7 @@ class RoomById(MethodView):
             session(), org_id=principal().org_id, room_id=room_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.PROPERTY_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="房间不存在")
     @blp.alt_response(409, description="in_use：房间仍有客户关系或工单")

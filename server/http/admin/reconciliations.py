@@ -18,7 +18,7 @@ from schemas.reconciliation import (
     ReconciliationRunSchema,
 )
 from server.db.session import Database
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.reconciliation import runs
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
@@ -30,7 +30,6 @@ blp = Blueprint(
     description="控制台：对账（微信支付、支付宝交易账单与本系统支付、退款逐笔核对）",
 )
 
-ADMIN = (Role.ADMIN,)
 CSV_MEDIA_TYPE = "text/csv"
 _DETAIL_OR_EXPORT = "对账记录及一页差异；format=csv 时为附件：该次对账的全部差异"
 _CSV_SCHEMA = {
@@ -51,7 +50,7 @@ def _org() -> int:
 
 @blp.route("/reconciliations")
 class Reconciliations(MethodView):
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.arguments(ReconciliationQueryArgsSchema, location="query")
     @blp.response(200, page_of(ReconciliationRunSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -69,7 +68,7 @@ class Reconciliations(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*ADMIN)
+    @blp.auth(Permission.FINANCE_ACT)
     @blp.arguments(ReconciliationCreateSchema)
     @blp.response(202, ReconciliationRunSchema)
     @blp.alt_response(409, description="该日对账正在进行")
@@ -90,7 +89,7 @@ class Reconciliations(MethodView):
 
 
 @blp.get("/reconciliations/<int:run_id>")
-@blp.auth(*ADMIN)
+@blp.auth(Permission.FINANCE_ACT)
 @blp.arguments(ReconciliationDetailArgsSchema, location="query")
 @blp.response(200, ReconciliationDetailSchema, description=_DETAIL_OR_EXPORT)
 @blp.alt_response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.search import SearchArgsSchema, SearchSchema
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.search import omni
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
@@ -14,11 +14,9 @@ blp = Blueprint(
     "admin_search", __name__, url_prefix="/api/v1/admin", description="控制台：全能搜索"
 )
 
-DESK = (Role.ADMIN, Role.DISPATCHER)
-
 
 @blp.get("/search")
-@blp.auth(*DESK)
+@blp.auth(Permission.CUSTOMERS_VIEW)
 @blp.read_only()
 @blp.arguments(SearchArgsSchema, location="query")
 @blp.response(200, SearchSchema)

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 
 from schemas.organisation import GrabCapsSchema, OrganisationSettingsSchema
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.organisation import settings as settings_service
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
@@ -19,19 +19,16 @@ blp = Blueprint(
     description="控制台：机构设置与抢单数上限",
 )
 
-READ = (Role.ADMIN, Role.DISPATCHER)
-WRITE = (Role.ADMIN,)
-
 
 @blp.route("/settings/organisation")
 class OrganisationSettings(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.SETTINGS_VIEW)
     @blp.response(200, OrganisationSettingsSchema)
     def get(self) -> Any:
         """机构设置"""
         return settings_service.get_organisation(session(), org_id=principal().org_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(OrganisationSettingsSchema(partial=True))
     @blp.response(200, OrganisationSettingsSchema)
     def patch(self, changes: dict[str, Any]) -> Any:
@@ -43,7 +40,7 @@ class OrganisationSettings(MethodView):
 
 @blp.route("/settings/grab-caps")
 class GrabCaps(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.SETTINGS_VIEW)
     @blp.response(200, GrabCapsSchema)
     def get(self) -> Any:
         """抢单数上限一览：机构默认、部门默认、维修工个人设置与生效值（个人 > 部门 > 机构）"""

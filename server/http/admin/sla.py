@@ -13,7 +13,7 @@ from schemas.sla import (
     SlaPolicyListSchema,
     SlaPolicySchema,
 )
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.sla import settings as sla
 from server.web.blueprint import Blueprint
 from server.web.context import principal, session
@@ -25,19 +25,16 @@ blp = Blueprint(
     description="控制台：时效规则与工作日历（督办）",
 )
 
-READ = (Role.ADMIN, Role.DISPATCHER)
-WRITE = (Role.ADMIN,)
-
 
 @blp.route("/settings/sla-policies")
 class SlaPolicies(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.SETTINGS_VIEW)
     @blp.response(200, SlaPolicyListSchema)
     def get(self) -> Any:
         """时效规则一览（按报修类型、优先级）"""
         return {"items": sla.list_policies(session(), org_id=principal().org_id)}
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(SlaPolicySchema)
     @blp.response(201, SlaPolicySchema)
     @blp.alt_response(409, description="conflict：该类型（及优先级）已有时效规则")
@@ -48,7 +45,7 @@ class SlaPolicies(MethodView):
 
 @blp.route("/settings/sla-policies/<int:policy_id>")
 class SlaPolicy(MethodView):
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(SlaPolicySchema(partial=True))
     @blp.response(200, SlaPolicySchema)
     @blp.alt_response(409, description="conflict：该类型（及优先级）已有时效规则")
@@ -58,7 +55,7 @@ class SlaPolicy(MethodView):
             session(), org_id=principal().org_id, policy_id=policy_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     def delete(self, policy_id: int) -> None:
         """删除时效规则：该类型回到通用规则或类型的 sla_hours"""
@@ -67,13 +64,13 @@ class SlaPolicy(MethodView):
 
 @blp.route("/settings/business-calendar")
 class BusinessCalendar(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.SETTINGS_VIEW)
     @blp.response(200, BusinessCalendarSchema)
     def get(self) -> Any:
         """工作日历：工作日、上下班时间（北京时间）与节假日、调休上班日"""
         return sla.get_calendar(session(), org_id=principal().org_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(BusinessWeekSchema)
     @blp.response(200, BusinessCalendarSchema)
     def put(self, data: dict[str, Any]) -> Any:
@@ -89,7 +86,7 @@ class BusinessCalendar(MethodView):
 
 @blp.route("/settings/business-calendar/days")
 class BusinessDays(MethodView):
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(BusinessDaySchema)
     @blp.response(201, BusinessDaySchema)
     @blp.alt_response(409, description="conflict：该日期已设置")
@@ -106,7 +103,7 @@ class BusinessDays(MethodView):
 
 @blp.route("/settings/business-calendar/days/<int:day_id>")
 class BusinessDay(MethodView):
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     def delete(self, day_id: int) -> None:
         """删除节假日或调休上班日"""

@@ -15,7 +15,7 @@ from schemas.staff import (
     StaffQueryArgsSchema,
     StaffSchema,
 )
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.staff import members, structure
 from server.web.blueprint import Blueprint
 from server.web.context import container, now, principal, session
@@ -24,13 +24,10 @@ blp = Blueprint(
     "admin_staff", __name__, url_prefix="/api/v1/admin", description="控制台：部门、岗位、员工"
 )
 
-READ = (Role.ADMIN, Role.DISPATCHER)
-WRITE = (Role.ADMIN,)
-
 
 @blp.route("/departments")
 class Departments(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.DISPATCH_VIEW)
     @blp.arguments(NameQueryArgsSchema, location="query")
     @blp.response(200, page_of(DepartmentSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -43,7 +40,7 @@ class Departments(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(DepartmentSchema)
     @blp.response(201, DepartmentSchema)
     @blp.alt_response(409, description="部门名称已存在")
@@ -54,7 +51,7 @@ class Departments(MethodView):
 
 @blp.route("/departments/<int:department_id>")
 class DepartmentById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.DISPATCH_VIEW)
     @blp.response(200, DepartmentSchema)
     @blp.alt_response(404, description="部门不存在")
     def get(self, department_id: int) -> Any:
@@ -63,7 +60,7 @@ class DepartmentById(MethodView):
             session(), org_id=principal().org_id, department_id=department_id
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(DepartmentSchema(partial=True))
     @blp.response(200, DepartmentSchema)
     @blp.alt_response(404, description="部门不存在")
@@ -74,7 +71,7 @@ class DepartmentById(MethodView):
             session(), org_id=principal().org_id, department_id=department_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="部门不存在")
     @blp.alt_response(409, description="in_use：部门下仍有员工或绑定的工单类型")
@@ -87,7 +84,7 @@ class DepartmentById(MethodView):
 
 @blp.route("/posts")
 class Posts(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.DISPATCH_VIEW)
     @blp.arguments(NameQueryArgsSchema, location="query")
     @blp.response(200, page_of(PostSchema))
     def get(self, args: dict[str, Any]) -> Any:
@@ -100,7 +97,7 @@ class Posts(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(PostSchema)
     @blp.response(201, PostSchema)
     @blp.alt_response(409, description="岗位名称已存在")
@@ -111,14 +108,14 @@ class Posts(MethodView):
 
 @blp.route("/posts/<int:post_id>")
 class PostById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.DISPATCH_VIEW)
     @blp.response(200, PostSchema)
     @blp.alt_response(404, description="岗位不存在")
     def get(self, post_id: int) -> Any:
         """岗位详情"""
         return structure.get_post(session(), org_id=principal().org_id, post_id=post_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(PostSchema(partial=True))
     @blp.response(200, PostSchema)
     @blp.alt_response(404, description="岗位不存在")
@@ -129,7 +126,7 @@ class PostById(MethodView):
             session(), org_id=principal().org_id, post_id=post_id, changes=changes
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="岗位不存在")
     @blp.alt_response(409, description="in_use：岗位下仍有员工或绑定的工单类型")
@@ -140,14 +137,14 @@ class PostById(MethodView):
 
 @blp.route("/staff")
 class StaffList(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.DISPATCH_VIEW)
     @blp.arguments(StaffQueryArgsSchema, location="query")
     @blp.response(200, page_of(StaffListItemSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """员工列表（手机号脱敏；含生效的抢单数上限、手上工单数与可接工单类型）"""
         return members.list_staff(session(), org_id=principal().org_id, **args)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(StaffSchema)
     @blp.response(201, StaffSchema)
     @blp.alt_response(409, description="手机号已被使用")
@@ -158,14 +155,14 @@ class StaffList(MethodView):
 
 @blp.route("/staff/<int:staff_id>")
 class StaffById(MethodView):
-    @blp.auth(*READ)
+    @blp.auth(Permission.DISPATCH_VIEW)
     @blp.response(200, StaffSchema)
     @blp.alt_response(404, description="员工不存在")
     def get(self, staff_id: int) -> Any:
         """员工详情"""
         return members.get_staff(session(), org_id=principal().org_id, staff_id=staff_id)
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(StaffSchema(partial=True))
     @blp.response(200, StaffSchema)
     @blp.alt_response(404, description="员工不存在")
@@ -183,7 +180,7 @@ class StaffById(MethodView):
             now=now(),
         )
 
-    @blp.auth(*WRITE)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.response(204)
     @blp.alt_response(404, description="员工不存在")
     @blp.alt_response(409, description="不能停用自己")

@@ -16,7 +16,7 @@ from schemas.surveys import (
     SurveySchema,
 )
 from server.kernel.clock import LOCAL_TZ
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.surveys import building, results
 from server.web.audit import record_export
 from server.web.blueprint import Blueprint
@@ -26,12 +26,10 @@ blp = Blueprint(
     "admin_surveys", __name__, url_prefix="/api/v1/admin", description="控制台：满意度调查"
 )
 
-DESK = (Role.ADMIN, Role.DISPATCHER)
-
 
 @blp.route("/surveys")
 class Surveys(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.NOTICES_VIEW)
     @blp.read_only()
     @blp.arguments(SurveyQueryArgsSchema, location="query")
     @blp.response(200, page_of(SurveySchema))
@@ -45,7 +43,7 @@ class Surveys(MethodView):
             page_size=args["page_size"],
         )
 
-    @blp.auth(*DESK)
+    @blp.auth(Permission.NOTICES_ACT)
     @blp.idempotent()
     @blp.arguments(SurveyCreateSchema)
     @blp.response(201, SurveySchema)
@@ -70,7 +68,7 @@ class Surveys(MethodView):
 
 
 @blp.get("/surveys/<int:survey_id>")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_VIEW)
 @blp.read_only()
 @blp.response(200, SurveySchema)
 def survey(survey_id: int) -> Any:
@@ -79,7 +77,7 @@ def survey(survey_id: int) -> Any:
 
 
 @blp.post("/surveys/<int:survey_id>/open")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_ACT)
 @blp.response(200, SurveySchema)
 @blp.alt_response(409, description="invalid_transition：问卷已开放")
 def open_survey(survey_id: int) -> Any:
@@ -90,7 +88,7 @@ def open_survey(survey_id: int) -> Any:
 
 
 @blp.post("/surveys/<int:survey_id>/close")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_ACT)
 @blp.response(200, SurveySchema)
 @blp.alt_response(409, description="invalid_transition：问卷未开放")
 def close_survey(survey_id: int) -> Any:
@@ -101,7 +99,7 @@ def close_survey(survey_id: int) -> Any:
 
 
 @blp.get("/surveys/<int:survey_id>/results")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_VIEW)
 @blp.read_only()
 @blp.response(200, SurveyResultsSchema)
 def survey_results(survey_id: int) -> Any:
@@ -110,7 +108,7 @@ def survey_results(survey_id: int) -> Any:
 
 
 @blp.get("/surveys/<int:survey_id>/export")
-@blp.auth(*DESK)
+@blp.auth(Permission.NOTICES_VIEW)
 @blp.read_only()
 @blp.arguments(ExportArgsSchema, location="query")
 @blp.response(

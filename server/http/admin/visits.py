@@ -10,6 +10,7 @@ from schemas.visits import (
     VisitOutcomeSchema,
     VisitQueryArgsSchema,
 )
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.orders.actors import Actor
 from server.visits import desk
@@ -17,8 +18,6 @@ from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
 
 blp = Blueprint("admin_visits", __name__, url_prefix="/api/v1/admin", description="控制台：回访")
-
-DESK = (Role.ADMIN, Role.DISPATCHER)
 
 
 def _actor() -> Actor:
@@ -28,7 +27,7 @@ def _actor() -> Actor:
 
 
 @blp.get("/return-visits")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.read_only()
 @blp.arguments(VisitQueryArgsSchema, location="query")
 @blp.response(200, ReturnVisitPageSchema)
@@ -48,7 +47,7 @@ def visits(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/return-visits/<int:visit_id>")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.read_only()
 @blp.response(200, ReturnVisitSchema)
 @blp.alt_response(404, description="回访任务不存在")
@@ -58,7 +57,7 @@ def visit(visit_id: int) -> Any:
 
 
 @blp.post("/return-visits/<int:visit_id>/outcome")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_ACT)
 @blp.arguments(VisitOutcomeSchema)
 @blp.response(200, ReturnVisitSchema)
 @blp.alt_response(404, description="回访任务不存在")

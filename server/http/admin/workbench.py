@@ -13,7 +13,7 @@ from schemas.workbench import (
     WorkbenchSchema,
     WorkbenchSettingsSchema,
 )
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.organisation import settings as settings_service
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
@@ -23,11 +23,9 @@ blp = Blueprint(
     "admin_workbench", __name__, url_prefix="/api/v1/admin", description="控制台：工作台"
 )
 
-DESK = (Role.ADMIN, Role.DISPATCHER)
-
 
 @blp.get("/workbench")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.read_only()
 @blp.arguments(WorkbenchArgsSchema, location="query")
 @blp.response(200, WorkbenchSchema)
@@ -48,7 +46,7 @@ def workbench(args: dict[str, Any]) -> Any:
 
 
 @blp.get("/workbench/orders")
-@blp.auth(*DESK)
+@blp.auth(Permission.ORDERS_VIEW)
 @blp.read_only()
 @blp.arguments(WorkbenchQueueArgsSchema, location="query")
 @blp.response(200, WorkbenchOrderPageSchema)
@@ -66,14 +64,14 @@ def queue(args: dict[str, Any]) -> Any:
 
 @blp.route("/settings/workbench")
 class WorkbenchSettings(MethodView):
-    @blp.auth(*DESK)
+    @blp.auth(Permission.ORDERS_VIEW)
     @blp.read_only()
     @blp.response(200, WorkbenchSettingsSchema)
     def get(self) -> Any:
         """工作台与催单设置：派单未接、挂起过久的阈值，住户催单的等待时间与间隔（分钟）"""
         return settings_service.get_organisation(session(), org_id=principal().org_id)
 
-    @blp.auth(Role.ADMIN)
+    @blp.auth(Permission.SETTINGS_ACT)
     @blp.arguments(WorkbenchSettingsSchema(partial=True))
     @blp.response(200, WorkbenchSettingsSchema)
     def patch(self, changes: dict[str, Any]) -> Any:

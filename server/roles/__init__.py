@@ -1,0 +1,1 @@
+"""Roles as data (权限): an organisation's roles composed from the permission catalogue."""
