@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from server.dashboard.models import ESCALATE_SQL, MARKS, PAUSE_STEPS, PAUSED_SQL
 from server.dashboard.rules import SOURCE_DESK, SOURCE_STAFF, SOURCE_TENANT, Range
 from server.orders.overdue import overdue_clause
+from server.roles.grants import community_scope
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -54,13 +55,10 @@ class Filters:
 
 
 def visible_communities(session: Session, *, org_id: int, user_id: int) -> Scope:
-    """The communities a console user may see. Today: the whole organisation (None).
-
-    A per-community restriction (a dispatcher of some communities only) returns their ids
-    here; every dashboard statement applies it.
-    """
-    del session, user_id
-    return Scope(org_id=org_id, community_ids=None)
+    """The communities a console user may see: their roles' data scope (None: all of the
+    organisation's). Every dashboard statement applies it."""
+    del user_id  # the scope is the request's grant (server.roles)
+    return Scope(org_id=org_id, community_ids=community_scope(session))
 
 
 def cohort_sql(scope: Scope, filters: Filters, *, now: datetime) -> tuple[str, dict[str, Any]]:

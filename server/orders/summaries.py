@@ -21,6 +21,7 @@ from server.db.session import core
 from server.directory.models import Building, Community, Room, Unit
 from server.kernel.errors import NotFound
 from server.orders.models import Order
+from server.roles.grants import community_scope
 from server.staff.models import Staff
 
 SUMMARY_COLUMNS = (
@@ -139,6 +140,9 @@ def summary_page(
     (`db.pagination.count_up_to`).
     """
     connection = core(session)
+    scope = community_scope(session)
+    if scope is not None:
+        stmt = stmt.where(Order.community_id.in_(sorted(scope)))
     exact = True
     if count_limit is None:
         total = connection.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0

@@ -40,6 +40,14 @@ def require_community(session: Session, community_id: int | None) -> None:
         raise NotFound()
 
 
+def community_scope(session: Session) -> frozenset[int] | None:
+    """The communities the caller's data is limited to; None: no limit. For the statements
+    that run on the connection (lean lists, counts, reports), which the ORM's criteria of
+    `roles.scope` do not see: they add `community_id IN (...)` themselves."""
+    grant = current_grant(session)
+    return None if grant is None else grant.communities
+
+
 def user_grant(session: Session, *, user_id: int, preset_roles: frozenset[str]) -> Grant:
     """A user's grant as the database holds it now: presets plus the roles they hold."""
     rows = session.execute(

@@ -22,23 +22,31 @@ from server.parking.models import ParkingSpace
 from server.roles.grants import current_grant
 from server.visits.models import ReturnVisit
 
+# The subqueries read the tables, not the mapped classes: the criteria must not apply inside
+# one another (a customer whose relations are all out of scope is not "related to no room").
+_rooms = Room.__table__
+_buildings = Building.__table__
+_customer_rooms = CustomerRoom.__table__
+_customers = Customer.__table__
+_orders = Order.__table__
+
 
 def _rooms_in(ids: list[int]) -> Any:
-    return select(Room.id).where(Room.community_id.in_(ids))
+    return select(_rooms.c.id).where(_rooms.c.community_id.in_(ids))
 
 
-def _customer_visible(ids: list[int]) -> Any:
+def _customer_visible(ids: list[int], customer_id: Any) -> Any:
     """A customer related (ever) to a room in scope, or not yet related to any room (just
     registered: the desk places them next)."""
-    related = select(CustomerRoom.id).where(CustomerRoom.customer_id == Customer.id)
+    related = select(_customer_rooms.c.id).where(_customer_rooms.c.customer_id == customer_id)
     return or_(
-        exists(related.where(CustomerRoom.room_id.in_(_rooms_in(ids)))),
+        exists(related.where(_customer_rooms.c.room_id.in_(_rooms_in(ids)))),
         ~exists(related),
     )
 
 
 def _orders_in(ids: list[int]) -> Any:
-    return select(Order.id).where(Order.community_id.in_(ids))
+    return select(_orders.c.id).where(_orders.c.community_id.in_(ids))
 
 
 # Each community-bound table and its criterion over the communities in scope.
@@ -53,13 +61,8 @@ CRITERIA: tuple[tuple[type[Any], Callable[[list[int]], Any]], ...] = (
     (Order, lambda ids: Order.community_id.in_(ids)),
     (ParkingSpace, lambda ids: ParkingSpace.community_id.in_(ids)),
     (CustomerRoom, lambda ids: CustomerRoom.room_id.in_(_rooms_in(ids))),
-    (Customer, _customer_visible),
-    (
-        Contact,
-        lambda ids: exists(
-            select(Customer.id).where(Customer.id == Contact.customer_id, _customer_visible(ids))
-        ),
-    ),
+    (Customer, lambda ids: _customer_visible(ids, Customer.id)),
+    (Contact, lambda ids: _customer_visible(ids, Contact.customer_id)),
     (
         Complaint,
         lambda ids: or_(Complaint.order_id.is_(None), Complaint.order_id.in_(_orders_in(ids))),

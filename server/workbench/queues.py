@@ -26,6 +26,7 @@ from server.orders.overdue import overdue_clause
 from server.orders.summaries import summary_page
 from server.orders.urging import URGEABLE_VALUES
 from server.organisation.models import Organisation
+from server.roles.grants import community_scope
 from server.sla.models import SlaClock
 from server.visits import figures as visit_figures
 from server.workbench.rules import (
@@ -47,6 +48,8 @@ class Context:
 
     org: Organisation
     now: datetime
+    # The caller's data scope (server.roles): None, every community.
+    communities: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,10 @@ def _literal(value: str) -> ColumnElement[Any]:
 
 
 def _base(ctx: Context) -> Select[Any]:
-    return select(Order).where(Order.org_id == ctx.org.id)
+    stmt = select(Order).where(Order.org_id == ctx.org.id)
+    if ctx.communities is not None:
+        stmt = stmt.where(Order.community_id.in_(sorted(ctx.communities)))
+    return stmt
 
 
 def _unassigned(ctx: Context) -> Select[Any]:
@@ -157,7 +163,7 @@ def _context(session: Session, *, org_id: int, now: datetime) -> Context:
     org = session.get(Organisation, org_id)
     if org is None:
         raise NotFound("机构不存在")
-    return Context(org=org, now=now)
+    return Context(org=org, now=now, communities=community_scope(session))
 
 
 def workbench(
