@@ -27,10 +27,12 @@ from server.kernel.errors import (
     ValidationFailed,
     WeChatNotBound,
 )
+from server.kernel.permissions import Permission
 from server.kernel.personal_data import mask_phone, normalise_phone
 from server.kernel.roles import Role
 from server.notifications.devices import remove_user_devices
 from server.organisation.models import Organisation
+from server.roles.grants import require
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ def unbind_wechat(
     session of the old WeChat ends (refresh tokens revoked, access tokens refused, its devices
     forgotten). Audited with the reason.
     """
+    require(session, Permission.CUSTOMERS_ACT)
     normalised = normalise_phone(phone)
     user = (
         session.scalar(

@@ -20,8 +20,10 @@ from server.accounts.models import User
 from server.audit import rules
 from server.audit.models import AuditEntry
 from server.db.pagination import Page, paginate
+from server.kernel.permissions import Permission
 from server.kernel.personal_data import mask_phone, normalise_phone
 from server.organisation.models import Organisation
+from server.roles.grants import require
 
 # session.info key: a callable answering the current request's `Origin` (or None outside one).
 ORIGIN = "baoxiu_audit_origin"
@@ -197,6 +199,7 @@ def search(
     session: Session, *, org_id: int, filters: AuditFilters, page: int, page_size: int
 ) -> Page[AuditEntry]:
     """The organisation's log, newest first, filtered by actor, kind, target and time."""
+    require(session, Permission.AUDIT_VIEW)
     return paginate(session, _query(org_id, filters), page=page, page_size=page_size)
 
 
@@ -223,6 +226,7 @@ def export_rows(
     session: Session, *, org_id: int, filters: AuditFilters, tz: Any
 ) -> Iterator[list[Any]]:
     """The filtered log as rows for CSV / XLSX (newest first, at most MAX_EXPORT_ROWS)."""
+    require(session, Permission.AUDIT_VIEW)
     stmt = _query(org_id, filters).limit(MAX_EXPORT_ROWS)
     for entry in session.scalars(stmt.execution_options(yield_per=1000)):
         yield [

@@ -19,10 +19,12 @@ from server.charges import ledger, rules
 from server.charges.models import OrderCharge, OrderFee, ServiceSpec
 from server.jobs import ORDER_SETTLED
 from server.kernel.errors import ValidationFailed
+from server.kernel.permissions import Permission
 from server.orders.actors import Actor
 from server.orders.models import Order
 from server.orders.moves import Action, Status, load_order, move
 from server.outbox.outbox import enqueue_on_commit
+from server.roles.grants import require
 
 COMPANY = rules.COMPANY
 CANCELLED = Status.CANCELLED.value
@@ -293,6 +295,7 @@ def adjust_fee(
     A settled order is settled again at once; an open one when it is completed (until
     then a discount only lowers what is left of the prepay).
     """
+    require(session, Permission.MONEY_ACT)
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     fee = _fee_row(session, order)
     fee.waived, fee.discount_fen = waive, 0 if waive else discount_fen

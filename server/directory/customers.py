@@ -15,6 +15,8 @@ from server.db.scoping import apply_changes, ensure_absent, get_owned, reference
 from server.directory.models import Contact, Customer, CustomerRoom, Room
 from server.kernel.clock import instant
 from server.kernel.errors import Conflict, ValidationFailed
+from server.kernel.permissions import Permission
+from server.roles.grants import require
 
 _RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
 _RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -73,6 +75,7 @@ def create_customer(session: Session, *, org_id: int, data: dict[str, Any]) -> C
     A person registered with a phone and no contacts becomes their own contact, so that they
     can log in and file for their rooms without a second step at the desk.
     """
+    require(session, Permission.CUSTOMERS_ACT)
     fields = dict(data)
     contacts = fields.pop("contacts", None) or []
     if not contacts and fields["kind"] == "person" and fields.get("phone"):
@@ -95,6 +98,7 @@ def update_customer(
     session: Session, *, org_id: int, customer_id: int, changes: dict[str, Any]
 ) -> Customer:
     """Change a customer's kind, name, phone, ID number or remark."""
+    require(session, Permission.CUSTOMERS_ACT)
     customer = get_customer(session, org_id=org_id, customer_id=customer_id)
     if "kind" in changes or "id_number" in changes:
         _check_id_number(
@@ -107,6 +111,7 @@ def update_customer(
 
 def delete_customer(session: Session, *, org_id: int, customer_id: int) -> None:
     """Delete a customer with their contacts and room relations."""
+    require(session, Permission.CUSTOMERS_ACT)
     customer = get_customer(session, org_id=org_id, customer_id=customer_id)
     session.delete(customer)
     session.flush()
@@ -131,6 +136,7 @@ def add_contact(
     session: Session, *, org_id: int, customer_id: int, data: dict[str, Any]
 ) -> Contact:
     """Add a contact to a customer; a phone appears once per customer."""
+    require(session, Permission.CUSTOMERS_ACT)
     customer = get_customer(session, org_id=org_id, customer_id=customer_id)
     _ensure_contact_phone_free(
         session, customer_id=customer.id, phone=data["phone"], exclude_id=None
@@ -145,6 +151,7 @@ def update_contact(
     session: Session, *, org_id: int, contact_id: int, changes: dict[str, Any]
 ) -> Contact:
     """Change a contact's name, phone or relation."""
+    require(session, Permission.CUSTOMERS_ACT)
     contact = get_contact(session, org_id=org_id, contact_id=contact_id)
     if "phone" in changes:
         _ensure_contact_phone_free(
@@ -157,6 +164,7 @@ def update_contact(
 
 def delete_contact(session: Session, *, org_id: int, contact_id: int) -> None:
     """Remove a contact (their phone no longer opens the customer's rooms)."""
+    require(session, Permission.CUSTOMERS_ACT)
     contact = get_contact(session, org_id=org_id, contact_id=contact_id)
     session.delete(contact)
     session.flush()
@@ -183,6 +191,7 @@ def add_customer_room(
     session: Session, *, org_id: int, customer_id: int, data: dict[str, Any]
 ) -> CustomerRoom:
     """Record that a customer owns, rents or lives in a room from a date."""
+    require(session, Permission.CUSTOMERS_ACT)
     customer = get_customer(session, org_id=org_id, customer_id=customer_id)
     fields = dict(data)
     room = _room_ref(session, org_id=org_id, room_id=fields.pop("room_id"))
@@ -207,6 +216,7 @@ def update_customer_room(
     session: Session, *, org_id: int, customer_room_id: int, changes: dict[str, Any]
 ) -> CustomerRoom:
     """Change a relation's room, kind or period (ending it sets `end_date`)."""
+    require(session, Permission.CUSTOMERS_ACT)
     link = get_customer_room(session, org_id=org_id, customer_room_id=customer_room_id)
     fields = dict(changes)
     room = link.room
@@ -231,6 +241,7 @@ def update_customer_room(
 
 def delete_customer_room(session: Session, *, org_id: int, customer_room_id: int) -> None:
     """Remove a relation recorded by mistake (to end a real one, set its `end_date`)."""
+    require(session, Permission.CUSTOMERS_ACT)
     link = get_customer_room(session, org_id=org_id, customer_room_id=customer_room_id)
     session.delete(link)
     session.flush()

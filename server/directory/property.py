@@ -13,6 +13,8 @@ from server.db.scoping import apply_changes, ensure_absent, get_owned, reference
 from server.directory.models import Building, Community, Room, Unit
 from server.kernel.clock import instant
 from server.kernel.errors import ValidationFailed
+from server.kernel.permissions import Permission
+from server.roles.grants import require
 
 
 def list_communities(
@@ -33,6 +35,7 @@ def get_community(session: Session, *, org_id: int, community_id: int) -> Commun
 
 def create_community(session: Session, *, org_id: int, data: dict[str, Any]) -> Community:
     """Add a community; its code is unique in the organisation."""
+    require(session, Permission.PROPERTY_ACT)
     _ensure_code_free(session, org_id=org_id, code=data["code"], exclude_id=None)
     community = Community(org_id=org_id, **data)
     session.add(community)
@@ -44,6 +47,7 @@ def update_community(
     session: Session, *, org_id: int, community_id: int, changes: dict[str, Any]
 ) -> Community:
     """Change a community's name, code or address."""
+    require(session, Permission.PROPERTY_ACT)
     community = get_community(session, org_id=org_id, community_id=community_id)
     if "code" in changes:
         _ensure_code_free(session, org_id=org_id, code=changes["code"], exclude_id=community.id)
@@ -54,6 +58,7 @@ def update_community(
 
 def delete_community(session: Session, *, org_id: int, community_id: int) -> None:
     """Delete an empty community (one with buildings is refused as in use)."""
+    require(session, Permission.PROPERTY_ACT)
     session.delete(get_community(session, org_id=org_id, community_id=community_id))
     session.flush()
 
@@ -91,6 +96,7 @@ def get_building(session: Session, *, org_id: int, building_id: int) -> Building
 
 def create_building(session: Session, *, org_id: int, data: dict[str, Any]) -> Building:
     """Add a building to a community of the organisation; its name is unique there."""
+    require(session, Permission.PROPERTY_ACT)
     fields = dict(data)
     community = _community_ref(session, org_id=org_id, community_id=fields.pop("community_id"))
     _ensure_building_name_free(
@@ -106,6 +112,7 @@ def update_building(
     session: Session, *, org_id: int, building_id: int, changes: dict[str, Any]
 ) -> Building:
     """Rename a building or change its number of floors."""
+    require(session, Permission.PROPERTY_ACT)
     building = get_building(session, org_id=org_id, building_id=building_id)
     if "name" in changes:
         _ensure_building_name_free(
@@ -121,6 +128,7 @@ def update_building(
 
 def delete_building(session: Session, *, org_id: int, building_id: int) -> None:
     """Delete an empty building (one with units or rooms is refused as in use)."""
+    require(session, Permission.PROPERTY_ACT)
     session.delete(get_building(session, org_id=org_id, building_id=building_id))
     session.flush()
 
@@ -143,6 +151,7 @@ def get_unit(session: Session, *, org_id: int, unit_id: int) -> Unit:
 
 def create_unit(session: Session, *, org_id: int, data: dict[str, Any]) -> Unit:
     """Add a unit to a building of the organisation; its name is unique in the building."""
+    require(session, Permission.PROPERTY_ACT)
     fields = dict(data)
     building = _building_ref(session, org_id=org_id, building_id=fields.pop("building_id"))
     _ensure_unit_name_free(session, building_id=building.id, name=fields["name"], exclude_id=None)
@@ -154,6 +163,7 @@ def create_unit(session: Session, *, org_id: int, data: dict[str, Any]) -> Unit:
 
 def update_unit(session: Session, *, org_id: int, unit_id: int, changes: dict[str, Any]) -> Unit:
     """Rename a unit."""
+    require(session, Permission.PROPERTY_ACT)
     unit = get_unit(session, org_id=org_id, unit_id=unit_id)
     if "name" in changes:
         _ensure_unit_name_free(
@@ -166,6 +176,7 @@ def update_unit(session: Session, *, org_id: int, unit_id: int, changes: dict[st
 
 def delete_unit(session: Session, *, org_id: int, unit_id: int) -> None:
     """Delete a unit no room refers to (otherwise refused as in use)."""
+    require(session, Permission.PROPERTY_ACT)
     session.delete(get_unit(session, org_id=org_id, unit_id=unit_id))
     session.flush()
 
@@ -202,6 +213,7 @@ def get_room(session: Session, *, org_id: int, room_id: int) -> Room:
 
 def create_room(session: Session, *, org_id: int, data: dict[str, Any]) -> Room:
     """Add a room to a building (and optionally a unit of it); its code is unique per community."""
+    require(session, Permission.PROPERTY_ACT)
     fields = dict(data)
     building = _building_ref(session, org_id=org_id, building_id=fields.pop("building_id"))
     unit = _unit_ref(session, org_id=org_id, unit_id=fields.pop("unit_id", None), building=building)
@@ -225,6 +237,7 @@ def create_room(session: Session, *, org_id: int, data: dict[str, Any]) -> Room:
 
 def update_room(session: Session, *, org_id: int, room_id: int, changes: dict[str, Any]) -> Room:
     """Change a room; moving it to another building carries its community along."""
+    require(session, Permission.PROPERTY_ACT)
     room = get_room(session, org_id=org_id, room_id=room_id)
     fields = dict(changes)
     building = room.building
@@ -247,6 +260,7 @@ def update_room(session: Session, *, org_id: int, room_id: int, changes: dict[st
 
 def delete_room(session: Session, *, org_id: int, room_id: int) -> None:
     """Delete a room no customer or order refers to (otherwise refused as in use)."""
+    require(session, Permission.PROPERTY_ACT)
     room = get_room(session, org_id=org_id, room_id=room_id)
     session.delete(room)
     session.flush()

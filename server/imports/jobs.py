@@ -29,7 +29,9 @@ from server.imports.reading import sniff_format
 from server.imports.rules import MAX_FILE_BYTES, QUEUED, WORKBOOK
 from server.jobs import RUN_IMPORT
 from server.kernel.errors import ImportFileRejected
+from server.kernel.permissions import Permission
 from server.outbox.dispatch import DISPATCHER_KEY
+from server.roles.grants import require
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ def create_job(
     now: datetime,
 ) -> ImportJob:
     """Record an import of a stored file and queue it after the commit."""
+    require(session, Permission.IMPORTS_ACT)
     if stored.file_format == "csv" and kind == WORKBOOK:
         raise ImportFileRejected(errors={"kind": [MSG_CSV_WORKBOOK]})
     job = ImportJob(

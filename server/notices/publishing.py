@@ -19,6 +19,7 @@ from server.db.scoping import get_owned
 from server.directory.models import Building, Community, Room
 from server.jobs import NOTICE_FAN_OUT
 from server.kernel.errors import InvalidTransition, ValidationFailed
+from server.kernel.permissions import Permission
 from server.kernel.values import PURPOSE_NOTICE
 from server.notices.models import Notice
 from server.notices.rules import (
@@ -35,6 +36,7 @@ from server.notices.rules import (
     scope_fits,
 )
 from server.outbox.outbox import enqueue_on_commit
+from server.roles.grants import require
 from server.staff.models import Department
 from server.uploads.files import attachable_uploads
 
@@ -87,6 +89,7 @@ def publish(
     unattached, of the organisation): from then on the sweeper leaves them alone and no other
     notice, order or complaint can take them.
     """
+    require(session, Permission.NOTICES_ACT)
     if not scope_fits(new.audience, new.scope):
         raise ValidationFailed.field("scope", "发布范围与对象类型不符")
     if new.audience == AUDIENCE_STAFF and new.urgent:
@@ -165,6 +168,7 @@ def publish_due(session: Session, *, now: datetime, batch: int = 100) -> int:
 
 def withdraw(session: Session, *, org_id: int, notice_id: int, now: datetime) -> Notice:
     """Withdraw a scheduled or published notice: recipients no longer see it."""
+    require(session, Permission.NOTICES_ACT)
     get_owned(session, Notice, notice_id, org_id=org_id, message="通知不存在")
     changed = session.execute(
         update(Notice)

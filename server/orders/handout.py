@@ -25,6 +25,7 @@ from server.kernel.errors import (
     ReopenWindowPassed,
     ValidationFailed,
 )
+from server.kernel.permissions import Permission
 from server.orders.actors import Actor
 from server.orders.capacity import Technician, reserve_capacity
 from server.orders.eligibility import order_eligible, type_reaches
@@ -33,6 +34,7 @@ from server.orders.models import Order
 from server.orders.moves import append_event, load_order, move, record_event, require_assignee
 from server.orders.rules.states import HELD_VALUES, Action, Status, next_status, sources
 from server.organisation.models import Organisation
+from server.roles.grants import require
 from server.visits import triggers as visit_triggers
 
 # Accepted and being worked on: only an explicit take-back (改派) moves these.
@@ -191,6 +193,7 @@ def assign_order(
     a plain assign that loses the race to a grab answers order_taken instead of silently taking
     the job from the technician who just grabbed it.
     """
+    require(session, Permission.DISPATCH_ACT)
     tech = reserve_capacity(session, org_id=actor.org_id, staff_id=staff_id, field="staff_id")
     order = load_order(session, org_id=actor.org_id, order_id=order_id, lock=True)
     if order.status in UNDER_WAY_VALUES and not take_back:

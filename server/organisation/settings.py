@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 from server.accounts.models import User
 from server.db.scoping import apply_changes
 from server.kernel.errors import NotFound
+from server.kernel.permissions import Permission
 from server.orders.capacity import effective_grab_cap, grab_cap_of
 from server.organisation.models import Organisation
+from server.roles.grants import require
 from server.staff.models import Department, Staff
 from server.staff.technicians import active_technician
 
@@ -26,6 +28,7 @@ def get_organisation(session: Session, *, org_id: int) -> Organisation:
 
 def update_organisation(session: Session, *, org_id: int, changes: dict[str, Any]) -> Organisation:
     """Rename the organisation, change its default grab cap or its reopen window."""
+    require(session, Permission.SETTINGS_ACT)
     org = get_organisation(session, org_id=org_id)
     apply_changes(org, changes)
     session.flush()
@@ -91,6 +94,7 @@ def update_workbench_settings(
     session: Session, *, org_id: int, changes: dict[str, Any]
 ) -> Organisation:
     """Change the workbench's thresholds and the tenant's 催单 timing (minutes)."""
+    require(session, Permission.SETTINGS_ACT)
     org = get_organisation(session, org_id=org_id)
     apply_changes(org, {k: v for k, v in changes.items() if k in WORKBENCH_SETTINGS})
     session.flush()

@@ -33,6 +33,7 @@ from server.kernel.errors import (
     NothingToPay,
     ValidationFailed,
 )
+from server.kernel.permissions import Permission
 from server.orders.actors import Actor
 from server.orders.lists import require_tenant_access
 from server.orders.models import Order
@@ -56,6 +57,7 @@ from server.payments.rules import (
     WECHAT,
     out_trade_no,
 )
+from server.roles.grants import require
 
 AWAITING_PAYMENT = "awaiting_payment"
 SETTLED = ("completed", "closed")
@@ -317,6 +319,7 @@ def record_offline_payment(
     Never more than the order owes now; a company-paid order owes the tenant nothing. A
     payment the tenant still has open was for the old amount: it is closed at its provider.
     """
+    require(session, Permission.MONEY_ACT)
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise ValidationFailed.field("amount_fen", "金额须为正整数（分）")
     if not 0 < amount_fen <= MAX_OFFLINE_FEN:

@@ -21,6 +21,7 @@ from server.db.session import record_domain_event
 from server.jobs import SUBMIT_REFUND
 from server.kernel.clock import local_date
 from server.kernel.errors import RefundExceedsPaid, ValidationFailed
+from server.kernel.permissions import Permission
 from server.orders.actors import Actor
 from server.orders.moves import load_order
 from server.outbox.outbox import enqueue_on_commit
@@ -41,6 +42,7 @@ from server.payments.rules import (
     out_refund_no,
     refundable_fen,
 )
+from server.roles.grants import require
 
 MAX_REFUND_FEN = 100_000_000
 MSG_REASONS = {
@@ -202,6 +204,7 @@ def desk_refund(
     session: Session, *, actor: Actor, order_id: int, amount_fen: int, reason: str, now: datetime
 ) -> list[Refund]:
     """The desk gives money back (退款), with a reason; never more than is refundable."""
+    require(session, Permission.REFUNDS_ACT)
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise ValidationFailed.field("amount_fen", "金额须为正整数（分）")
     if not 0 < amount_fen <= MAX_REFUND_FEN:

@@ -65,7 +65,7 @@ def permission_catalogue() -> list[PermissionView]:
 def list_roles(session: Session, *, org_id: int) -> list[RoleView]:
     """The presets, then the organisation's roles by name, each with how many hold it."""
     require(session, Permission.ROLES_ACT)
-    preset_holders = dict(
+    preset_holders: dict[str, int] = dict(
         session.execute(
             select(func.unnest(User.roles).label("role"), func.count())
             .join(Staff, Staff.user_id == User.id)
