@@ -25,6 +25,7 @@ from flask import Response, g, make_response, redirect, render_template, request
 from server.accounts.access import current_access
 from server.accounts.tokens import Principal
 from server.db.scoping import belongs_to
+from server.kernel.permissions import LABELS, Permission
 from server.web.context import container
 
 COOKIE = "baoxiu_console"
@@ -146,6 +147,50 @@ def _still_allowed(doc: dict[str, Any]) -> bool:
     return True
 
 
+# The permission each screen needs to be opened (GET) and to act (any other method), by path
+# under /console: the longest matching prefix decides. The navigation shows only what the
+# caller may open; the use cases check again what each action needs (assign, refund…).
+SCREENS: tuple[tuple[str, Permission, Permission], ...] = (
+    ("/workbench", Permission.ORDERS_VIEW, Permission.ORDERS_ACT),
+    ("/orders/new", Permission.ORDERS_ACT, Permission.ORDERS_ACT),
+    ("/orders", Permission.ORDERS_VIEW, Permission.ORDERS_ACT),
+    ("/service-images", Permission.ORDERS_VIEW, Permission.ORDERS_ACT),
+    ("/dashboard", Permission.REPORTS_VIEW, Permission.REPORTS_VIEW),
+    ("/visits", Permission.ORDERS_VIEW, Permission.ORDERS_ACT),
+    ("/complaints", Permission.ORDERS_VIEW, Permission.ORDERS_ACT),
+    ("/notices", Permission.NOTICES_VIEW, Permission.NOTICES_ACT),
+    ("/surveys", Permission.NOTICES_VIEW, Permission.NOTICES_ACT),
+    ("/parking", Permission.CUSTOMERS_VIEW, Permission.CUSTOMERS_ACT),
+    ("/search", Permission.CUSTOMERS_VIEW, Permission.CUSTOMERS_ACT),
+    ("/wechat-unbind", Permission.CUSTOMERS_ACT, Permission.CUSTOMERS_ACT),
+    ("/imports", Permission.IMPORTS_ACT, Permission.IMPORTS_ACT),
+    ("/audit", Permission.AUDIT_VIEW, Permission.AUDIT_VIEW),
+    ("/roles", Permission.ROLES_ACT, Permission.ROLES_ACT),
+)
+
+
+def screen_permission(path: str, method: str = "GET") -> Permission | None:
+    """What opening (or acting on) a console path needs; None for a path no screen claims."""
+    path = path.removeprefix("/console")
+    best: tuple[str, Permission, Permission] | None = None
+    for screen in SCREENS:
+        prefix = screen[0]
+        if (path == prefix or path.startswith(prefix + "/") or path.startswith(prefix + ".")) and (
+            best is None or len(prefix) > len(best[0])
+        ):
+            best = screen
+    if best is None:
+        return None
+    return best[1] if method in SAFE_METHODS else best[2]
+
+
+def may_open(path: str) -> bool:
+    """Whether the signed-in desk user may open this console path (the navigation asks)."""
+    caller = g.get("principal")
+    needed = screen_permission(path)
+    return caller is not None and (needed is None or caller.may(needed.value))
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -170,6 +215,14 @@ def desk_page(view: Callable[..., Any]) -> Callable[..., Any]:
                     title="请求已失效",
                     message="页面已过期或请求来源不明（缺少 CSRF 令牌），请刷新页面后重试。",
                 )
+        needed = screen_permission(request.path, request.method)
+        if needed is not None and not g.principal.may(needed.value):
+            return page(
+                "console/error.html",
+                status=403,
+                title="没有权限",
+                message=f"您的角色没有此权限：{LABELS[needed]}。如需开通，请联系管理员。",
+            )
         return view(*args, **kwargs)
 
     return wrapper

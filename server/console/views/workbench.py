@@ -9,7 +9,7 @@ from flask import redirect, request
 from schemas.workbench import WorkbenchOrderPageSchema
 from server.complaints import figures as complaint_figures
 from server.console.blueprint import bp, local
-from server.console.web import desk_page, is_htmx, page
+from server.console.web import SCREENS, desk_page, is_htmx, may_open, page
 from server.web.context import now, principal, session
 from server.workbench import queues
 from server.workbench.rules import COMPLAINTS_LABEL, QUEUE_LABELS, QUEUES
@@ -24,7 +24,12 @@ _QUEUE_PAGE = WorkbenchOrderPageSchema()
 @bp.get("/")
 @desk_page
 def home() -> Any:
-    return redirect("/console/workbench")
+    """The first screen the caller's roles open (the workbench, for the desk)."""
+    for path in ("/console/workbench", "/console/search", "/console/dashboard", "/console/notices"):
+        if may_open(path):
+            return redirect(path)
+    first = next((f"/console{s[0]}" for s in SCREENS if may_open(f"/console{s[0]}")), None)
+    return redirect(first or "/console/roles")
 
 
 def _page_number() -> int:
