@@ -217,9 +217,10 @@ def desk_page(view: Callable[..., Any]) -> Callable[..., Any]:
                 )
         needed = screen_permission(request.path, request.method)
         if needed is not None and not g.principal.may(needed.value):
+            # 200 with the reason, as for every refusal the console shows: a 4xx document
+            # would be an error in the browser's own log.
             return page(
                 "console/error.html",
-                status=403,
                 title="没有权限",
                 message=f"您的角色没有此权限：{LABELS[needed]}。如需开通，请联系管理员。",
             )

@@ -79,7 +79,7 @@ def list_roles(session: Session, *, org_id: int) -> list[RoleView]:
             key=role.value,
             name=name,
             description=description,
-            permissions=sorted(p.value for p in PRESETS[role]),
+            permissions=[p.value for p in Permission if p in PRESETS[role]],
             all_communities=True,
             community_ids=[],
             preset=True,

@@ -31,8 +31,8 @@ from server.console.views._service import (
 from server.console.web import desk_page, discard_changes, page, private
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import DomainError
+from server.kernel.permissions import Permission
 from server.kernel.personal_data import mask_phone
-from server.kernel.roles import Role
 from server.orders import export as order_export
 from server.web.audit import record_export
 from server.web.context import container, now, principal, session
@@ -46,7 +46,7 @@ _FILTER_KEYS = ("actor_user_id", "kind", "target_type", "target_id", "date_from"
 
 
 def _is_admin() -> bool:
-    return Role.ADMIN.value in principal().roles
+    return principal().may(Permission.AUDIT_VIEW.value)
 
 
 def _not_admin() -> Response:

@@ -23,7 +23,7 @@ from server.imports.rules import (
     UPLOAD_KINDS,
 )
 from server.kernel.errors import DomainError, ImportFileRejected, NotFound
-from server.kernel.roles import Role
+from server.kernel.permissions import Permission
 from server.web.context import container, now, principal, session
 
 PAGE_SIZE = 20
@@ -42,7 +42,7 @@ def _allow_large_sheets() -> None:
 
 
 def _admin() -> bool:
-    return principal().has_any(frozenset({Role.ADMIN.value}))
+    return principal().may(Permission.IMPORTS_ACT.value)
 
 
 def _admins_only() -> Response:

@@ -36,6 +36,7 @@ from server.console.web import desk_page, discard_changes, page
 from server.db.session import Database
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import DomainError, Forbidden, NotFound
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.orders import choices, detail, handout, lists, steps, urging
 from server.orders import export as order_export
@@ -338,7 +339,8 @@ def _actor() -> Actor:
 
 
 def _is_admin() -> bool:
-    return Role.ADMIN.value in principal().roles
+    """Whether the caller may refund (an admin's, or a role's, 退款 permission)."""
+    return principal().may(Permission.REFUNDS_ACT.value)
 
 
 def _order(order_id: int) -> Any:

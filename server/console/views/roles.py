@@ -33,7 +33,11 @@ def _role_form() -> dict[str, Any]:
         "description": request.form.get("description", "")[:400],
         "permissions": request.form.getlist("permissions")[:60],
         "all_communities": request.form.get("scope", "all") == "all",
-        "community_ids": [c for c in request.form.getlist("community_ids")[:600] if c.isdigit()],
+        "community_ids": [
+            int(c)
+            for c in request.form.getlist("community_ids")[:600]
+            if c.isdigit() and len(c) < 19
+        ],
     }
 
 
@@ -136,7 +140,11 @@ def delete_role(role_id: int) -> Any:
 @bp.post("/roles/staff/<int:staff_id>")
 @desk_page
 def set_staff_roles(staff_id: int) -> Any:
-    form = {"role_ids": [r for r in request.form.getlist("role_ids")[:60] if r.isdigit()]}
+    form = {
+        "role_ids": [
+            int(r) for r in request.form.getlist("role_ids")[:60] if r.isdigit() and len(r) < 19
+        ]
+    }
     return _act(
         lambda: roles_service.set_staff_roles(
             session(),
