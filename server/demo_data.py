@@ -14,6 +14,7 @@ from server.accounts.passwords import hash_password
 from server.charges import order_charges, stock
 from server.complaints import desk as complaints_desk
 from server.complaints import tenant as complaints_tenant
+from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.models import (
     BookingSettings,
@@ -45,6 +46,7 @@ from server.orders.filing import NewOrder, file_order
 from server.parking import spaces as parking_spaces
 from server.parking import vehicles as parking_vehicles
 from server.payments import paying
+from server.roles.models import CustomRole, RoleGrant
 from server.surveys import answering as survey_answering
 from server.surveys import building as survey_building
 from server.visits import desk as visits_desk
@@ -54,6 +56,8 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DEMO_ORG_CODE = "demo"
 DEMO_PASSWORD = "demo1234"
 DISPATCHER_PHONE = "13900000000"
+# A desk clerk with no preset role: an organisation role (客服专员) over one community only.
+CLERK_PHONE = "13900000009"
 TECHNICIANS = (
     ("13900000001", "王师傅"),
     ("13900000002", "李师傅"),
@@ -143,7 +147,46 @@ def seed_demo(session: Session, *, now: datetime | None = None, history: bool = 
     if history:
         _desk_view(session, org, now)
     _parking(session, org, now)
+    _roles(session, org, password_hash)
     return True
+
+
+def _roles(session: Session, org: Organisation, password_hash: str) -> None:
+    """A custom role (客服专员: orders, customers and notices, no money, settings or exports)
+    scoped to the lake community when there is one, held by a clerk with no preset role."""
+    community_id = session.scalar(
+        select(Community.id)
+        .where(Community.org_id == org.id)
+        .order_by((Community.code == SECOND_COMMUNITY[0]).desc(), Community.id)
+        .limit(1)
+    )
+    assert community_id is not None
+    role = CustomRole(
+        org_id=org.id,
+        name="客服专员",
+        description="受理报修与客户登记，仅本小区",
+        permissions=[
+            p.value
+            for p in (
+                Permission.ORDERS_VIEW,
+                Permission.ORDERS_ACT,
+                Permission.CUSTOMERS_VIEW,
+                Permission.CUSTOMERS_ACT,
+                Permission.NOTICES_VIEW,
+                Permission.REPORTS_VIEW,
+            )
+        ],
+        all_communities=False,
+        community_ids=[community_id],
+    )
+    clerk = User(
+        org_id=org.id, phone=CLERK_PHONE, name="陈静", password_hash=password_hash, roles=[]
+    )
+    session.add_all([role, clerk])
+    session.flush()
+    session.add(Staff(org_id=org.id, user_id=clerk.id, employee_no="C001"))
+    session.add(RoleGrant(org_id=org.id, user_id=clerk.id, role_id=role.id))
+    session.flush()
 
 
 def _property(session: Session, org: Organisation) -> dict[str, Room]:

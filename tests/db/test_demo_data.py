@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, text
 
-from server.demo_data import seed_demo
+from server.demo_data import CLERK_PHONE, seed_demo
 from server.models import Contact, Order, Organisation, Payment, Room, Staff
 
 
@@ -18,7 +18,7 @@ def test_seed_is_idempotent_and_complete(db_session, client):
     )
     assert (
         db_session.scalar(select(func.count()).select_from(Staff).where(Staff.org_id == org.id))
-        == 6
+        == 7
     )
 
     login = client.post(
@@ -117,6 +117,24 @@ def test_demo_history_gives_the_desk_something_to_show(db_session, client):
         "/api/v1/auth/login", json={"phone": "13900000000", "password": "demo1234", "org": "demo"}
     )
     desk_headers = {"Authorization": f"Bearer {desk.json['access_token']}"}
+
+    # The clerk's custom role reaches the lake community only, and no money or settings.
+    clerk = client.post(
+        "/api/v1/auth/login", json={"phone": CLERK_PHONE, "password": "demo1234", "org": "demo"}
+    )
+    clerk_headers = {"Authorization": f"Bearer {clerk.json['access_token']}"}
+    theirs = client.get("/api/v1/admin/orders?page_size=100", headers=clerk_headers).json
+    everyone = client.get("/api/v1/admin/orders", headers=desk_headers).json
+    assert 0 < theirs["total"] < everyone["total"]
+    lake = {o["room"]["community_id"] for o in theirs["items"]}
+    assert len(lake) == 1
+    assert client.get("/api/v1/admin/payments", headers=clerk_headers).status_code == 403
+    roles = client.get("/api/v1/admin/roles", headers=desk_headers).json
+    custom = [r for r in roles if not r["preset"]]
+    assert [(r["name"], r["holders"], r["community_ids"]) for r in custom] == [
+        ("客服专员", 1, sorted(lake))
+    ]
+
     board = client.get("/api/v1/admin/workbench", headers=desk_headers).json
     totals = {q["name"]: q["total"] for q in board["queues"]}
     assert totals["tenant_urged"] == 1 and totals["return_visit_due"] >= 1
@@ -138,6 +156,24 @@ def test_demo_history_gives_the_desk_something_to_show(db_session, client):
         "/api/v1/auth/login", json={"phone": "13900000000", "password": "demo1234", "org": "demo"}
     )
     desk_headers = {"Authorization": f"Bearer {desk.json['access_token']}"}
+
+    # The clerk's custom role reaches the lake community only, and no money or settings.
+    clerk = client.post(
+        "/api/v1/auth/login", json={"phone": CLERK_PHONE, "password": "demo1234", "org": "demo"}
+    )
+    clerk_headers = {"Authorization": f"Bearer {clerk.json['access_token']}"}
+    theirs = client.get("/api/v1/admin/orders?page_size=100", headers=clerk_headers).json
+    everyone = client.get("/api/v1/admin/orders", headers=desk_headers).json
+    assert 0 < theirs["total"] < everyone["total"]
+    lake = {o["room"]["community_id"] for o in theirs["items"]}
+    assert len(lake) == 1
+    assert client.get("/api/v1/admin/payments", headers=clerk_headers).status_code == 403
+    roles = client.get("/api/v1/admin/roles", headers=desk_headers).json
+    custom = [r for r in roles if not r["preset"]]
+    assert [(r["name"], r["holders"], r["community_ids"]) for r in custom] == [
+        ("客服专员", 1, sorted(lake))
+    ]
+
     board = client.get("/api/v1/admin/workbench", headers=desk_headers).json
     totals = {q["name"]: q["total"] for q in board["queues"]}
     assert totals["tenant_urged"] == 1 and totals["return_visit_due"] >= 1
