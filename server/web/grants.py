@@ -18,7 +18,13 @@ def request_grant() -> Grant | None:
     caller = g.get("principal")
     if caller is None:
         return None
-    return Grant(caller.permissions, caller.communities)
+    # Asked on every ORM statement (the data scope's listener): made once per caller.
+    cached = g.get("grant")
+    if cached is None or cached[0] is not caller:
+        cached = (caller, Grant(caller.permissions, caller.communities))
+        g.grant = cached
+    grant: Grant = cached[1]
+    return grant
 
 
 def attach_request_grant(db: Database) -> None:
