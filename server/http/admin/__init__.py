@@ -23,6 +23,7 @@ def blueprints() -> list[Blueprint]:
         payments,
         property,
         reconciliations,
+        residency,
         search,
         settings,
         sla,
@@ -56,4 +57,5 @@ def blueprints() -> list[Blueprint]:
         audit.blp,
         imports.blp,
         search.blp,
+        residency.blp,
     ]
