@@ -40,6 +40,13 @@ def transfer(
     room = lock_room(session, org_id=org_id, room_id=room_id)
     ensure_in_use(room, field="date")
     day: date = data["date"]
+    new_owner = customer_named(
+        session,
+        org_id=org_id,
+        customer_id=data.get("customer_id"),
+        new=data.get("customer"),
+        field="customer",
+    )
     in_force = relations_on(session, room_id=room.id, day=day)
     owners = [link for link in in_force if link.relation == "owner"]
     later = [
@@ -50,13 +57,6 @@ def transfer(
     if later or any(owner.start_date == day for owner in owners):
         message = f"房间 {room.code} 在 {day.isoformat()} 或之后已有新业主"
         raise Conflict(message, errors={"date": [message]})
-    new_owner = customer_named(
-        session,
-        org_id=org_id,
-        customer_id=data.get("customer_id"),
-        new=data.get("customer"),
-        field="customer",
-    )
     if any(owner.customer_id == new_owner.id for owner in owners):
         message = "新业主与原业主相同"
         raise Conflict(message, errors={"customer_id": [message]})
