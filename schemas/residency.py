@@ -296,9 +296,12 @@ class RoomTransferBriefSchema(Schema):
     kept_tenants = fields.Boolean()
 
 
+class ResidencyRoomSchema(RoomBriefSchema):
+    retired_on = fields.Date(allow_none=True, metadata={"description": "停用日期（已拆分或合并）"})
+
+
 class RoomHistorySchema(Schema):
-    room = fields.Nested(RoomBriefSchema)
-    retired_on = fields.Date(attribute="room.retired_on", allow_none=True)
+    room = fields.Nested(ResidencyRoomSchema)
     on = fields.Date(allow_none=True)
     relations = fields.List(fields.Nested(RoomRelationSchema))
     payers = fields.List(

@@ -158,7 +158,7 @@ def test_merge_sums_areas_and_carries_each_customer_once(desk, db_session, make)
         assert desk.rooms_seen(desk.tenant(phone)) == {new_id}
     lineage = db_session.scalars(select(RoomLineage).where(RoomLineage.to_room_id == new_id)).all()
     assert {edge.kind for edge in lineage} == {"merge"}
-    assert desk.relations(a.id)["retired_on"] == day.isoformat()
+    assert desk.relations(a.id)["room"]["retired_on"] == day.isoformat()
     assert "room_merged" in desk.audit_kinds()
 
 
