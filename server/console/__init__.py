@@ -22,6 +22,7 @@ def pages() -> Blueprint:
         notices,
         orders,
         parking,
+        residency,
         search,
         service_images,
         surveys,
@@ -34,4 +35,5 @@ def pages() -> Blueprint:
     del parking
     del imports
     del search
+    del residency
     return bp
