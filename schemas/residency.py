@@ -110,7 +110,7 @@ class ResidentBriefSchema(Schema):
     phone = MaskedPhone(metadata={"example": "138****0001"})
 
 
-class RoomRelationSchema(Schema):
+class ResidencyRelationSchema(Schema):
     """A relation to a room over its period (household members point at their head's row)."""
 
     id = fields.Integer(attribute="link.id")
@@ -271,7 +271,7 @@ class RoomPayerSchema(Schema):
 class CustomerRoomsSchema(Schema):
     customer = fields.Nested(ResidentBriefSchema)
     items = fields.List(
-        fields.Nested(RoomRelationSchema),
+        fields.Nested(ResidencyRelationSchema),
         attribute="relations",
         metadata={"description": "全部房屋关系（含已结束），当前有效的在前"},
     )
@@ -303,7 +303,7 @@ class ResidencyRoomSchema(RoomBriefSchema):
 class RoomHistorySchema(Schema):
     room = fields.Nested(ResidencyRoomSchema)
     on = fields.Date(allow_none=True)
-    relations = fields.List(fields.Nested(RoomRelationSchema))
+    relations = fields.List(fields.Nested(ResidencyRelationSchema))
     payers = fields.List(
         fields.Nested(RoomPayerSchema), metadata={"description": "收费对象（为空：由业主缴费）"}
     )

@@ -9,7 +9,6 @@ from flask import Response
 from flask.views import MethodView
 
 from schemas.residency import (
-    CustomerRoomsSchema,
     CustomerServiceReportArgsSchema,
     CustomerServiceReportSchema,
     HouseholdMemberCreateSchema,
@@ -160,19 +159,6 @@ def room_history(args: dict[str, Any], room_id: int) -> Any:
     # permission: customers.view
     return details.room_history(
         session(), org_id=principal().org_id, room_id=room_id, on=args.get("on"), today=today()
-    )
-
-
-@blp.get("/customers/<int:customer_id>/rooms")
-@blp.auth(*DESK)
-@blp.read_only()
-@blp.response(200, CustomerRoomsSchema)
-@blp.alt_response(404, description="客户不存在")
-def customer_rooms(customer_id: int) -> Any:
-    """一户多房：客户的全部房屋关系（含已结束，带期间），当前有效的在前"""
-    # permission: customers.view
-    return details.customer_rooms(
-        session(), org_id=principal().org_id, customer_id=customer_id, today=today()
     )
 
 
