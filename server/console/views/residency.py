@@ -31,10 +31,19 @@ from schemas.residency import (
     RoomTransferCreateSchema,
 )
 from server.console.blueprint import bp
-from server.console.views._service import Refusal, invalid, load_form, refusal_of
+from server.console.views._service import (
+    Refusal,
+    claim_form,
+    finish_form,
+    invalid,
+    load_form,
+    new_form_token,
+    refusal_of,
+)
 from server.console.web import desk_page, discard_changes, page
 from server.directory import customers as customer_service
 from server.directory import property as places
+from server.idempotency.keys import Replay
 from server.kernel.errors import DomainError, NotFound, ValidationFailed
 from server.kernel.personal_data import mask_phone
 from server.orders import export as order_export
@@ -150,6 +159,7 @@ def _room_view(room_id: int, *, refused: dict[str, Refusal], sent: dict[str, Any
         sent=sent,
         lines=_lines,
         today=day.isoformat(),
+        token=new_form_token(),
         nav="residency",
     )
 
@@ -196,7 +206,14 @@ def residency_move_in(room_id: int) -> Any:
         body["family"] = family
         if form.get("plate", "").strip():
             body["vehicles"] = [{"plate": form.get("plate")}]
-        move_ins.move_in(session(), org_id=principal().org_id, data=load_form(_MOVE_IN, body))
+        # A form sent twice (a double click, the back button) moves in once.
+        claim = claim_form("move-in", body)
+        if isinstance(claim, Replay):
+            return
+        record = move_ins.move_in(
+            session(), org_id=principal().org_id, data=load_form(_MOVE_IN, body)
+        )
+        finish_form(claim, created_id=record.id)
 
     return _act(room_id, "move_in", sent, action)
 
@@ -213,12 +230,16 @@ def residency_transfer(room_id: int) -> Any:
             "keep_tenants": form.get("keep_tenants") == "on",
             **_who(form),
         }
-        transfers.transfer(
+        claim = claim_form("room-transfer", {"room_id": room_id, **body})
+        if isinstance(claim, Replay):
+            return
+        record = transfers.transfer(
             session(),
             org_id=principal().org_id,
             room_id=room_id,
             data=load_form(_TRANSFER, body),
         )
+        finish_form(claim, created_id=record.id)
 
     return _act(room_id, "transfer", sent, action)
 
@@ -234,12 +255,16 @@ def residency_add_member(room_id: int, household_id: int) -> Any:
         body: dict[str, Any] = {"label": form.get("label", ""), **_who(form)}
         if form.get("start_date"):
             body["start_date"] = form.get("start_date")
-        households.add_member(
+        claim = claim_form("household-member", {"household_id": household_id, **body})
+        if isinstance(claim, Replay):
+            return
+        member = households.add_member(
             session(),
             org_id=principal().org_id,
             household_id=household_id,
             data=load_form(_MEMBER, body),
         )
+        finish_form(claim, created_id=member.id)
 
     return _act(room_id, key, sent, action)
 
