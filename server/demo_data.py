@@ -46,6 +46,9 @@ from server.orders.filing import NewOrder, file_order
 from server.parking import spaces as parking_spaces
 from server.parking import vehicles as parking_vehicles
 from server.payments import paying
+from server.residency import move_ins as residency_move_ins
+from server.residency import reshaping as residency_reshaping
+from server.residency import transfers as residency_transfers
 from server.roles.models import CustomRole, RoleGrant
 from server.surveys import answering as survey_answering
 from server.surveys import building as survey_building
@@ -148,6 +151,7 @@ def seed_demo(session: Session, *, now: datetime | None = None, history: bool = 
         _desk_view(session, org, now)
     _parking(session, org, now)
     _roles(session, org, password_hash)
+    _residency(session, org, now)
     return True
 
 
@@ -972,3 +976,82 @@ def _parking(session: Session, org: Organisation, now: datetime) -> None:
                 reason="已出售",
                 now=now,
             )
+
+
+# 住户生命周期: a family that moved in (owner + 2 members), a completed transfer, a split office.
+RESIDENCY_FAMILY = (
+    "1-2-101",
+    ("13800000020", "孙八"),
+    (("13800000021", "孙妻", "配偶"), (None, "孙小宝", "子女")),
+)
+RESIDENCY_TRANSFER = ("1-2-102", "周九", "吴十")
+RESIDENCY_SPLIT = ("3-1101", "海岳投资有限公司", (("3-1101A", "200.00"), ("3-1101B", "156.00")))
+
+
+def _residency(session: Session, org: Organisation, now: datetime) -> None:
+    """Through the residency use cases, so that their rules hold for the demo data too."""
+    today = now.astimezone(LOCAL_TZ).date()
+    rooms = {
+        room.code: room.id for room in session.scalars(select(Room).where(Room.org_id == org.id))
+    }
+    code, (phone, name), family = RESIDENCY_FAMILY
+    residency_move_ins.move_in(
+        session,
+        org_id=org.id,
+        data={
+            "room_id": rooms[code],
+            "start_date": date(2025, 3, 1),
+            "relation": "owner",
+            "customer": {"kind": "person", "name": name, "phone": phone},
+            "family": [
+                {"customer": {"name": member, "phone": member_phone}, "label": label}
+                for member_phone, member, label in family
+            ],
+            "vehicles": [{"plate": "沪B20250", "model": "特斯拉 Model 3"}],
+        },
+    )
+    code, seller, buyer = RESIDENCY_TRANSFER
+    residency_move_ins.move_in(
+        session,
+        org_id=org.id,
+        data={
+            "room_id": rooms[code],
+            "start_date": date(2024, 6, 1),
+            "relation": "owner",
+            "customer": {"kind": "person", "name": seller},
+        },
+    )
+    residency_transfers.transfer(
+        session,
+        org_id=org.id,
+        room_id=rooms[code],
+        data={
+            "date": today - timedelta(days=30),
+            "customer": {"kind": "person", "name": buyer},
+            "keep_tenants": True,
+        },
+    )
+    code, owner, parts = RESIDENCY_SPLIT
+    residency_move_ins.move_in(
+        session,
+        org_id=org.id,
+        data={
+            "room_id": rooms[code],
+            "start_date": date(2024, 1, 1),
+            "relation": "owner",
+            "customer": {"kind": "company", "name": owner},
+        },
+    )
+    residency_reshaping.split_room(
+        session,
+        org_id=org.id,
+        data={
+            "room_id": rooms[code],
+            "date": today - timedelta(days=10),
+            "rooms": [
+                {"code": part, "building_area": Decimal(area), "charge_area": Decimal(area)}
+                for part, area in parts
+            ],
+        },
+    )
+    session.flush()

@@ -47,6 +47,7 @@ from server.payments.models import (
     Refund,
 )
 from server.reconciliation.models import ReconciliationDiscrepancy, ReconciliationRun
+from server.residency.models import MoveIn, RoomLineage, RoomPayer, RoomTransfer  # noqa: F401
 from server.roles.models import CustomRole, RoleGrant  # noqa: F401
 from server.search.models import ROOM_CODE_INDEX  # noqa: F401
 from server.sla.models import BusinessCalendar, BusinessDay, SlaClock, SlaPolicy

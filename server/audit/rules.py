@@ -24,6 +24,12 @@ KINDS: dict[str, str] = {
     "deleted": "删除",
     "wechat_bound": "绑定微信手机号",
     "imported": "批量导入",
+    "moved_in": "业主入伙",
+    "household_changed": "家庭成员变更",
+    "room_transferred": "房屋过户",
+    "room_split": "拆分房屋",
+    "room_merged": "合并房屋",
+    "payer_changed": "收费对象变更",
     "role_changed": "角色与权限变更",
 }
 
@@ -42,6 +48,8 @@ TARGET_TYPES: dict[str, str] = {
     "survey": "调查",
     "export": "导出",
     "role": "角色",
+    "move_in": "入伙",
+    "room_transfer": "过户",
 }
 
 # Actor roles (the logins' roles); a login with several is recorded under its most senior.

@@ -22,6 +22,7 @@ def pages() -> Blueprint:
         notices,
         orders,
         parking,
+        residency,
         roles,
         search,
         service_images,
@@ -36,4 +37,5 @@ def pages() -> Blueprint:
     del imports
     del search
     del roles
+    del residency
     return bp

@@ -166,6 +166,10 @@ SCREENS: tuple[tuple[str, Permission, Permission], ...] = (
     ("/imports", Permission.IMPORTS_ACT, Permission.IMPORTS_ACT),
     ("/audit", Permission.AUDIT_VIEW, Permission.AUDIT_VIEW),
     ("/roles", Permission.ROLES_ACT, Permission.ROLES_ACT),
+    ("/rooms", Permission.CUSTOMERS_VIEW, Permission.CUSTOMERS_ACT),
+    ("/customers", Permission.CUSTOMERS_VIEW, Permission.CUSTOMERS_ACT),
+    ("/residency", Permission.REPORTS_VIEW, Permission.CUSTOMERS_ACT),
+    ("/residency/reshape", Permission.CUSTOMERS_ACT, Permission.CUSTOMERS_ACT),
 )
 
 

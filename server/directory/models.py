@@ -101,6 +101,9 @@ class Room(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     use: Mapped[str | None] = mapped_column(String(10))
     delivered_on: Mapped[date | None]
     moved_in_on: Mapped[date | None]
+    # 停用: split into or merged with other rooms from this day (server.residency); its
+    # orders and history stay, no new order is filed for it and tenants no longer see it.
+    retired_on: Mapped[date | None]
 
     community: Mapped[Community] = relationship(lazy="joined", innerjoin=True)
     building: Mapped[Building] = relationship(lazy="joined", innerjoin=True)
@@ -176,6 +179,12 @@ class CustomerRoom(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     relation: Mapped[str] = mapped_column(String(20))
     start_date: Mapped[date]
     end_date: Mapped[date | None]
+    # 家庭成员: a member's own relation ('resident') points at the head's (owner / tenant)
+    # relation row, with what they are to the head (配偶, 子女 …); heads have neither.
+    household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("customer_rooms.id", ondelete="SET NULL"), index=True
+    )
+    household_label: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     customer: Mapped[Customer] = relationship(back_populates="rooms")
     room: Mapped[Room] = relationship(lazy="joined", innerjoin=True)

@@ -73,9 +73,10 @@ def rooms_for_tenant(session: Session, *, user: User, today: date) -> list[Tenan
     if not user.phone:
         return []
     rows = session.execute(
-        _relations_of(
-            user, today, Room, Customer.id, Customer.name, CustomerRoom.relation
-        ).order_by(Room.community_id, Room.code, CustomerRoom.id)
+        _relations_of(user, today, Room, Customer.id, Customer.name, CustomerRoom.relation)
+        # A room split or merged away is no longer filed for (its orders stay visible).
+        .where(or_(Room.retired_on.is_(None), Room.retired_on > today))
+        .order_by(Room.community_id, Room.code, CustomerRoom.id)
     ).all()
     seen: set[int] = set()
     result = []

@@ -83,6 +83,11 @@ def file_order(
     room = reference_owned(
         session, Room, new.room_id, org_id=actor.org_id, field="room_id", message="房间不存在"
     )
+    if room.retired_on is not None and room.retired_on <= today:
+        raise ValidationFailed.field(
+            "room_id",
+            f"房间 {room.code} 已于 {room.retired_on.isoformat()} 拆分或合并，请选择新房间",
+        )
     if actor.role == "tenant" and not tenant_may_use_room(
         session, user=reporter, room_id=room.id, today=today
     ):

@@ -19,6 +19,7 @@ from server.complaints.models import Complaint
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.orders.models import Order
 from server.parking.models import ParkingSpace
+from server.residency.models import MoveIn, RoomLineage, RoomPayer, RoomTransfer
 from server.roles.grants import current_grant
 from server.visits.models import ReturnVisit
 
@@ -68,6 +69,10 @@ CRITERIA: tuple[tuple[type[Any], Callable[[list[int]], Any]], ...] = (
         lambda ids: or_(Complaint.order_id.is_(None), Complaint.order_id.in_(_orders_in(ids))),
     ),
     (ReturnVisit, lambda ids: ReturnVisit.order_id.in_(_orders_in(ids))),
+    (MoveIn, lambda ids: MoveIn.room_id.in_(_rooms_in(ids))),
+    (RoomTransfer, lambda ids: RoomTransfer.room_id.in_(_rooms_in(ids))),
+    (RoomPayer, lambda ids: RoomPayer.room_id.in_(_rooms_in(ids))),
+    (RoomLineage, lambda ids: RoomLineage.from_room_id.in_(_rooms_in(ids))),
 )
 
 

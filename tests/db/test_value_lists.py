@@ -85,6 +85,8 @@ from server.reconciliation.rules import ACTIONS as DISCREPANCY_ACTIONS
 from server.reconciliation.rules import CHANNELS as RECONCILIATION_CHANNELS
 from server.reconciliation.rules import DETAIL_FORMATS as RECONCILIATION_FORMATS
 from server.reconciliation.rules import DISCREPANCY_KINDS, RUN_STATUSES
+from server.residency.rules import BUCKETS as RESIDENCY_BUCKETS
+from server.residency.rules import FAMILY_LABELS, HEAD_RELATIONS, LINEAGE_KINDS
 from server.roles.rules import PERMISSION_CODES
 from server.search.omni import FIELDS as SEARCH_FIELDS
 from server.search.rules import MATCHES as SEARCH_MATCHES
@@ -298,6 +300,41 @@ LISTS = (
         "relation",
         "ck_customer_rooms_relation_known",
         openapi=(("CustomerRoom", "relation"), ("TenantRoom", "relation")),
+    ),
+    # 住户生命周期 (server.residency).
+    Listed(
+        "household head relations",
+        HEAD_RELATIONS,
+        openapi=(
+            ("MoveInCreate", "relation"),
+            ("MoveIn", "relation"),
+            ("RoomMoveIn", "relation"),
+        ),
+    ),
+    Listed(
+        "family labels",
+        FAMILY_LABELS,
+        openapi=(
+            ("MoveInFamilyMember", "label"),
+            ("HouseholdMemberCreate", "label"),
+            ("HouseholdMemberUpdate", "label"),
+        ),
+    ),
+    Listed(
+        "room lineage kinds",
+        LINEAGE_KINDS,
+        "room_lineage",
+        "kind",
+        "ck_room_lineage_kind_known",
+        openapi=(("RoomLineage", "kind"),),
+    ),
+    Listed(
+        "customer-service report buckets",
+        RESIDENCY_BUCKETS,
+        openapi=(
+            ("CustomerServiceReport", "bucket"),
+            ("/api/v1/admin/reports/customer-service", "get", "bucket"),
+        ),
     ),
     Listed(
         "orientations",

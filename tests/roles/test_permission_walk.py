@@ -30,6 +30,8 @@ SCOPED_PARAMS = {
     "space_id",
     "complaint_id",
     "visit_id",
+    "household_id",
+    "member_id",
 }
 # Bodies for the writes whose schemas check fields together (the generated body, required
 # fields only, would be refused with 422 before the row is looked up).
@@ -221,6 +223,8 @@ def elsewhere(client, make, world, db_session):
         "space_id": space_id,
         "complaint_id": complaint_id,
         "visit_id": visit.id,
+        "household_id": relation.id,
+        "member_id": relation.id,
     }
 
 

@@ -23,6 +23,7 @@ def blueprints() -> list[Blueprint]:
         payments,
         property,
         reconciliations,
+        residency,
         roles,
         search,
         settings,
@@ -58,4 +59,5 @@ def blueprints() -> list[Blueprint]:
         imports.blp,
         search.blp,
         roles.blp,
+        residency.blp,
     ]

@@ -15,10 +15,12 @@ from schemas.directory import (
     CustomerSchema,
     CustomerUpdateSchema,
 )
+from schemas.residency import CustomerRoomsSchema
 from server.directory import customers as customer_service
 from server.kernel.permissions import Permission
+from server.residency import details as residency_details
 from server.web.blueprint import Blueprint
-from server.web.context import principal, session
+from server.web.context import principal, session, today
 
 blp = Blueprint(
     "admin_customers",
@@ -130,6 +132,16 @@ class ContactById(MethodView):
 
 @blp.route("/customers/<int:customer_id>/rooms")
 class CustomerRooms(MethodView):
+    @blp.auth(Permission.CUSTOMERS_VIEW)
+    @blp.read_only()
+    @blp.response(200, CustomerRoomsSchema)
+    @blp.alt_response(404, description="客户不存在")
+    def get(self, customer_id: int) -> Any:
+        """一户多房：客户的全部房屋关系（含已结束，带期间、家庭成员的户主），当前有效的在前"""
+        return residency_details.customer_rooms(
+            session(), org_id=principal().org_id, customer_id=customer_id, today=today()
+        )
+
     @blp.auth(Permission.CUSTOMERS_ACT)
     @blp.arguments(CustomerRoomSchema)
     @blp.response(201, CustomerRoomSchema)

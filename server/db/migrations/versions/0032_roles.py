@@ -6,7 +6,7 @@ and a data scope (all communities, or the ones named). Staff users hold roles th
 log gains the kind `role_changed`.
 
 Revision ID: 0032_roles
-Revises: 0027_omni_search
+Revises: 0028_residency
 Create Date: 2026-12-07 13:30:00.000000
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from server.kernel.values import sql_in, sql_subset
 
 revision = "0032_roles"
-down_revision = "0027_omni_search"
+down_revision = "0028_residency"
 branch_labels = None
 depends_on = None
 
@@ -60,6 +60,12 @@ _KINDS_BEFORE = (
     "deleted",
     "wechat_bound",
     "imported",
+    "moved_in",
+    "household_changed",
+    "room_transferred",
+    "room_split",
+    "room_merged",
+    "payer_changed",
 )
 _KINDS = (*_KINDS_BEFORE, "role_changed")
 
