@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -43,25 +43,43 @@ from server.imports.rules import (
     MSG_CUSTOMER_KEY,
     MSG_DUPLICATE_IN_FILE,
     MSG_EMPTY_FILE,
+    MSG_HOLDING_ENDED,
     MSG_ID_TYPE_KIND,
     MSG_OVERLAP,
     MSG_PERIOD,
+    MSG_SPACE_COMMUNITY,
+    MSG_SPACE_DISABLED,
+    MSG_SPACE_TAKEN,
     MSG_UNKNOWN_BUILDING,
     MSG_UNKNOWN_COMMUNITY,
     MSG_UNKNOWN_CUSTOMER,
     MSG_UNKNOWN_ROOM,
+    MSG_UNKNOWN_SPACE,
     MSG_UNKNOWN_UNIT,
+    PARKING_SPACES,
     QUEUED,
     REJECTED,
     ROOM_RELATION_LABELS,
     ROOMS,
     RUNNING,
     SHEETS,
+    SPACE_HOLDINGS,
     UNITS,
+    VEHICLES,
     Sheet,
     map_headers,
     parse_row,
     periods_overlap,
+)
+from server.parking.models import ParkingSpace, SpaceHolding, Vehicle
+from server.parking.rules import (
+    DEFAULT_REMIND_DAYS,
+    HOLDING_KIND_LABELS,
+    RENTED,
+    SPACE_ACTIVE,
+    SPACE_DISABLED,
+    period_problem,
+    plate_kind,
 )
 
 log = logging.getLogger(__name__)
@@ -144,7 +162,8 @@ class Loader:
         self.buildings: dict[tuple[int, str], int] = {}
         self.units: dict[tuple[int, str], int] = {}
         self.seen: dict[Any, int] = {}  # a natural key of this sheet → its first row
-        self.periods: dict[tuple[int, int, str], list[tuple[date, date | None, int]]] = {}
+        # Periods of this file (a room's relations of one customer and kind; a parking space's).
+        self.periods: dict[Any, list[tuple[date, date | None, Any]]] = {}
         self.stages: dict[str, tuple[str, ...]] = {}  # temporary table → its columns
         self._load_tree()
 
@@ -228,6 +247,7 @@ class Loader:
         conflict: Sequence[str],
         compare: Sequence[str],
         returning: Sequence[str] = (),
+        conflict_where: str = "",
     ) -> list[Any]:
         """Insert `records` (each with the same keys; the organisation and the times are added
         here), or update the row with the same `conflict` key where one of `compare` differs;
@@ -246,7 +266,7 @@ class Loader:
         return self._insert(
             table,
             records,
-            conflict=f"ON CONFLICT ({_names(conflict)}) {action}",
+            conflict=f"ON CONFLICT ({_names(conflict)}){conflict_where} {action}",
             returning=returning,
         )
 
@@ -258,21 +278,29 @@ class Loader:
         conflict: str = "",
         returning: Sequence[str] = (),
     ) -> list[Any]:
-        """Insert `records` (each with the same keys; the organisation and the times are added
-        here) through a temporary table: COPY, then one INSERT … SELECT (with its `conflict`
-        clause); returns (returning…, inserted) of the rows written."""
+        """Insert `records` (each with the same keys; the organisation, the times and the
+        model's defaults of the other columns are added here) through a temporary table: COPY,
+        then one INSERT … SELECT (with its `conflict` clause); returns (returning…, inserted)
+        of the rows written."""
         if not records:
             return []
         columns = list(records[0])
         stage = self._stage(table, columns, ([r[c] for c in columns] for r in records))
+        constants: dict[str, Any] = {"org_id": self.org_id, "created_at": self.now}
+        constants["updated_at"] = self.now
+        for column in table.columns:
+            default = column.default
+            if column.name not in columns and column.name not in constants and default is not None:
+                assert default.is_scalar, (table.name, column.name)
+                constants[column.name] = default.arg  # type: ignore[attr-defined]
         back = "".join(f"t.{_name(k)}, " for k in returning)
         sql = (
-            f"INSERT INTO {table.name} AS t ({_names(columns)}, org_id, created_at, updated_at)"
-            f" SELECT {_names(columns)}, %(org)s, %(now)s, %(now)s FROM {stage} {conflict}"
-            f" RETURNING {back}(t.xmax = 0) AS inserted"
+            f"INSERT INTO {table.name} AS t ({_names([*columns, *constants])})"
+            f" SELECT {_names(columns)}, {', '.join(f'%({k})s' for k in constants)}"
+            f" FROM {stage} {conflict} RETURNING {back}(t.xmax = 0) AS inserted"
         )
         with self._cursor() as cursor:
-            cursor.execute(sql, {"org": self.org_id, "now": self.now})
+            cursor.execute(sql, constants)
             return cast(list[Any], cursor.fetchall())
 
     def _tally(self, kind: str, total: int, written: Iterable[Any]) -> None:
@@ -718,6 +746,229 @@ class Loader:
         self.report.count(
             CUSTOMER_ROOMS, created=len(inserts), updated=len(ends), unchanged=unchanged
         )
+
+    # -- parking ----------------------------------------------------------------------------
+
+    def _load_parking_spaces(self, rows: Sequence[Row]) -> None:
+        records = []
+        for row in rows:
+            v = row.values
+            community_id = None if row.bad else self._community(row)
+            if community_id is None or not self.once(row, (community_id, v["number"]), "number"):
+                continue
+            records.append(
+                {
+                    "community_id": community_id,
+                    "number": v["number"],
+                    "area": v["area"] or "",
+                    "kind": v["kind"],
+                    "location": v["location"] or "",
+                    "status": v["status"] or SPACE_ACTIVE,
+                    "remark": v["remark"] or "",
+                }
+            )
+        written = self._upsert(
+            _table(ParkingSpace),
+            records,
+            conflict=("community_id", "number"),
+            compare=("area", "kind", "location", "status", "remark"),
+        )
+        self._tally(PARKING_SPACES, len(records), written)
+
+    def _spaces(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Any]:
+        """(community id, space number) → the stored space (id, status); one statement."""
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        with self._cursor() as cursor:
+            cursor.execute(
+                "SELECT s.id, s.community_id, s.number, s.status FROM parking_spaces s"
+                " JOIN unnest(%(communities)s::bigint[], %(numbers)s::text[])"
+                " AS k(community_id, number)"
+                " ON s.community_id = k.community_id AND s.number = k.number"
+                " WHERE s.org_id = %(org)s",
+                {
+                    "org": self.org_id,
+                    "communities": [c for c, _ in wanted],
+                    "numbers": [n for _, n in wanted],
+                },
+            )
+            return {(s.community_id, s.number): s for s in cursor}
+
+    def _load_space_holdings(self, rows: Sequence[Row]) -> None:
+        resolved = []
+        for row, customer_id in self._resolve_customers(rows):
+            v = row.values
+            problem = period_problem(v["kind"], v["start_date"], v["end_date"])
+            if problem is not None:
+                self.bad(row, self.header(problem[0]), problem[1])
+                continue
+            community_id = self._community(row)
+            if community_id is not None:
+                resolved.append((row, customer_id, community_id))
+        spaces = self._spaces((c, row.values["space_number"]) for row, _, c in resolved)
+        links = []
+        for row, customer_id, community_id in resolved:
+            space = spaces.get((community_id, row.values["space_number"]))
+            if space is None:
+                self.bad(row, self.header("space_number"), MSG_UNKNOWN_SPACE)
+                continue
+            links.append((row, customer_id, space))
+        stored: dict[int, list[Any]] = {}
+        if links:
+            with self._cursor() as cursor:
+                cursor.execute(
+                    "SELECT id, space_id, customer_id, kind, start_date, end_date, remind_days,"
+                    " contract_number, ended_at FROM parking_space_holdings"
+                    " WHERE org_id = %(org)s AND space_id = ANY(%(spaces)s::bigint[])",
+                    {"org": self.org_id, "spaces": list({space.id for _, _, space in links})},
+                )
+                for held in cursor:
+                    stored.setdefault(held.space_id, []).append(held)
+        inserts, changes = [], []
+        unchanged = 0
+        for row, customer_id, space in links:
+            v = row.values
+            kind, start, end = v["kind"], v["start_date"], v["end_date"]
+            if not self.once(row, (space.id, customer_id, kind, start), "start_date"):
+                continue
+            remind = 0
+            if kind == RENTED:
+                remind = DEFAULT_REMIND_DAYS if v["remind_days"] is None else v["remind_days"]
+            contract = v["contract_number"] or ""
+            held = stored.get(space.id, [])
+            same = next(
+                (
+                    h
+                    for h in held
+                    if (h.customer_id, h.kind, h.start_date) == (customer_id, kind, start)
+                ),
+                None,
+            )
+            other = next(
+                (
+                    (h.kind, h.start_date)
+                    for h in held
+                    if h is not same and periods_overlap(start, end, h.start_date, h.end_date)
+                ),
+                None,
+            ) or next(
+                (
+                    (p_kind, p_start)
+                    for p_start, p_end, p_kind in self.periods.get(space.id, [])
+                    if periods_overlap(start, end, p_start, p_end)
+                ),
+                None,
+            )
+            if other is not None:
+                message = MSG_SPACE_TAKEN.format(
+                    kind=HOLDING_KIND_LABELS[other[0]], start=other[1].isoformat()
+                )
+                self.bad(row, self.header("start_date"), message)
+                continue
+            if same is None and space.status == SPACE_DISABLED:
+                self.bad(row, self.header("space_number"), MSG_SPACE_DISABLED)
+                continue
+            self.periods.setdefault(space.id, []).append((start, end, kind))
+            if same is None:
+                inserts.append(
+                    self._stamp(
+                        {
+                            "space_id": space.id,
+                            "customer_id": customer_id,
+                            "kind": kind,
+                            "start_date": start,
+                            "end_date": end,
+                            "remind_days": remind,
+                            "contract_number": contract,
+                        }
+                    )
+                )
+            elif (same.end_date, same.remind_days, same.contract_number) == (end, remind, contract):
+                unchanged += 1
+            elif same.ended_at is not None:
+                self.bad(row, self.header("end_date"), MSG_HOLDING_ENDED)
+            else:
+                # A new contract end (or reminder days) is a new contract: reminded again.
+                renewed = (same.end_date, same.remind_days) != (end, remind)
+                changes.append(
+                    {
+                        "b_id": same.id,
+                        "end_date": end,
+                        "remind_days": remind,
+                        "contract_number": contract,
+                        "renewed": renewed,
+                        "updated_at": self.now,
+                    }
+                )
+        h = _table(SpaceHolding)
+        if inserts:
+            self.conn.execute(insert(h), inserts)
+        if changes:
+            self.conn.execute(
+                update(h)
+                .where(h.c.id == bindparam("b_id"))
+                .values(
+                    end_date=bindparam("end_date"),
+                    remind_days=bindparam("remind_days"),
+                    contract_number=bindparam("contract_number"),
+                    reminded_at=case((bindparam("renewed"), None), else_=h.c.reminded_at),
+                    updated_at=bindparam("updated_at"),
+                ),
+                changes,
+            )
+        self.report.count(
+            SPACE_HOLDINGS, created=len(inserts), updated=len(changes), unchanged=unchanged
+        )
+
+    def _load_vehicles(self, rows: Sequence[Row]) -> None:
+        resolved = []
+        for row, customer_id in self._resolve_customers(rows):
+            v = row.values
+            community_id = None
+            if v["space_number"] is not None:
+                if v["community_code"] is None:
+                    self.bad(row, self.header("community_code"), MSG_SPACE_COMMUNITY)
+                    continue
+                community_id = self._community(row)
+                if community_id is None:
+                    continue
+            resolved.append((row, customer_id, community_id))
+        spaces = self._spaces(
+            (c, row.values["space_number"]) for row, _, c in resolved if c is not None
+        )
+        records = []
+        for row, customer_id, community_id in resolved:
+            v = row.values
+            space_id = None
+            if community_id is not None:
+                space = spaces.get((community_id, v["space_number"]))
+                if space is None:
+                    self.bad(row, self.header("space_number"), MSG_UNKNOWN_SPACE)
+                    continue
+                space_id = space.id
+            if not self.once(row, v["plate"], "plate"):
+                continue
+            records.append(
+                {
+                    "plate": v["plate"],
+                    "plate_kind": plate_kind(v["plate"]),
+                    "model": v["model"] or "",
+                    "colour": v["colour"] or "",
+                    "customer_id": customer_id,
+                    "space_id": space_id,
+                    "remark": v["remark"] or "",
+                }
+            )
+        # An active vehicle is found by its plate (the partial unique index of the table).
+        written = self._upsert(
+            _table(Vehicle),
+            records,
+            conflict=("org_id", "plate"),
+            conflict_where=" WHERE removed_at IS NULL",
+            compare=("plate_kind", "model", "colour", "customer_id", "space_id", "remark"),
+        )
+        self._tally(VEHICLES, len(records), written)
 
 
 # -- the job ------------------------------------------------------------------------------
