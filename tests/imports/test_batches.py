@@ -145,3 +145,23 @@ def test_new_customers_sharing_a_phone_each_get_their_own_self_contact(
     ]
     listed = client.get(f"{IMPORTS}/{job['id']}", headers=admin_headers).json
     assert listed["counts"]["customers"] == {"created": 3, "updated": 0, "unchanged": 0}
+
+
+def test_text_with_tabs_newlines_and_backslashes_is_written_as_given(
+    client, app, admin_headers, db_session, org
+):
+    remark = '第一行\n第二行\t制表\\N 反斜杠 "引号", 逗号'
+    rows = [["个人", "张三", None, None, "13800138000", "李\\四", None, remark]]
+    job = import_file(
+        client,
+        app,
+        admin_headers,
+        kind="customers",
+        data=xlsx_bytes({"customers": rows}),
+        name="c.xlsx",
+    )
+    assert job["status"] == "done", job["errors"]
+    found = db_session.execute(
+        select(Customer.remark, Customer.emergency_name).where(Customer.org_id == org.id)
+    ).one()
+    assert tuple(found) == (remark, "李\\四")
