@@ -5,8 +5,14 @@ A dry run does exactly the same work (so a room may refer to a building of the s
 and rolls back. Rows are upserted by their natural keys (community code; building name in its
 community; unit name in its building; room code in its community; a customer's ID number, else
 their phone; a contact's phone for its customer; a relation's customer, room, kind and start
-date): a row equal to what is stored changes nothing, so the same file twice writes nothing
-the second time. The job's progress is written in short transactions of its own.
+date; a parking space's number in its community; a space relation's space, customer, kind and
+start date; an active vehicle's plate): a row equal to what is stored changes nothing, so the
+same file twice writes nothing the second time. The job's progress is written in short
+transactions of its own.
+
+A batch is written in a few statements whatever its size: its keys looked up at once (arrays,
+`= ANY` or a join with `unnest`), its rows COPied into a temporary table and upserted from it by
+one INSERT … SELECT … ON CONFLICT.
 """
 
 from __future__ import annotations
@@ -254,9 +260,8 @@ class Loader:
         returning: Sequence[str] = (),
         conflict_where: str = "",
     ) -> list[Any]:
-        """Insert `records` (each with the same keys; the organisation and the times are added
-        here), or update the row with the same `conflict` key where one of `compare` differs;
-        returns (returning…, inserted) of the rows written.
+        """Insert `records` (as `_insert` does), or update the row with the same `conflict` key
+        where one of `compare` differs; returns (returning…, inserted) of the rows written.
 
         One batch is three statements whatever its size: COPY into a temporary table, then one
         INSERT … SELECT … ON CONFLICT from it (after the TRUNCATE of the previous batch)."""
