@@ -28,17 +28,22 @@ from server.imports.rules import (
     CUSTOMERS,
     ID_TYPE_LABELS,
     ORIENTATION_LABELS,
+    PARKING_SPACES,
     ROOM_RELATION_LABELS,
     ROOM_USE_LABELS,
     ROOMS,
     SHEET_KINDS,
     SHEET_TITLES,
     SHEETS,
+    SPACE_HOLDINGS,
     UNITS,
+    VEHICLES,
     WORKBOOK,
 )
 from server.kernel.personal_data import mask_id_number, mask_phone
 from server.orders.export import csv_chunks, escape_formula, xlsx_bytes
+from server.parking.models import ParkingSpace, SpaceHolding, Vehicle
+from server.parking.rules import HOLDING_KIND_LABELS, SPACE_KIND_LABELS, SPACE_STATUS_LABELS
 
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -116,22 +121,75 @@ def _statement(kind: str, org_id: int) -> Any:
             .where(Contact.org_id == org_id)
             .order_by(Contact.id)
         )
-    assert kind == CUSTOMER_ROOMS
+    if kind == CUSTOMER_ROOMS:
+        return (
+            select(
+                owner.id_number,
+                owner.phone,
+                Community.code,
+                Room.code,
+                CustomerRoom.relation,
+                CustomerRoom.start_date,
+                CustomerRoom.end_date,
+            )
+            .join(owner, owner.id == CustomerRoom.customer_id)
+            .join(Room, Room.id == CustomerRoom.room_id)
+            .join(Community, Community.id == Room.community_id)
+            .where(CustomerRoom.org_id == org_id)
+            .order_by(CustomerRoom.id)
+        )
+    if kind == PARKING_SPACES:
+        return (
+            select(
+                Community.code,
+                ParkingSpace.number,
+                ParkingSpace.area,
+                ParkingSpace.kind,
+                ParkingSpace.location,
+                ParkingSpace.status,
+                ParkingSpace.remark,
+            )
+            .join(Community, Community.id == ParkingSpace.community_id)
+            .where(ParkingSpace.org_id == org_id)
+            .order_by(ParkingSpace.id)
+        )
+    if kind == SPACE_HOLDINGS:
+        return (
+            select(
+                owner.id_number,
+                owner.phone,
+                Community.code,
+                ParkingSpace.number,
+                SpaceHolding.kind,
+                SpaceHolding.start_date,
+                SpaceHolding.end_date,
+                SpaceHolding.contract_number,
+                SpaceHolding.remind_days,
+            )
+            .join(owner, owner.id == SpaceHolding.customer_id)
+            .join(ParkingSpace, ParkingSpace.id == SpaceHolding.space_id)
+            .join(Community, Community.id == ParkingSpace.community_id)
+            .where(SpaceHolding.org_id == org_id)
+            .order_by(SpaceHolding.id)
+        )
+    assert kind == VEHICLES
+    # Active vehicles (a removed one's plate may be registered again).
     return (
         select(
+            Vehicle.plate,
             owner.id_number,
             owner.phone,
+            Vehicle.model,
+            Vehicle.colour,
             Community.code,
-            Room.code,
-            CustomerRoom.relation,
-            CustomerRoom.start_date,
-            CustomerRoom.end_date,
+            ParkingSpace.number,
+            Vehicle.remark,
         )
-        .join(owner, owner.id == CustomerRoom.customer_id)
-        .join(Room, Room.id == CustomerRoom.room_id)
-        .join(Community, Community.id == Room.community_id)
-        .where(CustomerRoom.org_id == org_id)
-        .order_by(CustomerRoom.id)
+        .join(owner, owner.id == Vehicle.customer_id)
+        .outerjoin(ParkingSpace, ParkingSpace.id == Vehicle.space_id)
+        .outerjoin(Community, Community.id == ParkingSpace.community_id)
+        .where(Vehicle.org_id == org_id, Vehicle.removed_at.is_(None))
+        .order_by(Vehicle.id)
     )
 
 
@@ -165,6 +223,18 @@ def _shape(kind: str, row: Any) -> list[Any]:
         values[4] = _label(ROOM_RELATION_LABELS, values[4])
         values[5] = values[5].isoformat()
         values[6] = None if values[6] is None else values[6].isoformat()
+    elif kind == PARKING_SPACES:
+        values[3] = _label(SPACE_KIND_LABELS, values[3])
+        values[5] = _label(SPACE_STATUS_LABELS, values[5])
+    elif kind == SPACE_HOLDINGS:
+        values[0] = mask_id_number(values[0])
+        values[1] = mask_phone(values[1])
+        values[4] = _label(HOLDING_KIND_LABELS, values[4])
+        values[5] = values[5].isoformat()
+        values[6] = None if values[6] is None else values[6].isoformat()
+    elif kind == VEHICLES:
+        values[1] = mask_id_number(values[1])
+        values[2] = mask_phone(values[2])
     return values
 
 

@@ -5,8 +5,14 @@ A dry run does exactly the same work (so a room may refer to a building of the s
 and rolls back. Rows are upserted by their natural keys (community code; building name in its
 community; unit name in its building; room code in its community; a customer's ID number, else
 their phone; a contact's phone for its customer; a relation's customer, room, kind and start
-date): a row equal to what is stored changes nothing, so the same file twice writes nothing
-the second time. The job's progress is written in short transactions of its own.
+date; a parking space's number in its community; a space relation's space, customer, kind and
+start date; an active vehicle's plate): a row equal to what is stored changes nothing, so the
+same file twice writes nothing the second time. The job's progress is written in short
+transactions of its own.
+
+A batch is written in a few statements whatever its size: its keys looked up at once (arrays,
+`= ANY` or a join with `unnest`), its rows COPied into a temporary table and upserted from it by
+one INSERT … SELECT … ON CONFLICT.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, literal_column, or_, select, tuple_, update
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -42,25 +49,43 @@ from server.imports.rules import (
     MSG_CUSTOMER_KEY,
     MSG_DUPLICATE_IN_FILE,
     MSG_EMPTY_FILE,
+    MSG_HOLDING_ENDED,
     MSG_ID_TYPE_KIND,
     MSG_OVERLAP,
     MSG_PERIOD,
+    MSG_SPACE_COMMUNITY,
+    MSG_SPACE_DISABLED,
+    MSG_SPACE_TAKEN,
     MSG_UNKNOWN_BUILDING,
     MSG_UNKNOWN_COMMUNITY,
     MSG_UNKNOWN_CUSTOMER,
     MSG_UNKNOWN_ROOM,
+    MSG_UNKNOWN_SPACE,
     MSG_UNKNOWN_UNIT,
+    PARKING_SPACES,
     QUEUED,
     REJECTED,
     ROOM_RELATION_LABELS,
     ROOMS,
     RUNNING,
     SHEETS,
+    SPACE_HOLDINGS,
     UNITS,
+    VEHICLES,
     Sheet,
     map_headers,
     parse_row,
     periods_overlap,
+)
+from server.parking.models import ParkingSpace, SpaceHolding, Vehicle
+from server.parking.rules import (
+    DEFAULT_REMIND_DAYS,
+    HOLDING_KIND_LABELS,
+    RENTED,
+    SPACE_ACTIVE,
+    SPACE_DISABLED,
+    period_problem,
+    plate_kind,
 )
 
 log = logging.getLogger(__name__)
@@ -71,6 +96,19 @@ PROGRESS_EVERY = 0.5  # seconds between progress writes (and after every sheet)
 
 def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
+
+
+def _customer_key(number: str | None, phone: str | None) -> tuple[str, str | None]:
+    """How a customers sheet's row finds its customer: by ID number, else by phone."""
+    return ("id", number) if number else ("phone", phone)
+
+
+def _name(column: str) -> str:
+    return f'"{column}"'
+
+
+def _names(columns: Iterable[str]) -> str:
+    return ", ".join(_name(c) for c in columns)
 
 
 def stored_path(upload_dir: Path, stored_name: str) -> Path:
@@ -130,7 +168,9 @@ class Loader:
         self.buildings: dict[tuple[int, str], int] = {}
         self.units: dict[tuple[int, str], int] = {}
         self.seen: dict[Any, int] = {}  # a natural key of this sheet → its first row
-        self.periods: dict[tuple[int, int, str], list[tuple[date, date | None, int]]] = {}
+        # Periods of this file (a room's relations of one customer and kind; a parking space's).
+        self.periods: dict[Any, list[tuple[date, date | None, Any]]] = {}
+        self.stages: dict[str, tuple[str, ...]] = {}  # temporary table → its columns
         self._load_tree()
 
     # The tree above rooms is small (communities, buildings, units): kept in memory.
@@ -178,6 +218,38 @@ class Loader:
 
     # -- writing helpers ------------------------------------------------------------------
 
+    def _cursor(self) -> Any:
+        """A cursor on the session's own psycopg connection (inside its transaction), whose
+        rows are read by column name.
+
+        Lookups by a batch's keys are run with `prepare=False`: each is planned for its own
+        keys and for the tables as they are now. The tables grow during the import, and a
+        prepared statement's generic plan, made while they were small, read them whole for
+        every batch (the bench's dry run grew to 1.8 s a batch)."""
+        raw: Any = self.conn.connection.driver_connection  # psycopg 3
+        return raw.cursor(row_factory=namedtuple_row)
+
+    def _stage(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+        """COPY `rows` into a temporary table shaped like `columns` of `table` (made once per
+        transaction, emptied before each batch); its name."""
+        name = f"import_stage_{table.name}"
+        with self._cursor() as cursor:
+            made = self.stages.get(name)
+            if made is None:
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+                cursor.execute(
+                    f"CREATE TEMP TABLE {name} ON COMMIT DROP AS"
+                    f" SELECT {_names(columns)} FROM {table.name} WITH NO DATA"
+                )
+                self.stages[name] = tuple(columns)
+            else:
+                assert made == tuple(columns), (name, made, columns)
+                cursor.execute(f"TRUNCATE {name}")
+            with cursor.copy(f"COPY {name} ({_names(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return name
+
     def _upsert(
         self,
         table: Table,
@@ -186,27 +258,60 @@ class Loader:
         conflict: Sequence[str],
         compare: Sequence[str],
         returning: Sequence[str] = (),
+        conflict_where: str = "",
     ) -> list[Any]:
-        """Insert `records`, or update the row with the same `conflict` key where one of
-        `compare` differs; returns (returning…, inserted) of the rows written."""
+        """Insert `records` (as `_insert` does), or update the row with the same `conflict` key
+        where one of `compare` differs; returns (returning…, inserted) of the rows written.
+
+        One batch is three statements whatever its size: COPY into a temporary table, then one
+        INSERT … SELECT … ON CONFLICT from it (after the TRUNCATE of the previous batch)."""
+        if compare:
+            changed = " OR ".join(
+                f"t.{_name(k)} IS DISTINCT FROM EXCLUDED.{_name(k)}" for k in compare
+            )
+            assigned = ", ".join(f"{_name(k)} = EXCLUDED.{_name(k)}" for k in compare)
+            action = f"DO UPDATE SET {assigned}, updated_at = EXCLUDED.updated_at WHERE {changed}"
+        else:
+            action = "DO NOTHING"
+        return self._insert(
+            table,
+            records,
+            conflict=f"ON CONFLICT ({_names(conflict)}){conflict_where} {action}",
+            returning=returning,
+        )
+
+    def _insert(
+        self,
+        table: Table,
+        records: list[dict[str, Any]],
+        *,
+        conflict: str = "",
+        returning: Sequence[str] = (),
+    ) -> list[Any]:
+        """Insert `records` (each with the same keys; the organisation, the times and the
+        model's defaults of the other columns are added here) through a temporary table: COPY,
+        then one INSERT … SELECT (with its `conflict` clause); returns (returning…, inserted)
+        of the rows written."""
         if not records:
             return []
-        # executemany: one statement compiled once, its rows sent in multi-row batches.
-        stmt = insert(table)
-        excluded = stmt.excluded
-        if compare:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(conflict),
-                set_={**{k: excluded[k] for k in compare}, "updated_at": self.now},
-                where=or_(*(table.c[k].is_distinct_from(excluded[k]) for k in compare)),
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-        columns = [table.c[name] for name in returning]
-        result = self.conn.execute(
-            stmt.returning(*columns, literal_column("(xmax = 0)").label("inserted")), records
+        columns = list(records[0])
+        stage = self._stage(table, columns, ([r[c] for c in columns] for r in records))
+        constants: dict[str, Any] = {"org_id": self.org_id, "created_at": self.now}
+        constants["updated_at"] = self.now
+        for column in table.columns:
+            default = column.default
+            if column.name not in columns and column.name not in constants and default is not None:
+                assert default.is_scalar, (table.name, column.name)
+                constants[column.name] = default.arg  # type: ignore[attr-defined]
+        back = "".join(f"t.{_name(k)}, " for k in returning)
+        sql = (
+            f"INSERT INTO {table.name} AS t ({_names([*columns, *constants])})"
+            f" SELECT {_names(columns)}, {', '.join(f'%({k})s' for k in constants)}"
+            f" FROM {stage} {conflict} RETURNING {back}(t.xmax = 0) AS inserted"
         )
-        return list(result.all())
+        with self._cursor() as cursor:
+            cursor.execute(sql, constants)
+            return cast(list[Any], cursor.fetchall())
 
     def _tally(self, kind: str, total: int, written: Iterable[Any]) -> None:
         written = list(written)
@@ -235,9 +340,7 @@ class Loader:
             if row.bad or not self.once(row, v["community_code"], "community_code"):
                 continue
             records.append(
-                self._stamp(
-                    {"code": v["community_code"], "name": v["name"], "address": v["address"] or ""}
-                )
+                {"code": v["community_code"], "name": v["name"], "address": v["address"] or ""}
             )
         table = _table(Community)
         written = self._upsert(
@@ -258,11 +361,7 @@ class Loader:
             community_id = None if row.bad else self._community(row)
             if community_id is None or not self.once(row, (community_id, v["name"]), "name"):
                 continue
-            records.append(
-                self._stamp(
-                    {"community_id": community_id, "name": v["name"], "floors": v["floors"]}
-                )
-            )
+            records.append({"community_id": community_id, "name": v["name"], "floors": v["floors"]})
         written = self._upsert(
             _table(Building),
             records,
@@ -288,7 +387,7 @@ class Loader:
             building_id = None if community_id is None else self._building(row, community_id)
             if building_id is None or not self.once(row, (building_id, v["name"]), "name"):
                 continue
-            records.append(self._stamp({"building_id": building_id, "name": v["name"]}))
+            records.append({"building_id": building_id, "name": v["name"]})
         written = self._upsert(
             _table(Unit),
             records,
@@ -332,7 +431,7 @@ class Loader:
             record.update(
                 community_id=community_id, building_id=building_id, unit_id=unit_id, code=v["code"]
             )
-            records.append(self._stamp(record))
+            records.append(record)
         written = self._upsert(
             _table(Room),
             records,
@@ -387,23 +486,14 @@ class Loader:
             pending.append(row)
         if not pending:
             return
-        t = _table(Customer)
-        numbers = [r.values["id_number"] for r in pending if r.values["id_number"]]
-        phones = [r.values["phone"] for r in pending if not r.values["id_number"]]
-        by_number: dict[str, Any] = {}
-        by_phone: dict[str, list[Any]] = {}
-        cols = [t.c.id, *(t.c[k] for k in self._CUSTOMER_FIELDS)]
-        if numbers:
-            for found in self.conn.execute(
-                select(*cols).where(t.c.org_id == self.org_id, t.c.id_number.in_(numbers))
-            ):
-                by_number[found.id_number] = found
-        if phones:
-            for found in self.conn.execute(
-                select(*cols).where(t.c.org_id == self.org_id, t.c.phone.in_(phones))
-            ):
-                by_phone.setdefault(found.phone, []).append(found)
-        inserts, updates = [], []
+        by_number, by_phone = self._stored_customers(
+            numbers={r.values["id_number"] for r in pending if r.values["id_number"]},
+            phones={r.values["phone"] for r in pending if not r.values["id_number"]},
+            columns=("id", *self._CUSTOMER_FIELDS),
+        )
+        new: list[tuple[Row, dict[str, Any]]] = []
+        stored: list[tuple[Row, int]] = []
+        updates = []
         unchanged = 0
         for row in pending:
             v = row.values
@@ -419,13 +509,16 @@ class Loader:
                     continue
                 existing = matches[0] if matches else None
             if existing is None:
-                inserts.append(self._stamp(record))
-            elif any(getattr(existing, k) != record[k] for k in self._CUSTOMER_FIELDS):
+                new.append((row, record))
+                continue
+            stored.append((row, existing.id))
+            if any(getattr(existing, k) != record[k] for k in self._CUSTOMER_FIELDS):
                 updates.append({"b_id": existing.id, **record, "updated_at": self.now})
             else:
                 unchanged += 1
-        if inserts:
-            self.conn.execute(insert(t), inserts)
+        t = _table(Customer)
+        inserted = self._insert(t, [r for _, r in new], returning=("id", "id_number", "phone"))
+        created = {_customer_key(c.id_number, c.phone): c.id for c in inserted}
         if updates:
             self.conn.execute(
                 update(t)
@@ -433,70 +526,72 @@ class Loader:
                 .values({k: bindparam(k) for k in (*self._CUSTOMER_FIELDS, "updated_at")}),
                 updates,
             )
-        self.report.count(
-            CUSTOMERS, created=len(inserts), updated=len(updates), unchanged=unchanged
-        )
+        self.report.count(CUSTOMERS, created=len(new), updated=len(updates), unchanged=unchanged)
         # A person with a phone is their own contact (as at the desk): they can log in at once.
-        people = [r.values for r in pending if not r.bad and r.values["kind"] == "person"]
-        self._self_contacts(people)
+        written = stored + [
+            (row, created[_customer_key(row.values["id_number"], row.values["phone"])])
+            for row, _ in new
+        ]
+        self._insert(
+            _table(Contact),
+            [
+                {
+                    "customer_id": customer_id,
+                    "name": row.values["name"][:50],
+                    "phone": row.values["phone"],
+                    "relation": "self",
+                }
+                for row, customer_id in written
+                if row.values["kind"] == "person"
+            ],
+            conflict="ON CONFLICT (customer_id, phone) DO NOTHING",
+        )
 
-    def _self_contacts(self, people: list[dict[str, Any]]) -> None:
-        if not people:
-            return
-        ids = self._customer_ids([(p["id_number"], p["phone"]) for p in people], ambiguous_ok=True)
-        records = []
-        for person in people:
-            customer_id = ids.get((person["id_number"], person["phone"]))
-            if isinstance(customer_id, int):
-                records.append(
-                    self._stamp(
-                        {
-                            "customer_id": customer_id,
-                            "name": person["name"][:50],
-                            "phone": person["phone"],
-                            "relation": "self",
-                        }
-                    )
-                )
-        if records:
-            self.conn.execute(
-                insert(_table(Contact)).on_conflict_do_nothing(
-                    index_elements=["customer_id", "phone"]
-                ),
-                records,
+    def _stored_customers(
+        self, *, numbers: set[str], phones: set[str], columns: Sequence[str]
+    ) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+        """The organisation's customers with one of `numbers` (by ID number) or, with one of
+        `phones` (by phone, several may share one); one statement."""
+        by_number: dict[str, Any] = {}
+        by_phone: dict[str, list[Any]] = {}
+        if not numbers and not phones:
+            return by_number, by_phone
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"SELECT {_names(columns)} FROM customers WHERE org_id = %(org)s"
+                " AND (id_number = ANY(%(numbers)s::text[]) OR phone = ANY(%(phones)s::text[]))",
+                {"org": self.org_id, "numbers": list(numbers), "phones": list(phones)},
+                prepare=False,
             )
+            for found in cursor:
+                if found.id_number in numbers:
+                    by_number[found.id_number] = found
+                if found.phone in phones:
+                    by_phone.setdefault(found.phone, []).append(found)
+        return by_number, by_phone
 
     def _customer_ids(
-        self, keys: list[tuple[str | None, str | None]], *, ambiguous_ok: bool = False
+        self, keys: list[tuple[str | None, str | None]]
     ) -> dict[tuple[str | None, str | None], int | str]:
         """(ID number, phone) → the customer's id, or an error message; by ID number first."""
-        t = _table(Customer)
-        numbers = {n for n, _ in keys if n}
-        phones = {p for n, p in keys if not n and p}
-        by_number: dict[str, int] = {}
-        by_phone: dict[str, list[int]] = {}
-        if numbers:
-            for cid, number in self.conn.execute(
-                select(t.c.id, t.c.id_number).where(
-                    t.c.org_id == self.org_id, t.c.id_number.in_(numbers)
-                )
-            ):
-                by_number[number] = cid
-        if phones:
-            for cid, phone in self.conn.execute(
-                select(t.c.id, t.c.phone).where(t.c.org_id == self.org_id, t.c.phone.in_(phones))
-            ):
-                by_phone.setdefault(phone, []).append(cid)
+        by_number, by_phone = self._stored_customers(
+            numbers={n for n, _ in keys if n},
+            phones={p for n, p in keys if not n and p},
+            columns=("id", "id_number", "phone"),
+        )
         result: dict[tuple[str | None, str | None], int | str] = {}
         for number, phone in keys:
             if number:
-                result[(number, phone)] = by_number.get(number, MSG_UNKNOWN_CUSTOMER)
+                found = by_number.get(number)
+                result[(number, phone)] = MSG_UNKNOWN_CUSTOMER if found is None else found.id
                 continue
-            found = by_phone.get(phone or "", [])
-            if len(found) == 1 or (found and ambiguous_ok):
-                result[(number, phone)] = found[-1]
+            matches = by_phone.get(phone or "", [])
+            if len(matches) == 1:
+                result[(number, phone)] = matches[0].id
             else:
-                result[(number, phone)] = MSG_AMBIGUOUS_CUSTOMER if found else MSG_UNKNOWN_CUSTOMER
+                result[(number, phone)] = (
+                    MSG_AMBIGUOUS_CUSTOMER if matches else MSG_UNKNOWN_CUSTOMER
+                )
         return result
 
     def _resolve_customers(self, rows: Sequence[Row]) -> list[tuple[Row, int]]:
@@ -530,14 +625,12 @@ class Loader:
             if not self.once(row, (customer_id, v["phone"]), "phone"):
                 continue
             records.append(
-                self._stamp(
-                    {
-                        "customer_id": customer_id,
-                        "name": v["name"],
-                        "phone": v["phone"],
-                        "relation": v["relation"],
-                    }
-                )
+                {
+                    "customer_id": customer_id,
+                    "name": v["name"],
+                    "phone": v["phone"],
+                    "relation": v["relation"],
+                }
             )
         written = self._upsert(
             _table(Contact),
@@ -559,17 +652,22 @@ class Loader:
                 resolved.append((row, customer_id, community_id))
         if not resolved:
             return
-        r = _table(Room)
-        room_keys = {(community_id, row.values["room_code"]) for row, _, community_id in resolved}
-        rooms = {
-            (community_id, code): rid
-            for rid, community_id, code in self.conn.execute(
-                select(r.c.id, r.c.community_id, r.c.code).where(
-                    r.c.org_id == self.org_id,
-                    tuple_(r.c.community_id, r.c.code).in_(list(room_keys)),
-                )
+        room_keys = list({(c, row.values["room_code"]) for row, _, c in resolved})
+        with self._cursor() as cursor:
+            cursor.execute(
+                "SELECT r.id, r.community_id, r.code FROM rooms r"
+                " JOIN unnest(%(communities)s::bigint[], %(codes)s::text[])"
+                " AS k(community_id, code)"
+                " ON r.community_id = k.community_id AND r.code = k.code"
+                " WHERE r.org_id = %(org)s",
+                {
+                    "org": self.org_id,
+                    "communities": [c for c, _ in room_keys],
+                    "codes": [code for _, code in room_keys],
+                },
+                prepare=False,
             )
-        }
+            rooms = {(c, code): rid for rid, c, code in cursor}
         links = []
         for row, customer_id, community_id in resolved:
             room_id = rooms.get((community_id, row.values["room_code"]))
@@ -581,21 +679,25 @@ class Loader:
         pairs = list({(customer_id, room_id) for _, customer_id, room_id in links})
         stored: dict[tuple[int, int, str], list[tuple[int, date, date | None]]] = {}
         if pairs:
-            for link_id, customer_id, room_id, relation, start, end in self.conn.execute(
-                select(
-                    cr.c.id,
-                    cr.c.customer_id,
-                    cr.c.room_id,
-                    cr.c.relation,
-                    cr.c.start_date,
-                    cr.c.end_date,
-                ).where(
-                    cr.c.org_id == self.org_id, tuple_(cr.c.customer_id, cr.c.room_id).in_(pairs)
+            with self._cursor() as cursor:
+                cursor.execute(
+                    "SELECT l.id, l.customer_id, l.room_id, l.relation, l.start_date, l.end_date"
+                    " FROM customer_rooms l"
+                    " JOIN unnest(%(customers)s::bigint[], %(rooms)s::bigint[])"
+                    " AS k(customer_id, room_id)"
+                    " ON l.customer_id = k.customer_id AND l.room_id = k.room_id"
+                    " WHERE l.org_id = %(org)s",
+                    {
+                        "org": self.org_id,
+                        "customers": [c for c, _ in pairs],
+                        "rooms": [r for _, r in pairs],
+                    },
+                    prepare=False,
                 )
-            ):
-                stored.setdefault((customer_id, room_id, relation), []).append(
-                    (link_id, start, end)
-                )
+                for link_id, customer_id, room_id, relation, start, end in cursor:
+                    stored.setdefault((customer_id, room_id, relation), []).append(
+                        (link_id, start, end)
+                    )
         inserts, ends = [], []
         unchanged = 0
         for row, customer_id, room_id in links:
@@ -657,6 +759,231 @@ class Loader:
         self.report.count(
             CUSTOMER_ROOMS, created=len(inserts), updated=len(ends), unchanged=unchanged
         )
+
+    # -- parking ----------------------------------------------------------------------------
+
+    def _load_parking_spaces(self, rows: Sequence[Row]) -> None:
+        records = []
+        for row in rows:
+            v = row.values
+            community_id = None if row.bad else self._community(row)
+            if community_id is None or not self.once(row, (community_id, v["number"]), "number"):
+                continue
+            records.append(
+                {
+                    "community_id": community_id,
+                    "number": v["number"],
+                    "area": v["area"] or "",
+                    "kind": v["kind"],
+                    "location": v["location"] or "",
+                    "status": v["status"] or SPACE_ACTIVE,
+                    "remark": v["remark"] or "",
+                }
+            )
+        written = self._upsert(
+            _table(ParkingSpace),
+            records,
+            conflict=("community_id", "number"),
+            compare=("area", "kind", "location", "status", "remark"),
+        )
+        self._tally(PARKING_SPACES, len(records), written)
+
+    def _spaces(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Any]:
+        """(community id, space number) → the stored space (id, status); one statement."""
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        with self._cursor() as cursor:
+            cursor.execute(
+                "SELECT s.id, s.community_id, s.number, s.status FROM parking_spaces s"
+                " JOIN unnest(%(communities)s::bigint[], %(numbers)s::text[])"
+                " AS k(community_id, number)"
+                " ON s.community_id = k.community_id AND s.number = k.number"
+                " WHERE s.org_id = %(org)s",
+                {
+                    "org": self.org_id,
+                    "communities": [c for c, _ in wanted],
+                    "numbers": [n for _, n in wanted],
+                },
+                prepare=False,
+            )
+            return {(s.community_id, s.number): s for s in cursor}
+
+    def _load_space_holdings(self, rows: Sequence[Row]) -> None:
+        resolved = []
+        for row, customer_id in self._resolve_customers(rows):
+            v = row.values
+            problem = period_problem(v["kind"], v["start_date"], v["end_date"])
+            if problem is not None:
+                self.bad(row, self.header(problem[0]), problem[1])
+                continue
+            community_id = self._community(row)
+            if community_id is not None:
+                resolved.append((row, customer_id, community_id))
+        spaces = self._spaces((c, row.values["space_number"]) for row, _, c in resolved)
+        links = []
+        for row, customer_id, community_id in resolved:
+            space = spaces.get((community_id, row.values["space_number"]))
+            if space is None:
+                self.bad(row, self.header("space_number"), MSG_UNKNOWN_SPACE)
+                continue
+            links.append((row, customer_id, space))
+        stored: dict[int, list[Any]] = {}
+        if links:
+            with self._cursor() as cursor:
+                cursor.execute(
+                    "SELECT id, space_id, customer_id, kind, start_date, end_date, remind_days,"
+                    " contract_number, ended_at FROM parking_space_holdings"
+                    " WHERE org_id = %(org)s AND space_id = ANY(%(spaces)s::bigint[])",
+                    {"org": self.org_id, "spaces": list({space.id for _, _, space in links})},
+                    prepare=False,
+                )
+                for held in cursor:
+                    stored.setdefault(held.space_id, []).append(held)
+        inserts, changes = [], []
+        unchanged = 0
+        for row, customer_id, space in links:
+            v = row.values
+            kind, start, end = v["kind"], v["start_date"], v["end_date"]
+            if not self.once(row, (space.id, customer_id, kind, start), "start_date"):
+                continue
+            remind = 0
+            if kind == RENTED:
+                remind = DEFAULT_REMIND_DAYS if v["remind_days"] is None else v["remind_days"]
+            contract = v["contract_number"] or ""
+            held = stored.get(space.id, [])
+            same = next(
+                (
+                    h
+                    for h in held
+                    if (h.customer_id, h.kind, h.start_date) == (customer_id, kind, start)
+                ),
+                None,
+            )
+            other = next(
+                (
+                    (h.kind, h.start_date)
+                    for h in held
+                    if h is not same and periods_overlap(start, end, h.start_date, h.end_date)
+                ),
+                None,
+            ) or next(
+                (
+                    (p_kind, p_start)
+                    for p_start, p_end, p_kind in self.periods.get(space.id, [])
+                    if periods_overlap(start, end, p_start, p_end)
+                ),
+                None,
+            )
+            if other is not None:
+                message = MSG_SPACE_TAKEN.format(
+                    kind=HOLDING_KIND_LABELS[other[0]], start=other[1].isoformat()
+                )
+                self.bad(row, self.header("start_date"), message)
+                continue
+            if same is None and space.status == SPACE_DISABLED:
+                self.bad(row, self.header("space_number"), MSG_SPACE_DISABLED)
+                continue
+            self.periods.setdefault(space.id, []).append((start, end, kind))
+            if same is None:
+                inserts.append(
+                    self._stamp(
+                        {
+                            "space_id": space.id,
+                            "customer_id": customer_id,
+                            "kind": kind,
+                            "start_date": start,
+                            "end_date": end,
+                            "remind_days": remind,
+                            "contract_number": contract,
+                        }
+                    )
+                )
+            elif (same.end_date, same.remind_days, same.contract_number) == (end, remind, contract):
+                unchanged += 1
+            elif same.ended_at is not None:
+                self.bad(row, self.header("end_date"), MSG_HOLDING_ENDED)
+            else:
+                # A new contract end (or reminder days) is a new contract: reminded again.
+                renewed = (same.end_date, same.remind_days) != (end, remind)
+                changes.append(
+                    {
+                        "b_id": same.id,
+                        "end_date": end,
+                        "remind_days": remind,
+                        "contract_number": contract,
+                        "renewed": renewed,
+                        "updated_at": self.now,
+                    }
+                )
+        h = _table(SpaceHolding)
+        if inserts:
+            self.conn.execute(insert(h), inserts)
+        if changes:
+            self.conn.execute(
+                update(h)
+                .where(h.c.id == bindparam("b_id"))
+                .values(
+                    end_date=bindparam("end_date"),
+                    remind_days=bindparam("remind_days"),
+                    contract_number=bindparam("contract_number"),
+                    reminded_at=case((bindparam("renewed"), None), else_=h.c.reminded_at),
+                    updated_at=bindparam("updated_at"),
+                ),
+                changes,
+            )
+        self.report.count(
+            SPACE_HOLDINGS, created=len(inserts), updated=len(changes), unchanged=unchanged
+        )
+
+    def _load_vehicles(self, rows: Sequence[Row]) -> None:
+        resolved = []
+        for row, customer_id in self._resolve_customers(rows):
+            v = row.values
+            community_id = None
+            if v["space_number"] is not None:
+                if v["community_code"] is None:
+                    self.bad(row, self.header("community_code"), MSG_SPACE_COMMUNITY)
+                    continue
+                community_id = self._community(row)
+                if community_id is None:
+                    continue
+            resolved.append((row, customer_id, community_id))
+        spaces = self._spaces(
+            (c, row.values["space_number"]) for row, _, c in resolved if c is not None
+        )
+        records = []
+        for row, customer_id, community_id in resolved:
+            v = row.values
+            space_id = None
+            if community_id is not None:
+                space = spaces.get((community_id, v["space_number"]))
+                if space is None:
+                    self.bad(row, self.header("space_number"), MSG_UNKNOWN_SPACE)
+                    continue
+                space_id = space.id
+            if not self.once(row, v["plate"], "plate"):
+                continue
+            records.append(
+                {
+                    "plate": v["plate"],
+                    "plate_kind": plate_kind(v["plate"]),
+                    "model": v["model"] or "",
+                    "colour": v["colour"] or "",
+                    "customer_id": customer_id,
+                    "space_id": space_id,
+                    "remark": v["remark"] or "",
+                }
+            )
+        # An active vehicle is found by its plate (the partial unique index of the table).
+        written = self._upsert(
+            _table(Vehicle),
+            records,
+            conflict=("org_id", "plate"),
+            conflict_where=" WHERE removed_at IS NULL",
+            compare=("plate_kind", "model", "colour", "customer_id", "space_id", "remark"),
+        )
+        self._tally(VEHICLES, len(records), written)
 
 
 # -- the job ------------------------------------------------------------------------------

@@ -14,6 +14,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from server.kernel.personal_data import normalise_phone
+from server.parking.rules import (
+    HOLDING_KIND_LABELS,
+    MAX_PLATE_INPUT,
+    MAX_REMIND_DAYS,
+    SPACE_KIND_LABELS,
+    SPACE_STATUS_LABELS,
+    normalise_plate,
+    plate_problem,
+)
 
 COMMUNITIES = "communities"
 BUILDINGS = "buildings"
@@ -22,8 +31,22 @@ ROOMS = "rooms"
 CUSTOMERS = "customers"
 CONTACTS = "contacts"
 CUSTOMER_ROOMS = "customer_rooms"
+PARKING_SPACES = "parking_spaces"
+SPACE_HOLDINGS = "space_holdings"
+VEHICLES = "vehicles"
 # In the order they are written: each sheet refers only to the sheets before it.
-SHEET_KINDS = (COMMUNITIES, BUILDINGS, UNITS, ROOMS, CUSTOMERS, CONTACTS, CUSTOMER_ROOMS)
+SHEET_KINDS = (
+    COMMUNITIES,
+    BUILDINGS,
+    UNITS,
+    ROOMS,
+    CUSTOMERS,
+    CONTACTS,
+    CUSTOMER_ROOMS,
+    PARKING_SPACES,
+    SPACE_HOLDINGS,
+    VEHICLES,
+)
 WORKBOOK = "workbook"  # an XLSX with one sheet per kind, named by the kind or its title
 UPLOAD_KINDS = (*SHEET_KINDS, WORKBOOK)
 FORMATS = ("csv", "xlsx")
@@ -36,6 +59,9 @@ SHEET_TITLES = {
     CUSTOMERS: "客户",
     CONTACTS: "联系人",
     CUSTOMER_ROOMS: "客户房屋关系",
+    PARKING_SPACES: "车位",
+    SPACE_HOLDINGS: "车位关系",
+    VEHICLES: "车辆",
     WORKBOOK: "整本工作簿",
 }
 
@@ -96,6 +122,12 @@ _ALIASES = {
     "租客": "tenant",
     "家属": "family",
     "产权人": "owner",
+    "自有": "owned",
+    "产权车位": "owned",
+    "租赁": "rented",
+    "地面": "ground",
+    "机械车位": "mechanical",
+    "启用": "active",
 }
 
 MSG_REQUIRED = "必填"
@@ -123,6 +155,11 @@ MSG_CUSTOMER_KEY = "证件号码与手机号至少填写一个"
 MSG_PERIOD = "结束日期不能早于开始日期"
 MSG_OVERLAP = "与该客户在此房间的{relation}关系日期重叠（{start} 起）"
 MSG_ID_TYPE_KIND = "企业客户的证件类型应为统一社会信用代码"
+MSG_UNKNOWN_SPACE = "车位不存在（请先导入车位）"
+MSG_SPACE_COMMUNITY = "填写车位编号时须填写小区编码"
+MSG_SPACE_DISABLED = "该车位已停用，不能分配"
+MSG_SPACE_TAKEN = "该车位在此期间已有{kind}关系（{start} 起）"
+MSG_HOLDING_ENDED = "该车位关系已结束，不能修改"
 
 
 @dataclass(frozen=True)
@@ -288,6 +325,18 @@ def id_number(value: Any) -> str | None:
     return None if raw is None else raw.replace(" ", "")
 
 
+def plate(value: Any) -> str | None:
+    """A mainland plate, normalised as stored (粤b·12345 → 粤B12345)."""
+    raw = text(MAX_PLATE_INPUT)(value)
+    if raw is None:
+        return None
+    normalised = normalise_plate(raw)
+    problem = plate_problem(normalised)
+    if problem is not None:
+        raise CellError(problem)
+    return normalised
+
+
 def _c(key: str, header: str, parse: Callable[[Any], Any], example: Any = "", **kw: Any) -> Column:
     return Column(key, header, parse, example=example, **kw)
 
@@ -372,6 +421,45 @@ SHEETS: dict[str, Sheet] = {
             _r("relation", "关系", choice(ROOM_RELATION_LABELS), "业主"),
             _r("start_date", "开始日期", day, "2024-08-01"),
             _c("end_date", "结束日期", day, ""),
+        ),
+    ),
+    PARKING_SPACES: Sheet(
+        PARKING_SPACES,
+        (
+            _COMMUNITY_CODE,
+            _r("number", "车位编号", text(32, upper=True), "B2-015", note="小区内唯一"),
+            _c("area", "区域", text(50), "地下二层 B 区"),
+            _r("kind", "车位类型", choice(SPACE_KIND_LABELS), "地下"),
+            _c("location", "位置", text(200), "1 栋电梯口旁"),
+            _c("status", "状态", choice(SPACE_STATUS_LABELS), "正常"),
+            _c("remark", "备注", text(500), ""),
+        ),
+    ),
+    SPACE_HOLDINGS: Sheet(
+        SPACE_HOLDINGS,
+        (
+            _CUSTOMER_ID,
+            _CUSTOMER_PHONE,
+            _COMMUNITY_CODE,
+            _r("space_number", "车位编号", text(32, upper=True), "B2-015"),
+            _r("kind", "关系", choice(HOLDING_KIND_LABELS), "租用"),
+            _r("start_date", "开始日期", day, "2025-01-01"),
+            _c("end_date", "结束日期", day, "2025-12-31", note="租用必填"),
+            _c("contract_number", "合同编号", text(50), "ZY-2025-001"),
+            _c("remind_days", "到期提醒天数", integer(0, MAX_REMIND_DAYS), 30),
+        ),
+    ),
+    VEHICLES: Sheet(
+        VEHICLES,
+        (
+            _r("plate", "车牌号", plate, "浙A12345"),
+            _CUSTOMER_ID,
+            _CUSTOMER_PHONE,
+            _c("model", "品牌车型", text(50), "比亚迪 汉"),
+            _c("colour", "颜色", text(20), "白色"),
+            _c("community_code", "小区编码", text(32), "YGHY"),
+            _c("space_number", "车位编号", text(32, upper=True), "B2-015"),
+            _c("remark", "备注", text(500), ""),
         ),
     ),
 }

@@ -96,3 +96,20 @@ def test_templates_download_from_the_console(console_app: Flask) -> None:
     assert r.headers["Cache-Control"] == "no-store"
     assert "13800000001" not in r.data.decode("utf-8-sig")
     assert "138****0001" in r.data.decode("utf-8-sig")
+
+
+def test_parking_templates_download_from_the_console(console_app: Flask) -> None:
+    client = console_app.test_client()
+    answer = client.post(
+        "/console/login",
+        data={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    assert answer.status_code == 303
+    page = client.get("/console/imports").data.decode()
+    for title in ("车位", "车位关系", "车辆"):
+        assert f"<th>{title}</th>" in page or f">{title}<" in page, title
+    r = client.get("/console/imports/templates/vehicles.csv")
+    assert r.status_code == 200
+    assert r.data.decode("utf-8-sig").startswith("车牌号*,客户证件号码,客户手机号,品牌车型")
+    r = client.get("/console/imports/templates/space_holdings.xlsx")
+    assert r.status_code == 200 and r.data.startswith(b"PK")

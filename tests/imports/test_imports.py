@@ -80,6 +80,9 @@ def test_templates_download_fill_and_import(client, app, admin_headers, db_sessi
         "customers",
         "contacts",
         "customer_rooms",
+        "parking_spaces",
+        "space_holdings",
+        "vehicles",
     ):
         r = client.get(f"{TEMPLATES}/{kind}.csv", headers=admin_headers)
         assert r.status_code == 200 and r.mimetype == "text/csv"
@@ -89,7 +92,18 @@ def test_templates_download_fill_and_import(client, app, admin_headers, db_sessi
     assert r.status_code == 200
     assert r.headers["Content-Disposition"] == 'attachment; filename="workbook.xlsx"'
     book = load_workbook(io.BytesIO(r.data))
-    assert book.sheetnames == ["小区", "楼栋", "单元", "房间", "客户", "联系人", "客户房屋关系"]
+    assert book.sheetnames == [
+        "小区",
+        "楼栋",
+        "单元",
+        "房间",
+        "客户",
+        "联系人",
+        "客户房屋关系",
+        "车位",
+        "车位关系",
+        "车辆",
+    ]
     # Fill in: keep the example row, add a second room.
     rooms = book["房间"]
     rooms.append(["YGHY", "1栋", "1单元", "1-1-102", 1, "90", None, "两室", "东", "住宅"])
@@ -102,6 +116,8 @@ def test_templates_download_fill_and_import(client, app, admin_headers, db_sessi
     assert job["error_count"] == 0 and job["errors"] == []
     assert job["counts"]["rooms"] == {"created": 2, "updated": 0, "unchanged": 0}
     assert job["counts"]["customer_rooms"]["created"] == 1
+    for kind in ("parking_spaces", "space_holdings", "vehicles"):
+        assert job["counts"][kind] == {"created": 1, "updated": 0, "unchanged": 0}, kind
     listed = client.get("/api/v1/admin/rooms", headers=admin_headers).json
     assert {room["code"] for room in listed["items"]} == {"1-1-101", "1-1-102"}
     room = db_session.scalars(
