@@ -6,7 +6,7 @@ and a data scope (all communities, or the ones named). Staff users hold roles th
 log gains the kind `role_changed`.
 
 Revision ID: 0032_roles
-Revises: 0028_residency
+Revises: 0031_imports
 Create Date: 2026-12-07 13:30:00.000000
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from server.kernel.values import sql_in, sql_subset
 
 revision = "0032_roles"
-down_revision = "0028_residency"
+down_revision = "0031_imports"
 branch_labels = None
 depends_on = None
 
