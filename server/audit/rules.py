@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "deleted": "删除",
     "wechat_bound": "绑定微信手机号",
     "imported": "批量导入",
+    "dictionary_changed": "修改数据字典",
 }
 
 # target type → zh-CN label.
@@ -40,6 +41,7 @@ TARGET_TYPES: dict[str, str] = {
     "community": "小区",
     "survey": "调查",
     "export": "导出",
+    "dictionary_item": "数据字典",
 }
 
 # Actor roles (the logins' roles); a login with several is recorded under its most senior.

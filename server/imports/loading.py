@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.db.session import Database, core
-from server.directory.customers import id_number_problem
+from server.directory.customers import id_number_problem, name_pinyin
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.imports import reading
 from server.imports.models import ImportJob
@@ -71,6 +71,10 @@ PROGRESS_EVERY = 0.5  # seconds between progress writes (and after every sheet)
 
 def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
+
+
+# A customer's name in pinyin, beside the name (server.directory.customers.name_pinyin).
+_PINYIN = ("name_initials", "name_pinyin")
 
 
 def stored_path(upload_dir: Path, stored_name: str) -> Path:
@@ -410,6 +414,7 @@ class Loader:
             record = {k: v[k] for k in self._CUSTOMER_FIELDS}
             record["emergency_name"] = record["emergency_name"] or ""
             record["remark"] = record["remark"] or ""
+            record["name_initials"], record["name_pinyin"] = name_pinyin(record["name"])
             if v["id_number"]:
                 existing = by_number.get(v["id_number"])
             else:
@@ -430,7 +435,9 @@ class Loader:
             self.conn.execute(
                 update(t)
                 .where(t.c.id == bindparam("b_id"))
-                .values({k: bindparam(k) for k in (*self._CUSTOMER_FIELDS, "updated_at")}),
+                .values(
+                    {k: bindparam(k) for k in (*self._CUSTOMER_FIELDS, *_PINYIN, "updated_at")}
+                ),
                 updates,
             )
         self.report.count(
