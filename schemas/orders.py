@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.booking import slot_start_field
 from schemas.charges import ChargeSchema, FeeSchema
@@ -98,6 +98,29 @@ class StaffOrderCreateSchema(OrderCreateSchema):
 
 class ReasonSchema(Schema):
     reason = reason_field()
+
+
+class CancelSchema(Schema):
+    """A cancel reason: an item of the organisation's 取消原因 (数据字典 cancel_reasons), its
+    own words, or both (stored as 「名称：说明」)."""
+
+    reason_code = TrimmedString(
+        validate=validate.Length(min=1, max=32),
+        metadata={
+            "description": "取消原因的 code（GET /api/v1/catalog/dictionary/cancel_reasons，"
+            "本机构启用的项）",
+            "example": "self_repaired",
+        },
+    )
+    reason = TrimmedString(
+        validate=validate.Length(max=500),
+        metadata={"description": "原因或补充说明（不选 reason_code 时必填）"},
+    )
+
+    @validates_schema
+    def _reason_given(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("reason_code") and not data.get("reason"):
+            raise ValidationError({"reason": ["请选择或填写取消原因"]})
 
 
 class UrgeSchema(Schema):

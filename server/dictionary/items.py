@@ -52,8 +52,8 @@ class Item:
 @dataclass(frozen=True)
 class ListSummary:
     value_list: ValueList
-    items: int
-    enabled: int
+    item_count: int
+    enabled_count: int
 
     @property
     def name(self) -> str:
@@ -256,6 +256,8 @@ def update_item(
     vl = get_list(name)
     current = _item(session, org_id=org_id, name=name, code=code)
     fields = {k: v for k, v in changes.items() if v is not None or k != "sort"}
+    if fields.get("code") == code:
+        del fields["code"]  # the same code sent back is no change
     # Switching an item on is no change for a closed list (its values are always on).
     asked = frozenset(k for k, v in fields.items() if not (k == "enabled" and v is True))
     refusal = change_refusal(vl, system=current.system, fields=asked)
@@ -333,3 +335,22 @@ def _audit(
         target_id=row.id,
         data=data,
     )
+
+
+@dataclass(frozen=True)
+class ListView:
+    value_list: ValueList
+    items: list[Item]
+
+
+def list_view(session: Session, *, org_id: int, name: str) -> ListView:
+    """A list and its items for the organisation (the console's and the API's detail)."""
+    return ListView(get_list(name), items_of(session, org_id=org_id, name=name))
+
+
+def app_list(session: Session, *, org_id: int, name: str) -> ListView:
+    """A list the tenant and technician apps show: its enabled items (404 for other lists)."""
+    vl = get_list(name)
+    if not vl.for_apps:
+        raise NotFound("数据字典中没有这个列表")
+    return ListView(vl, items_of(session, org_id=org_id, name=name, enabled_only=True))

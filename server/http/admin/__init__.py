@@ -14,6 +14,7 @@ def blueprints() -> list[Blueprint]:
         complaints,
         customers,
         dashboard,
+        dictionary,
         imports,
         jobs,
         notices,
@@ -56,4 +57,5 @@ def blueprints() -> list[Blueprint]:
         audit.blp,
         imports.blp,
         search.blp,
+        dictionary.blp,
     ]
