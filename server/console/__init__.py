@@ -17,6 +17,7 @@ def pages() -> Blueprint:
         auth,
         complaints,
         dashboard,
+        dictionary,
         imports,
         new_order,
         notices,
@@ -34,4 +35,5 @@ def pages() -> Blueprint:
     del parking
     del imports
     del search
+    del dictionary
     return bp

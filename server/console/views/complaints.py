@@ -24,8 +24,6 @@ from schemas.complaints import (
 from schemas.staff import DepartmentBriefSchema, StaffListItemSchema
 from server.complaints import desk
 from server.complaints.rules import (
-    CATEGORIES,
-    CATEGORY_LABELS,
     KIND_LABELS,
     KINDS,
     SEVERITIES,
@@ -43,6 +41,7 @@ from server.console.views._service import (
     refusal_of,
 )
 from server.console.web import desk_page, discard_changes, page
+from server.dictionary import items as dictionary
 from server.kernel.errors import DomainError, NotFound
 from server.staff import members, structure
 from server.web.context import now, principal, session
@@ -65,7 +64,10 @@ def _choices() -> dict[str, Any]:
     return {
         "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES],
         "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
-        "categories": [(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        # The organisation's names and order (数据字典 complaint_categories).
+        "categories": dictionary.choices(
+            session(), org_id=principal().org_id, name="complaint_categories"
+        ),
         "severities": [(s, SEVERITY_LABELS[s]) for s in SEVERITIES],
     }
 
