@@ -65,7 +65,8 @@ SELECT %(org)s, %(community)s, %(building)s,
 FROM generate_series(0, %(rooms)s - 1) AS i
 """
 
-# Customer i: a name from the three character lists, phone 139 + i, ID 11 + i (18 digits).
+# Customer i: a name from the three character lists (GIVEN_2 has 29: one name in 30 has two
+# characters), phone 139 + i, ID 11 + i (18 digits).
 _CUSTOMERS = """
 INSERT INTO customers (org_id, kind, name, phone, id_number, remark, name_initials,
     name_pinyin, created_at, updated_at)
@@ -74,9 +75,9 @@ SELECT %(org)s, 'person',
            || substr(%(g2)s, 1 + i / 1200 %% 30, 1),
        '139' || lpad(i::text, 8, '0'), '11' || lpad(i::text, 16, '0'), '',
        (%(s_i)s::text[])[1 + i %% 40] || (%(g1_i)s::text[])[1 + i / 40 %% 30]
-           || (%(g2_i)s::text[])[1 + i / 1200 %% 30],
+           || coalesce((%(g2_i)s::text[])[1 + i / 1200 %% 30], ''),
        (%(s_p)s::text[])[1 + i %% 40] || (%(g1_p)s::text[])[1 + i / 40 %% 30]
-           || (%(g2_p)s::text[])[1 + i / 1200 %% 30],
+           || coalesce((%(g2_p)s::text[])[1 + i / 1200 %% 30], ''),
        now(), now()
 FROM generate_series(1, %(n)s) AS i
 """

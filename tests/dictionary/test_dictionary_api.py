@@ -217,3 +217,43 @@ def test_the_desk_cancels_with_a_code_alone(client, world):
     )
     assert r.status_code == 200, r.json
     assert r.json["timeline"][-1]["reason"] == "报修信息填写有误"
+
+
+def test_technicians_reject_hold_and_transfer_with_codes(client, world):
+    tech, other = world.techs[0], world.techs[1]
+    oid = world.file(client)["id"]
+    admin = world.make.headers(world.make.admin(world.org))
+    client.patch(
+        f"{DICTIONARY}/reject_reasons/items/too_busy", json={"enabled": False}, headers=admin
+    )
+    desk = world.headers(world.dispatcher)
+    path = f"/api/v1/tech/orders/{oid}"
+    assert (
+        client.post(
+            f"/api/v1/admin/orders/{oid}/assign", json={"staff_id": tech.id}, headers=desk
+        ).status_code
+        == 200
+    )
+    r = client.post(f"{path}/reject", json={"reason_code": "too_busy"}, headers=world.headers(tech))
+    assert r.status_code == 422 and "reason_code" in r.json["errors"]
+    r = client.post(f"{path}/reject", json={"reason_code": "off_duty"}, headers=world.headers(tech))
+    assert r.status_code == 200, r.json
+    assert r.json["timeline"][-1]["reason"] == "休息或请假"
+
+    r = client.post(f"{path}/grab", headers=world.headers(tech))
+    assert r.status_code == 200, r.json
+    r = client.post(
+        f"{path}/hold",
+        json={"reason_code": "waiting_parts", "reason": "等水龙头到货"},
+        headers=world.headers(tech),
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["timeline"][-1]["reason"] == "等待备件：等水龙头到货"
+    client.post(f"{path}/resume", headers=world.headers(tech))
+    r = client.post(
+        f"{path}/transfer",
+        json={"staff_id": other.id, "reason_code": "closer"},
+        headers=world.headers(tech),
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["timeline"][-1]["reason"] == "对方离得更近"
