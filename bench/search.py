@@ -94,7 +94,7 @@ SELECT org_id,
            || lpad((n / 310)::text, 5, '0'),
        'ordinary', '', '', id, '', '', now(), now()
 FROM (
-    SELECT org_id, id, row_number() OVER (ORDER BY id) AS n
+    SELECT org_id, id, (row_number() OVER (ORDER BY id))::int AS n
     FROM customers WHERE org_id = %(org)s AND id %% 10 = 0
 ) AS c
 """
