@@ -81,9 +81,9 @@ def _backfill() -> None:
         keys = [(row.id, *pinyin_keys(row.name)) for row in rows]
         conn.execute(
             sa.text(
-                "UPDATE customers AS c SET name_initials = k.initials, name_pinyin = k.full"
+                "UPDATE customers AS c SET name_initials = k.initials, name_pinyin = k.pinyin"
                 " FROM unnest(CAST(:ids AS bigint[]), CAST(:initials AS text[]),"
-                " CAST(:fulls AS text[])) AS k(id, initials, full) WHERE c.id = k.id"
+                " CAST(:fulls AS text[])) AS k(id, initials, pinyin) WHERE c.id = k.id"
             ),
             {
                 "ids": [k[0] for k in keys],
