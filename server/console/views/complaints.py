@@ -72,6 +72,14 @@ def _choices() -> dict[str, Any]:
     }
 
 
+def _relabel(complaints: list[dict[str, Any]]) -> None:
+    """Categories as the organisation names them (数据字典 complaint_categories)."""
+    labels = dictionary.labels(session(), org_id=principal().org_id, name="complaint_categories")
+    for c in complaints:
+        if c.get("category"):
+            c["category_label"] = labels.get(c["category"], c.get("category_label"))
+
+
 @bp.get("/complaints")
 @desk_page
 def complaints() -> Any:
@@ -90,6 +98,7 @@ def complaints() -> Any:
             page_size=PAGE_SIZE,
         )
     )
+    _relabel(listing["items"])
     return page(
         "console/complaints.html",
         listing=listing,
@@ -110,6 +119,7 @@ def _detail(
     current = session()
     try:
         found = _DETAIL.dump(desk.desk_detail(current, org_id=org_id, complaint_id=complaint_id))
+        _relabel([found])
     except NotFound as exc:
         return page(
             "console/error.html",
