@@ -9,8 +9,10 @@ One run:
    organisation like `bench.grab` and a second one whose rows must never be read, then, each
    in one `INSERT … SELECT generate_series`: 20,000 rooms (codes `<building>-<floor><nn>`),
    `--customers` customers (names from 40 surnames × 30 × 30 given characters, unique phones
-   and ID numbers) with one contact each (their own phone), a tenth as many customers of the
-   second organisation with the same names, phones and ID numbers, and `--orders` orders
+   and ID numbers; their names' pinyin initials and full pinyin) with one contact each (their
+   own phone), a vehicle for every tenth customer (distinct plates 粤B00161 …), a tenth as
+   many customers (and vehicles) of the second organisation with the same names, phones, ID
+   numbers and plates, and `--orders` orders
    numbered `BX<day>-<nnnn>` over 400 days (2,500 a day) whose contact phones are the
    customers'. `VACUUM ANALYZE`.
 2. Measures `--repeat` times each, on its own read-only unit of work as a request runs it:
@@ -19,7 +21,8 @@ One run:
    each query kind: a full phone, a phone's last four digits, an order number, an order
    number's day prefix (2,500 matches), an ID number, a full name (3 characters: equal,
    substring, similarity), a surname and given name (2 characters: equal and prefix), a room
-   code.
+   code, pinyin initials (3 and 2 letters) and a full pinyin, a whole plate, a plate's
+   province and letter (粤B), a plate without its province (B00161: substring).
 3. Prints p50 per kind, **ratio = primary-key p50 ÷ kind p50**, and p50 against the 100 ms aim.
    Drops the database unless `--keep`.
 """
@@ -43,6 +46,7 @@ from server.accounts.tokens import TokenIssuer
 from server.config import Settings
 from server.db import migrate
 from server.db.session import Database
+from server.directory.rules import pinyin_keys
 from server.search import omni
 
 BENCH_DB = "baoxiu_bench_search"
@@ -61,15 +65,51 @@ SELECT %(org)s, %(community)s, %(building)s,
 FROM generate_series(0, %(rooms)s - 1) AS i
 """
 
-# Customer i: a name from the three character lists, phone 139 + i, ID 11 + i (18 digits).
+# Customer i: a name from the three character lists (GIVEN_2 has 29: one name in 30 has two
+# characters), phone 139 + i, ID 11 + i (18 digits).
 _CUSTOMERS = """
-INSERT INTO customers (org_id, kind, name, phone, id_number, remark, created_at, updated_at)
+INSERT INTO customers (org_id, kind, name, phone, id_number, remark, name_initials,
+    name_pinyin, created_at, updated_at)
 SELECT %(org)s, 'person',
        substr(%(s)s, 1 + i %% 40, 1) || substr(%(g1)s, 1 + i / 40 %% 30, 1)
            || substr(%(g2)s, 1 + i / 1200 %% 30, 1),
-       '139' || lpad(i::text, 8, '0'), '11' || lpad(i::text, 16, '0'), '', now(), now()
+       '139' || lpad(i::text, 8, '0'), '11' || lpad(i::text, 16, '0'), '',
+       (%(s_i)s::text[])[1 + i %% 40] || (%(g1_i)s::text[])[1 + i / 40 %% 30]
+           || coalesce((%(g2_i)s::text[])[1 + i / 1200 %% 30], ''),
+       (%(s_p)s::text[])[1 + i %% 40] || (%(g1_p)s::text[])[1 + i / 40 %% 30]
+           || coalesce((%(g2_p)s::text[])[1 + i / 1200 %% 30], ''),
+       now(), now()
 FROM generate_series(1, %(n)s) AS i
 """
+
+# A vehicle for every tenth customer: plate n = province (n mod 31), letter (n / 31 mod 10),
+# five digits (n / 310): 粤B00161 …, all distinct.
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+LETTERS = "ABCDEFGHJK"
+_VEHICLES = """
+INSERT INTO vehicles (org_id, plate, plate_kind, model, colour, customer_id, remark,
+    remove_reason, created_at, updated_at)
+SELECT org_id,
+       substr(%(provinces)s, 1 + n %% 31, 1) || substr(%(letters)s, 1 + n / 31 %% 10, 1)
+           || lpad((n / 310)::text, 5, '0'),
+       'ordinary', '', '', id, '', '', now(), now()
+FROM (
+    SELECT org_id, id, (row_number() OVER (ORDER BY id))::int AS n
+    FROM customers WHERE org_id = %(org)s AND id %% 10 = 0
+) AS c
+"""
+
+
+def plate_of(n: int) -> str:
+    """The plate the seed gives vehicle n (as `_VEHICLES` spells it)."""
+    return PROVINCES[n % 31] + LETTERS[n // 31 % 10] + f"{n // 310:05d}"
+
+
+def _pinyin(chars: str) -> tuple[list[str], list[str]]:
+    """Each character's (initial, full pinyin), as the model keeps a name's."""
+    keys = [pinyin_keys(c) for c in chars]
+    return [k[0] for k in keys], [k[1] for k in keys]
+
 
 _CONTACTS = """
 INSERT INTO contacts (org_id, customer_id, name, phone, relation, created_at, updated_at)
@@ -130,13 +170,19 @@ def seed_rows(database_url: str, settings: Settings, *, customers: int, orders: 
         "s": SURNAMES,
         "g1": GIVEN_1,
         "g2": GIVEN_2,
+        "provinces": PROVINCES,
+        "letters": LETTERS,
     }
+    for key, chars in (("s", SURNAMES), ("g1", GIVEN_1), ("g2", GIVEN_2)):
+        params[f"{key}_i"], params[f"{key}_p"] = _pinyin(chars)
     other = {**params, "org": world.other_org_id, "n": max(customers // 10, 1)}
     steps: list[tuple[str, str, dict[str, Any]]] = [
         ("rooms", _ROOMS, params),
         ("customers", _CUSTOMERS, params),
         ("other organisation's customers", _CUSTOMERS, other),
         ("contacts", _CONTACTS, params),
+        ("vehicles", _VEHICLES, params),
+        ("other organisation's vehicles", _VEHICLES, other),
         ("orders", _ORDERS, {**params, "n": orders}),
     ]
     with psycopg.connect(database_url) as conn:
@@ -173,6 +219,12 @@ def queries(customers: int) -> dict[str, str]:
         "name (3 chars)": name,
         "name (2 chars)": name[:2],
         "room code": "7-505",
+        "pinyin (3)": "".join(pinyin_keys(c)[0] for c in name),
+        "pinyin (2)": "".join(pinyin_keys(c)[0] for c in name[:2]),
+        "pinyin full": pinyin_keys(name[:2])[1],
+        "plate": plate_of(customers // 20),
+        "plate prefix": plate_of(customers // 20)[:2],
+        "plate fragment": plate_of(customers // 20)[1:],
     }
 
 
@@ -230,7 +282,8 @@ def measure(db: Database, org_id: int, *, customers: int, repeat: int) -> None:
         found[label] = (
             f"{q}: {result.query.kind.value}; rooms {result.rooms.total}, customers "
             f"{result.customers.total}{'' if result.customers.total_exact else '+'}, orders "
-            f"{result.orders.total}{'' if result.orders.total_exact else '+'}"
+            f"{result.orders.total}{'' if result.orders.total_exact else '+'}, vehicles "
+            f"{result.vehicles.total}{'' if result.vehicles.total_exact else '+'}"
         )
     print()
     print("indexes each kind's statements read (EXPLAIN; a Seq Scan would be named):")

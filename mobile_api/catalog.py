@@ -6,8 +6,10 @@ from typing import Any
 
 from schemas.booking import SlotQueryArgsSchema, SlotSchema
 from schemas.catalog import CatalogSchema
+from schemas.dictionary import DictionaryChoicesSchema
 from server.booking.slots import list_slots
 from server.catalog.browse import active_catalog
+from server.dictionary import items as dictionary
 from server.kernel.roles import CONSOLE_ROLES
 from server.web.blueprint import Blueprint
 from server.web.context import now, principal, session
@@ -43,3 +45,22 @@ def slots(args: dict[str, Any], subtype_id: int) -> Any:
         desk=caller.has_any(frozenset(r.value for r in CONSOLE_ROLES)),
         now=now(),
     )
+
+
+@blp.get("/dictionary/<string:list_name>")
+@blp.auth()
+@blp.read_only()
+@blp.response(200, DictionaryChoicesSchema)
+@blp.alt_response(404, description="没有这个列表（或它不在住户端、师傅端展示）")
+def dictionary_list(list_name: str) -> Any:
+    """可选原因：cancel_reasons 取消原因、reject_reasons 拒单原因、transfer_reasons 转单原因、
+    hold_reasons 挂起原因（本机构启用的项，按排序）
+
+    提交时把所选项的 code 作为 reason_code 传入（取消工单），另可附 reason 补充说明。
+    """
+    view = dictionary.app_list(session(), org_id=principal().org_id, name=list_name)
+    return {
+        "name": view.value_list.name,
+        "title": view.value_list.title,
+        "items": view.items,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.booking import slot_start_field
 from schemas.charges import ChargeSchema, FeeSchema
@@ -100,6 +100,51 @@ class ReasonSchema(Schema):
     reason = reason_field()
 
 
+class _CodedReasonSchema(Schema):
+    """A reason: an item of one of the organisation's reason lists (数据字典), its own words,
+    or both (stored on the timeline as 「名称：说明」)."""
+
+    LIST = ""
+    TITLE = ""
+
+    reason_code = TrimmedString(validate=validate.Length(min=1, max=32))
+    reason = TrimmedString(
+        validate=validate.Length(max=500),
+        metadata={"description": "原因或补充说明（不选 reason_code 时必填）"},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _reason_given(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("reason_code") and not data.get("reason"):
+            raise ValidationError({"reason": [f"请选择或填写{self.TITLE}"]})
+
+
+def _reason_code(list_name: str, title: str, example: str) -> TrimmedString:
+    return TrimmedString(
+        validate=validate.Length(min=1, max=32),
+        metadata={
+            "description": f"{title}的 code（GET /api/v1/catalog/dictionary/{list_name}，"
+            "本机构启用的项）",
+            "example": example,
+        },
+    )
+
+
+class CancelSchema(_CodedReasonSchema):
+    LIST, TITLE = "cancel_reasons", "取消原因"
+    reason_code = _reason_code(LIST, TITLE, "self_repaired")
+
+
+class RejectSchema(_CodedReasonSchema):
+    LIST, TITLE = "reject_reasons", "拒单原因"
+    reason_code = _reason_code(LIST, TITLE, "not_my_skill")
+
+
+class HoldSchema(_CodedReasonSchema):
+    LIST, TITLE = "hold_reasons", "挂起原因"
+    reason_code = _reason_code(LIST, TITLE, "waiting_parts")
+
+
 class UrgeSchema(Schema):
     reason = TrimmedString(
         required=True,
@@ -122,9 +167,10 @@ class AssignSchema(Schema):
     )
 
 
-class TransferSchema(Schema):
+class TransferSchema(_CodedReasonSchema):
+    LIST, TITLE = "transfer_reasons", "转单原因"
     staff_id = fields.Integer(required=True, strict=True)
-    reason = reason_field()
+    reason_code = _reason_code(LIST, TITLE, "better_skill")
 
 
 class CompleteSchema(Schema):

@@ -1,16 +1,18 @@
 """全能搜索: the query and its answer, grouped by kind. Each hit carries the object as the
-lists show it (`RoomBriefSchema`, `CustomerListItemSchema`, `OrderSchema`: phones and ID
-numbers masked), how it matched, and the console page to open."""
+lists show it (`RoomBriefSchema`, `CustomerListItemSchema`, `OrderSchema`, a vehicle with its
+owner and space: phones and ID numbers masked), how it matched, and the console page to open."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from marshmallow import Schema, fields, validate
 
 from schemas.common import TrimmedString
 from schemas.directory import CustomerListItemSchema, RoomBriefSchema
 from schemas.orders import OrderSchema
+from schemas.parking import PersonBriefSchema, SpaceBriefSchema
 from server.search.omni import FIELD_LABELS, FIELDS
 from server.search.rules import (
     COUNT_LIMIT,
@@ -31,7 +33,8 @@ class SearchArgsSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=MAX_QUERY_LENGTH),
         metadata={
-            "description": "房号、客户姓名、手机号（完整或后 4 位）、证件号或工单号"
+            "description": "房号、客户姓名（或其拼音首字母、全拼）、车牌号（完整或片段）、"
+            "手机号（完整或后 4 位）、证件号或工单号"
             f"（去掉首尾空白后 1–{MAX_QUERY_LENGTH} 个字符）"
         },
     )
@@ -75,13 +78,33 @@ class CustomerHitSchema(_HitSchema):
         validate=validate.OneOf(FIELDS),
         metadata={
             "description": "命中的字段：name 姓名 | phone 手机号 | contact_phone 联系人手机号 | "
-            "id_number 证件号"
+            "id_number 证件号 | pinyin 姓名拼音（首字母或全拼）"
         },
     )
     matched_field_label = fields.Function(
         lambda hit: FIELD_LABELS[hit.field], metadata={"type": "string"}
     )
     link = _link("/console/search/customers/{id}")
+
+
+class VehicleFoundSchema(Schema):
+    """A vehicle as the search shows it: plate, model and colour, its owner (phone masked) and
+    its usual space."""
+
+    id = fields.Integer()
+    plate = fields.String(metadata={"example": "粤B12345"})
+    model = fields.String(metadata={"description": "品牌车型"})
+    colour = fields.String(metadata={"description": "颜色"})
+    customer = fields.Nested(PersonBriefSchema, metadata={"description": "车主"})
+    space = fields.Nested(SpaceBriefSchema, allow_none=True, metadata={"description": "常用车位"})
+
+
+class VehicleHitSchema(_HitSchema):
+    vehicle = fields.Nested(VehicleFoundSchema, attribute="item")
+    link = fields.Function(
+        lambda hit: "/console/parking?" + urlencode({"plate": hit.item.plate}),
+        metadata={"type": "string", "description": "控制台中的去处（车位车辆页，按车牌筛选）"},
+    )
 
 
 class OrderHitSchema(_HitSchema):
@@ -112,7 +135,7 @@ class SearchSchema(Schema):
         validate=validate.OneOf(QUERY_KINDS),
         metadata={
             "description": "phone 手机号 | phone_tail 手机尾号 | order_number 工单号 | "
-            "id_number 证件号 | text 房号或姓名"
+            "id_number 证件号 | text 房号、姓名（拼音）或车牌"
         },
     )
     query_kind_label = fields.Function(
@@ -121,3 +144,4 @@ class SearchSchema(Schema):
     rooms = fields.Nested(_group(RoomHitSchema, "房屋"))
     customers = fields.Nested(_group(CustomerHitSchema, "客户"))
     orders = fields.Nested(_group(OrderHitSchema, "工单"))
+    vehicles = fields.Nested(_group(VehicleHitSchema, "车辆"))

@@ -14,6 +14,7 @@ from server.accounts.passwords import hash_password
 from server.charges import order_charges, stock
 from server.complaints import desk as complaints_desk
 from server.complaints import tenant as complaints_tenant
+from server.dictionary import items as dictionary_items
 from server.kernel.permissions import Permission
 from server.kernel.roles import Role
 from server.models import (
@@ -152,6 +153,7 @@ def seed_demo(session: Session, *, now: datetime | None = None, history: bool = 
     _parking(session, org, now)
     _roles(session, org, password_hash)
     _residency(session, org, now)
+    _dictionary(session, org, now)
     return True
 
 
@@ -191,6 +193,30 @@ def _roles(session: Session, org: Organisation, password_hash: str) -> None:
     session.add(Staff(org_id=org.id, user_id=clerk.id, employee_no="C001"))
     session.add(RoleGrant(org_id=org.id, user_id=clerk.id, role_id=role.id))
     session.flush()
+
+
+# The demo organisation's own dictionary items (数据字典), and one relabelled system value.
+DICTIONARY_ITEMS = (
+    ("cancel_reasons", "water_off", "小区停水停电，改天再修"),
+    ("hold_reasons", "supplier_delay", "供应商缺货"),
+    ("vehicle_colours", "champagne", "香槟色"),
+    ("room_layouts", "duplex", "复式"),
+)
+
+
+def _dictionary(session: Session, org: Organisation, now: datetime) -> None:
+    for name, code, label in DICTIONARY_ITEMS:
+        dictionary_items.add_item(
+            session, org_id=org.id, name=name, data={"code": code, "label": label}, now=now
+        )
+    dictionary_items.update_item(
+        session,
+        org_id=org.id,
+        name="cancel_reasons",
+        code="not_needed",
+        changes={"label": "问题已消失，不需要维修了"},
+        now=now,
+    )
 
 
 def _property(session: Session, org: Organisation) -> dict[str, Room]:

@@ -24,6 +24,7 @@ from server.charges.models import (
 )
 from server.complaints.models import Complaint, ComplaintReply  # noqa: F401
 from server.dashboard.models import PAUSE_STEPS_INDEX  # noqa: F401
+from server.dictionary.models import DictionaryItem  # noqa: F401
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.idempotency.models import IdempotencyKey
 from server.imports.models import ImportJob  # noqa: F401

@@ -10,16 +10,18 @@ from schemas.common import page_of
 from schemas.orders import (
     CompleteSchema,
     GrabbedOrderSchema,
+    HoldSchema,
     MessageCreateSchema,
     OrderDetailSchema,
     OrderSchema,
     PoolQueryArgsSchema,
     PoolSchema,
-    ReasonSchema,
+    RejectSchema,
     StaffOrderCreateSchema,
     TechOrderQueryArgsSchema,
     TransferSchema,
 )
+from server.dictionary import items as dictionary
 from server.kernel.errors import Forbidden, NotFound
 from server.kernel.roles import Role
 from server.orders import detail, handout, steps, summaries
@@ -196,14 +198,18 @@ def accept(order_id: int) -> Any:
 
 @blp.post("/orders/<int:order_id>/reject")
 @blp.auth(*TECH)
-@blp.arguments(ReasonSchema)
+@blp.arguments(RejectSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition")
 def reject(data: dict[str, Any], order_id: int) -> Any:
     """拒绝指派（退回抢单池，须填原因）"""
     return _detail(
         steps.reject_order(
-            session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
+            session(),
+            actor=_actor(),
+            order_id=order_id,
+            reason=_reason(data, "reject_reasons"),
+            now=now(),
         )
     )
 
@@ -221,7 +227,7 @@ def transfer(data: dict[str, Any], order_id: int) -> Any:
             actor=_actor(),
             order_id=order_id,
             staff_id=data["staff_id"],
-            reason=data["reason"],
+            reason=_reason(data, "transfer_reasons"),
             now=now(),
         )
     )
@@ -229,14 +235,18 @@ def transfer(data: dict[str, Any], order_id: int) -> Any:
 
 @blp.post("/orders/<int:order_id>/hold")
 @blp.auth(*TECH)
-@blp.arguments(ReasonSchema)
+@blp.arguments(HoldSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition")
 def hold(data: dict[str, Any], order_id: int) -> Any:
     """挂起（待备件）"""
     return _detail(
         steps.hold_order(
-            session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
+            session(),
+            actor=_actor(),
+            order_id=order_id,
+            reason=_reason(data, "hold_reasons"),
+            now=now(),
         )
     )
 
@@ -286,3 +296,15 @@ def message(data: dict[str, Any], order_id: int) -> Any:
         now=now(),
     )
     return _detail(order)
+
+
+def _reason(data: dict[str, Any], list_name: str) -> str:
+    """The reason as the timeline keeps it: the chosen item's name (数据字典 `list_name`, an
+    enabled item of the organisation, else 422), then the technician's own words."""
+    return dictionary.reason_text(
+        session(),
+        org_id=principal().org_id,
+        name=list_name,
+        code=data.get("reason_code"),
+        note=data.get("reason"),
+    )

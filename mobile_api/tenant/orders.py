@@ -11,6 +11,7 @@ from schemas.booking import RescheduleSchema
 from schemas.common import page_of
 from schemas.directory import TenantRoomListSchema
 from schemas.orders import (
+    CancelSchema,
     MessageCreateSchema,
     OrderCreateSchema,
     OrderDetailSchema,
@@ -21,6 +22,7 @@ from schemas.orders import (
 )
 from schemas.payments import PaymentAnswerSchema, PaymentCreateSchema
 from server.accounts.auth import active_user
+from server.dictionary import items as dictionary
 from server.directory.tenancy import rooms_for_tenant
 from server.kernel.errors import UrgeTooSoon, ValidationFailed
 from server.kernel.roles import Role
@@ -151,7 +153,7 @@ def message(data: dict[str, Any], order_id: int) -> Any:
 
 @blp.post("/orders/<int:order_id>/cancel")
 @blp.auth(Role.TENANT)
-@blp.arguments(ReasonSchema)
+@blp.arguments(CancelSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition：已开始处理的工单不能取消")
 @blp.alt_response(404, description="工单不存在或不属于我的房间")
@@ -159,7 +161,7 @@ def cancel(data: dict[str, Any], order_id: int) -> Any:
     """取消报修（开始处理前）"""
     return _detail(
         steps.cancel_order(
-            session(), actor=_actor(), order_id=order_id, reason=data["reason"], now=now()
+            session(), actor=_actor(), order_id=order_id, reason=_cancel_reason(data), now=now()
         )
     )
 
@@ -281,4 +283,15 @@ def pay(data: dict[str, Any], order_id: int) -> Any:
         idempotency_key=key,
         request_hash=request_hash(),
         now=now(),
+    )
+
+
+def _cancel_reason(data: dict[str, Any]) -> str:
+    """The reason as the timeline keeps it: the chosen 取消原因's name, then the caller's words."""
+    return dictionary.reason_text(
+        session(),
+        org_id=principal().org_id,
+        name="cancel_reasons",
+        code=data.get("reason_code"),
+        note=data.get("reason"),
     )

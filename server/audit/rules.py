@@ -30,6 +30,7 @@ KINDS: dict[str, str] = {
     "room_split": "拆分房屋",
     "room_merged": "合并房屋",
     "payer_changed": "收费对象变更",
+    "dictionary_changed": "修改数据字典",
     "role_changed": "角色与权限变更",
 }
 
@@ -50,6 +51,7 @@ TARGET_TYPES: dict[str, str] = {
     "role": "角色",
     "move_in": "入伙",
     "room_transfer": "过户",
+    "dictionary_item": "数据字典",
 }
 
 # Actor roles (the logins' roles); a login with several is recorded under its most senior.

@@ -17,6 +17,7 @@ def pages() -> Blueprint:
         auth,
         complaints,
         dashboard,
+        dictionary,
         imports,
         new_order,
         notices,
@@ -38,4 +39,5 @@ def pages() -> Blueprint:
     del search
     del roles
     del residency
+    del dictionary
     return bp

@@ -170,6 +170,7 @@ SCREENS: tuple[tuple[str, Permission, Permission], ...] = (
     ("/customers", Permission.CUSTOMERS_VIEW, Permission.CUSTOMERS_ACT),
     ("/residency", Permission.REPORTS_VIEW, Permission.CUSTOMERS_ACT),
     ("/residency/reshape", Permission.CUSTOMERS_ACT, Permission.CUSTOMERS_ACT),
+    ("/dictionary", Permission.SETTINGS_VIEW, Permission.SETTINGS_ACT),
 )
 
 

@@ -13,6 +13,7 @@ from server.audit import log as audit_log
 from server.db.pagination import Page, paginate
 from server.db.scoping import apply_changes, ensure_absent, get_owned, reference_owned
 from server.directory.models import Contact, Customer, CustomerRoom, Room
+from server.directory.rules import pinyin_keys
 from server.kernel.clock import instant
 from server.kernel.errors import Conflict, ValidationFailed
 from server.kernel.permissions import Permission
@@ -22,6 +23,12 @@ _RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
 _RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_ID_CHECK = "10X98765432"
 _CREDIT_CODE = re.compile(r"^[0-9A-Z]{18}$")
+
+
+def name_pinyin(name: str) -> tuple[str, str]:
+    """(initials, full pinyin) kept beside a customer's name (张三 → zs, zhangsan). The model
+    sets them whenever its name is set; writers past the ORM (the batch import) call this."""
+    return pinyin_keys(name)
 
 
 def id_number_problem(kind: str, id_number: str) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from server.db.base import Base, IdMixin, OrgOwnedMixin, TimestampMixin
 from server.directory.rules import (
@@ -28,6 +28,7 @@ from server.directory.rules import (
     ORIENTATIONS,
     ROOM_RELATIONS,
     ROOM_USES,
+    pinyin_keys,
 )
 from server.kernel.values import sql_in
 
@@ -130,6 +131,10 @@ class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     id_type: Mapped[str | None] = mapped_column(String(20))
     emergency_name: Mapped[str] = mapped_column(String(50), default="", server_default="")
     emergency_phone: Mapped[str | None] = mapped_column(String(20))
+    # The name's pinyin initials and full pinyin (张三 → zs, zhangsan) for the search box: kept
+    # with the name by `_name_pinyin` below (every ORM writer) and by the batch import.
+    name_initials: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    name_pinyin: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", order_by="Contact.id", cascade="all, delete-orphan"
@@ -137,6 +142,11 @@ class Customer(IdMixin, OrgOwnedMixin, TimestampMixin, Base):
     rooms: Mapped[list[CustomerRoom]] = relationship(
         back_populates="customer", order_by="CustomerRoom.id", cascade="all, delete-orphan"
     )
+
+    @validates("name")
+    def _name_pinyin(self, _key: str, name: str) -> str:
+        self.name_initials, self.name_pinyin = pinyin_keys(name)
+        return name
 
 
 class Contact(IdMixin, OrgOwnedMixin, TimestampMixin, Base):

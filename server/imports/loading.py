@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.db.session import Database, core
-from server.directory.customers import id_number_problem
+from server.directory.customers import id_number_problem, name_pinyin
 from server.directory.models import Building, Community, Contact, Customer, CustomerRoom, Room, Unit
 from server.imports import reading
 from server.imports.models import ImportJob
@@ -109,6 +109,10 @@ def _name(column: str) -> str:
 
 def _names(columns: Iterable[str]) -> str:
     return ", ".join(_name(c) for c in columns)
+
+
+# A customer's name in pinyin, beside the name (server.directory.customers.name_pinyin).
+_PINYIN = ("name_initials", "name_pinyin")
 
 
 def stored_path(upload_dir: Path, stored_name: str) -> Path:
@@ -500,6 +504,7 @@ class Loader:
             record = {k: v[k] for k in self._CUSTOMER_FIELDS}
             record["emergency_name"] = record["emergency_name"] or ""
             record["remark"] = record["remark"] or ""
+            record["name_initials"], record["name_pinyin"] = name_pinyin(record["name"])
             if v["id_number"]:
                 existing = by_number.get(v["id_number"])
             else:
@@ -523,7 +528,9 @@ class Loader:
             self.conn.execute(
                 update(t)
                 .where(t.c.id == bindparam("b_id"))
-                .values({k: bindparam(k) for k in (*self._CUSTOMER_FIELDS, "updated_at")}),
+                .values(
+                    {k: bindparam(k) for k in (*self._CUSTOMER_FIELDS, *_PINYIN, "updated_at")}
+                ),
                 updates,
             )
         self.report.count(CUSTOMERS, created=len(new), updated=len(updates), unchanged=unchanged)

@@ -29,6 +29,12 @@ def checked_plate(text: str) -> tuple[str, str]:
     return plate, kind
 
 
+def plate_fragment(text: str) -> str:
+    """What a plate search compares: the text normalised as plates are stored (粤b·123 →
+    粤B123), LIKE's wildcards dropped."""
+    return normalise_plate(text).replace("\\", "").replace("%", "").replace("_", "")
+
+
 def list_vehicles(
     session: Session,
     *,
@@ -56,7 +62,7 @@ def list_vehicles(
             )
         )
     if q:
-        needle = normalise_plate(q).replace("\\", "").replace("%", "").replace("_", "")
+        needle = plate_fragment(q)
         if needle:
             stmt = stmt.where(Vehicle.plate.contains(needle))
     return paginate(session, stmt.order_by(Vehicle.id.desc()), page=page, page_size=page_size)

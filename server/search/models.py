@@ -1,5 +1,5 @@
 """What the search adds to the schema: an index for each lookup, so that no query kind reads a
-big table sequentially (migration 0023; the trigram indexes need the pg_trgm extension).
+big table sequentially (migrations 0027 and 0030; the trigram indexes need the pg_trgm extension).
 
 - equality and prefix (`LIKE 'x%'`) on text: btree with `text_pattern_ops` (the database's
   collation is not C, so a plain btree cannot serve LIKE), led by the organisation;
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, func, literal_column
+from sqlalchemy import ColumnElement, Index, func, literal_column, text
 
 from server.directory.models import Contact, Customer, Room
 from server.orders.models import Order
+from server.parking.models import Vehicle
 
 PHONE_TAIL_DIGITS = 4
 
@@ -67,4 +68,32 @@ ORDER_NUMBER_INDEX = Index(
 ORDER_PHONE_INDEX = Index("ix_orders_search_contact_phone", Order.org_id, Order.contact_phone)
 ORDER_PHONE_TAIL_INDEX = Index(
     "ix_orders_search_contact_phone_tail", Order.org_id, func.right(Order.contact_phone, 4)
+)
+# A customer's name by its pinyin initials or full pinyin (张三: zs, zhangsan), equal or prefix.
+CUSTOMER_INITIALS_INDEX = Index(
+    "ix_customers_search_initials",
+    Customer.org_id,
+    Customer.name_initials,
+    postgresql_ops={"name_initials": "text_pattern_ops"},
+)
+CUSTOMER_PINYIN_INDEX = Index(
+    "ix_customers_search_pinyin",
+    Customer.org_id,
+    Customer.name_pinyin,
+    postgresql_ops={"name_pinyin": "text_pattern_ops"},
+)
+# Active vehicles by plate: equal or prefix (粤B…), and a fragment anywhere (A12345, 2345).
+VEHICLE_PLATE_INDEX = Index(
+    "ix_vehicles_search_plate",
+    Vehicle.org_id,
+    Vehicle.plate,
+    postgresql_ops={"plate": "text_pattern_ops"},
+    postgresql_where=text("removed_at IS NULL"),
+)
+VEHICLE_PLATE_TRGM_INDEX = Index(
+    "ix_vehicles_search_plate_trgm",
+    Vehicle.plate,
+    postgresql_using="gin",
+    postgresql_ops={"plate": "gin_trgm_ops"},
+    postgresql_where=text("removed_at IS NULL"),
 )

@@ -1,4 +1,5 @@
-"""全能搜索: one query, three groups (rooms, customers, orders) of the caller's organisation.
+"""全能搜索: one query, four groups (rooms, customers, orders, vehicles) of the caller's
+organisation.
 
 Each group is one statement of (id, rank) over the indexes of `search.models` — ranked exact
 first, then prefix, then a phone's last four digits, then substring, then similarity (names) —
@@ -10,9 +11,9 @@ follows the query's kind (`rules.classify`):
 - order_number (BX…): orders by number, equal or prefix;
 - id_number: customers by ID number, equal;
 - text: rooms by code (equal, prefix, substring), customers by name (equal, prefix,
-  substring, similarity).
-
-Vehicles (plates) are not searched here: this branch has no vehicles table.
+  substring, similarity) and, for latin letters, by the name's pinyin initials or full pinyin
+  (equal, prefix: "zs", "zhangs" find 张三); active vehicles by plate (equal, prefix,
+  substring: 粤B12345, 粤B, A12345), also for four digits.
 """
 
 from __future__ import annotations
@@ -38,14 +39,18 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.directory.models import Contact, Customer, Room
 from server.orders.models import Order
+from server.parking.models import Vehicle
+from server.parking.vehicles import plate_fragment
 from server.search.models import phone_tail
 from server.search.rules import (
     COUNT_LIMIT,
+    MIN_CONTAINS_LENGTH,
     Match,
     Query,
     QueryKind,
     classify,
     like_escape,
+    plate_lookup,
     rank_of,
 )
 
@@ -56,8 +61,15 @@ MATCH_BY_RANK = {rank_of(m): m for m in Match}
 
 # Which field a customer matched on (shown beside the hit).
 NAME, PHONE, CONTACT_PHONE, ID_NUMBER = "name", "phone", "contact_phone", "id_number"
-FIELDS = (NAME, PHONE, CONTACT_PHONE, ID_NUMBER)
-FIELD_LABELS = {NAME: "姓名", PHONE: "手机号", CONTACT_PHONE: "联系人手机号", ID_NUMBER: "证件号"}
+PINYIN = "pinyin"
+FIELDS = (NAME, PHONE, CONTACT_PHONE, ID_NUMBER, PINYIN)
+FIELD_LABELS = {
+    NAME: "姓名",
+    PHONE: "手机号",
+    CONTACT_PHONE: "联系人手机号",
+    ID_NUMBER: "证件号",
+    PINYIN: "姓名拼音",
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,7 @@ class Result:
     rooms: Group
     customers: Group
     orders: Group
+    vehicles: Group
 
     @property
     def q(self) -> str:
@@ -96,7 +109,7 @@ class Result:
 
 
 def search(session: Session, *, org_id: int, q: str, limit: int) -> Result:
-    """Rooms, customers and orders of the organisation matching `q` (trimmed, non-empty),
+    """Rooms, customers, orders and vehicles of the organisation matching `q` (trimmed, non-empty),
     each group ranked, counted (exactly up to `rules.COUNT_LIMIT`) and cut at `limit`."""
     query = classify(q)
     return Result(
@@ -104,6 +117,7 @@ def search(session: Session, *, org_id: int, q: str, limit: int) -> Result:
         rooms=_rooms(session, org_id=org_id, query=query, limit=limit),
         customers=_customers(session, org_id=org_id, query=query, limit=limit),
         orders=_orders(session, org_id=org_id, query=query, limit=limit),
+        vehicles=_vehicles(session, org_id=org_id, query=query, limit=limit),
     )
 
 
@@ -223,13 +237,34 @@ def _customer_parts(*, org_id: int, query: Query) -> list[Rows]:
         else:
             matches = prefix
             rank = _rank((Customer.name == value, Match.EXACT), otherwise=Match.PREFIX)
-        return [
+        parts = [
             part(
                 select(Customer.id.label("id")).where(Customer.org_id == org_id, matches),
                 rank,
                 NAME,
             )
         ]
+        pinyin = query.pinyin
+        if pinyin is not None:
+            like = f"{like_escape(pinyin)}%"
+            initials = Customer.name_initials.like(like, escape="\\")
+            full = Customer.name_pinyin.like(like, escape="\\")
+            parts.append(
+                part(
+                    select(Customer.id.label("id")).where(
+                        Customer.org_id == org_id, initials | full
+                    ),
+                    _rank(
+                        (
+                            (Customer.name_initials == pinyin) | (Customer.name_pinyin == pinyin),
+                            Match.EXACT,
+                        ),
+                        otherwise=Match.PREFIX,
+                    ),
+                    PINYIN,
+                )
+            )
+        return parts
     return []
 
 
@@ -240,7 +275,8 @@ def customer_statement(*, org_id: int, q: str) -> Rows | None:
 
 def _customer_statement(*, org_id: int, query: Query) -> Rows | None:
     """One lookup (a name, an ID number) reads `customers` alone, ranked there; phones read
-    customers and contacts, a customer found twice keeping its best rank. Never a join back
+    customers and contacts, a name in latin letters its pinyin too, a customer found twice
+    keeping its best rank. Never a join back
     to `customers` for the order: at a million rows the planner may hash-join it whole."""
     parts = _customer_parts(org_id=org_id, query=query)
     if not parts:
@@ -261,9 +297,15 @@ def _customer_statement(*, org_id: int, query: Query) -> Rows | None:
             found.c.id,
             func.min(found.c.rank).label("rank"),
             # The field of the best rank; the customer's own phone before a contact's.
-            func.array_agg(aggregate_order_by(found.c.field, found.c.rank, found.c.field.desc()))[
-                1
-            ].label("field"),
+            # The name before its pinyin.
+            func.array_agg(
+                aggregate_order_by(
+                    found.c.field,
+                    found.c.rank,
+                    found.c.field == literal(PINYIN, String),
+                    found.c.field.desc(),
+                )
+            )[1].label("field"),
         )
         .group_by(found.c.id)
         .order_by(literal_column("rank"), found.c.id)
@@ -328,6 +370,48 @@ def _orders(session: Session, *, org_id: int, query: Query, limit: int) -> Group
     return Group(total, exact, [Hit(loaded[p.id], MATCH_BY_RANK[p.rank]) for p in page])
 
 
+def _vehicle_statement(*, org_id: int, query: Query) -> Rows | None:
+    """Active vehicles by plate: (id, rank), best first then by plate."""
+    if query.kind not in (QueryKind.TEXT, QueryKind.PHONE_TAIL):
+        return None
+    value = plate_fragment(query.value)
+    if not plate_lookup(query.kind, value):
+        return None
+    prefix = Vehicle.plate.like(f"{like_escape(value)}%", escape="\\")
+    if len(value) >= MIN_CONTAINS_LENGTH:
+        matches = Vehicle.plate.like(f"%{like_escape(value)}%", escape="\\")
+        rank = _rank(
+            (Vehicle.plate == value, Match.EXACT), (prefix, Match.PREFIX), otherwise=Match.CONTAINS
+        )
+    else:
+        matches = prefix
+        rank = _rank((Vehicle.plate == value, Match.EXACT), otherwise=Match.PREFIX)
+    stmt: Rows = (
+        select(Vehicle.id.label("id"), rank.label("rank"))
+        .where(Vehicle.org_id == org_id, Vehicle.removed_at.is_(None), matches)
+        .order_by(literal_column("rank"), Vehicle.plate, Vehicle.id)
+    )
+    return stmt
+
+
+def vehicle_statement(*, org_id: int, q: str) -> Rows | None:
+    """The vehicles' statement for `q` (EXPLAIN in the tests)."""
+    return _vehicle_statement(org_id=org_id, query=classify(q))
+
+
+def _vehicles(session: Session, *, org_id: int, query: Query, limit: int) -> Group:
+    stmt = _vehicle_statement(org_id=org_id, query=query)
+    if stmt is None:
+        return EMPTY
+    page = session.execute(stmt.limit(limit)).all()
+    loaded = {
+        v.id: v
+        for v in session.scalars(select(Vehicle).where(Vehicle.id.in_([p.id for p in page])))
+    }
+    total, exact = _count(session, stmt.order_by(None), shown=len(page), limit=limit)
+    return Group(total, exact, [Hit(loaded[p.id], MATCH_BY_RANK[p.rank]) for p in page])
+
+
 def _count(session: Session, stmt: Rows, *, shown: int, limit: int) -> tuple[int, bool]:
     """How many rows `stmt` matches, exactly up to COUNT_LIMIT (then COUNT_LIMIT, False); a
     page shorter than `limit` is the whole answer (no second statement)."""
@@ -344,5 +428,6 @@ def statements(*, org_id: int, q: str) -> Sequence[Rows]:
         code_statement(org_id=org_id, q=q),
         customer_statement(org_id=org_id, q=q),
         order_statement(org_id=org_id, q=q),
+        vehicle_statement(org_id=org_id, q=q),
     )
     return [s for s in found if s is not None]

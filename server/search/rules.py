@@ -5,7 +5,9 @@
 - BX… → an order number (whole or its beginning);
 - 18 characters shaped like a resident ID (17 digits and a digit or X) or a unified social
   credit code → an ID number;
-- anything else → text: a room code or a customer's name.
+- anything else → text: a room code, a customer's name (also by its pinyin: "zs" or
+  "zhangsan" finds 张三, when the text is latin letters only) or a vehicle's plate (whole or a
+  fragment: 粤B12345, 粤B, A12345; a phone's last four digits also look in plates).
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ _ORDER_NUMBER = re.compile(r"^BX[0-9-]*$")
 _BARE_ORDER_NUMBER = re.compile(r"^\d{8}-\d*$")
 _RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
 _CREDIT_CODE = re.compile(r"^(?=.*\d)[0-9A-Z]{18}$")
+# Latin letters only: a name's pinyin initials or full pinyin (at least two letters: one
+# letter would match a large part of a million names).
+_PINYIN = re.compile(r"^[a-z]{2,}$")
+MAX_PINYIN_LENGTH = 40
+# A plate or a fragment of one (normalised): an optional leading province character, letters
+# and digits, an optional trailing 学 / 挂 / 警 …; at least one letter or digit, two characters.
+_PLATE_FRAGMENT = re.compile(r"^[\u4e00-\u9fff]?[0-9A-Z]+[\u4e00-\u9fff]?$")
+MIN_PLATE_LENGTH = 2
 
 
 class QueryKind(StrEnum):
@@ -48,7 +58,7 @@ QUERY_KIND_LABELS = {
     QueryKind.PHONE_TAIL: "手机尾号",
     QueryKind.ORDER_NUMBER: "工单号",
     QueryKind.ID_NUMBER: "证件号",
-    QueryKind.TEXT: "房号或姓名",
+    QueryKind.TEXT: "房号、姓名或车牌",
 }
 
 
@@ -87,6 +97,23 @@ class Query:
     @property
     def contains_allowed(self) -> bool:
         return len(self.value) >= MIN_CONTAINS_LENGTH
+
+    @property
+    def pinyin(self) -> str | None:
+        """The text as pinyin to compare with names' initials and full pinyin (lower case),
+        or None when it is no pinyin."""
+        if self.kind != QueryKind.TEXT:
+            return None
+        compact = re.sub(r"[\s']+", "", self.value).lower()
+        return compact if _PINYIN.match(compact) and len(compact) <= MAX_PINYIN_LENGTH else None
+
+
+def plate_lookup(kind: QueryKind, fragment: str) -> bool:
+    """Whether a query of `kind`, normalised as plates are (`fragment`), is looked up among
+    plates: text or four digits shaped like (part of) a plate."""
+    if kind not in (QueryKind.TEXT, QueryKind.PHONE_TAIL):
+        return False
+    return len(fragment) >= MIN_PLATE_LENGTH and _PLATE_FRAGMENT.match(fragment) is not None
 
 
 def classify(raw: str) -> Query:

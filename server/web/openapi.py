@@ -311,6 +311,13 @@ OPERATION_IDS: dict[str, str] = {
     "DELETE /api/v1/admin/roles/{role_id}": "admin_delete_role",
     "GET /api/v1/admin/staff/{staff_id}/roles": "admin_get_staff_roles",
     "PUT /api/v1/admin/staff/{staff_id}/roles": "admin_set_staff_roles",
+    # Data dictionary (#20 数据字典)
+    "GET /api/v1/admin/dictionary": "admin_list_dictionary",
+    "GET /api/v1/admin/dictionary/{list_name}": "admin_get_dictionary_list",
+    "POST /api/v1/admin/dictionary/{list_name}": "admin_add_dictionary_item",
+    "PATCH /api/v1/admin/dictionary/{list_name}/items/{code}": "admin_update_dictionary_item",
+    "DELETE /api/v1/admin/dictionary/{list_name}/items/{code}": "admin_delete_dictionary_item",
+    "GET /api/v1/catalog/dictionary/{list_name}": "catalog_get_dictionary_list",
 }
 
 # Response headers, declared once and referenced where they are sent.

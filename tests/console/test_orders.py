@@ -227,13 +227,13 @@ def test_markup_is_text_and_a_cancel_keeps_its_reason(desk: Any, console_url: st
     expect(desk.locator("#order-description")).to_have_text(XSS)
     assert desk.locator("#order-description img").count() == 0
 
-    # A blank reason is refused beside the button (the browser only checks it is not empty).
-    desk.get_by_label("取消原因").fill("   ")
+    # A blank reason (no reason chosen either) is refused beside the button.
+    desk.get_by_label("说明（不选原因时必填）").fill("   ")
     desk.get_by_role("button", name="取消工单").click()
     expect(desk.locator('#cancel-form [role="alert"]')).to_be_visible()
     expect(desk.locator("#order-status")).to_have_text("待接单")
 
-    desk.get_by_label("取消原因").fill("住户来电说已自行修好")
+    desk.get_by_label("说明（不选原因时必填）").fill("住户来电说已自行修好")
     desk.get_by_role("button", name="取消工单").click()
     expect(desk.locator("#order-status")).to_have_text("已取消")
     step = desk.locator('#timeline li[data-action="cancel_by_desk"]')

@@ -110,3 +110,32 @@ def test_another_organisations_rows_are_404(console_app: Flask) -> None:
     client = _signed_in(console_app)
     assert client.get("/console/search/rooms/999999999").status_code == 404
     assert client.get("/console/search/customers/999999999").status_code == 404
+
+
+def test_a_plate_fragment_lists_vehicles_with_owner_and_space(desk: Any, console_url: str) -> None:
+    api = ApiUser(console_url, DISPATCHER_PHONE).get("/admin/search", q="沪A", limit=20)
+    box = desk.get_by_role("searchbox", name="全能搜索")
+    box.fill("沪A")
+    box.press("Enter")
+    vehicles = desk.locator("#group-vehicles")
+    expect(vehicles.locator("h2")).to_contain_text(f"车辆 {api['vehicles']['total']} 条")
+    plates = vehicles.locator("tbody .plate").all_inner_texts()
+    assert plates == [hit["vehicle"]["plate"] for hit in api["vehicles"]["items"]]
+    assert "沪A99999" not in plates  # removed
+    row = vehicles.locator("tbody tr", has_text="沪A12345")
+    expect(row).to_contain_text("张三")
+    expect(row).to_contain_text("138****0001")
+    expect(row).to_contain_text("B1-001")
+    screenshot(desk, "search-plates")
+    row.get_by_role("link", name="沪A12345").click()
+    desk.wait_for_url(f"{console_url}/console/parking?plate=*")
+    expect(desk.locator("table.vehicles")).to_contain_text("沪A12345")
+
+
+def test_pinyin_initials_find_a_customer(desk: Any, console_url: str) -> None:
+    box = desk.get_by_role("searchbox", name="全能搜索")
+    box.fill("zs")
+    box.press("Enter")
+    customers = desk.locator("#group-customers")
+    row = customers.locator("tbody tr", has_text="张三").first
+    expect(row).to_contain_text("姓名拼音")

@@ -35,6 +35,8 @@ from server.complaints.rules import STATUSES as COMPLAINT_STATUSES
 from server.dashboard.rules import FORMATS as DASHBOARD_FORMATS
 from server.dashboard.rules import GRANULARITIES as DASHBOARD_GRANULARITIES
 from server.db.base import Base
+from server.dictionary.rules import KINDS as DICTIONARY_KINDS
+from server.dictionary.rules import LIST_NAMES as DICTIONARY_LISTS
 from server.directory.rules import (
     CONTACT_RELATIONS,
     CUSTOMER_KINDS,
@@ -874,9 +876,32 @@ LISTS = (
     Listed(
         "search matches",
         SEARCH_MATCHES,
-        openapi=(("RoomHit", "match"), ("CustomerHit", "match"), ("OrderHit", "match")),
+        openapi=(
+            ("RoomHit", "match"),
+            ("CustomerHit", "match"),
+            ("OrderHit", "match"),
+            ("VehicleHit", "match"),
+        ),
     ),
     Listed("search fields", SEARCH_FIELDS, openapi=(("CustomerHit", "matched_field"),)),
+    # 数据字典: which lists exist (a row names its list), closed or open (not stored).
+    Listed(
+        "dictionary lists",
+        DICTIONARY_LISTS,
+        "dictionary_items",
+        "list",
+        "ck_dictionary_items_list_known",
+        openapi=(
+            ("DictionaryList", "name"),
+            ("DictionaryListDetail", "name"),
+            ("DictionaryChoices", "name"),
+        ),
+    ),
+    Listed(
+        "dictionary list kinds",
+        DICTIONARY_KINDS,
+        openapi=(("DictionaryList", "kind"), ("DictionaryListDetail", "kind")),
+    ),
     # Not stored: every id an error answer may carry (the error classes and the plumbing's).
     Listed("error ids", error_ids(), openapi=(("Error", "error"),)),
     # The one value of the Idempotent-Replayed response header.

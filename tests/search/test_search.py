@@ -65,7 +65,7 @@ def ids(group):
     return [hit[KEYS[group["label"]]]["id"] for hit in group["items"]]
 
 
-KEYS = {"房屋": "room", "客户": "customer", "工单": "order"}
+KEYS = {"房屋": "room", "客户": "customer", "工单": "order", "车辆": "vehicle"}
 
 
 def test_classify():
@@ -247,8 +247,13 @@ QUERIES = {
     "text_short": "张三",
     "text": "张三丰",
     "room": "3-1001",
+    "pinyin_initials": "zsf",
+    "pinyin_full": "zhangsan",
+    "plate": "粤B12345",
+    "plate_prefix": "粤B",
+    "plate_fragment": "B1234",
 }
-BIG_TABLES = ("rooms", "customers", "contacts", "orders")
+BIG_TABLES = ("rooms", "customers", "contacts", "orders", "vehicles")
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

@@ -24,8 +24,6 @@ from schemas.complaints import (
 from schemas.staff import DepartmentBriefSchema, StaffListItemSchema
 from server.complaints import desk
 from server.complaints.rules import (
-    CATEGORIES,
-    CATEGORY_LABELS,
     KIND_LABELS,
     KINDS,
     SEVERITIES,
@@ -43,6 +41,7 @@ from server.console.views._service import (
     refusal_of,
 )
 from server.console.web import desk_page, discard_changes, page
+from server.dictionary import items as dictionary
 from server.kernel.errors import DomainError, NotFound
 from server.staff import members, structure
 from server.web.context import now, principal, session
@@ -65,9 +64,20 @@ def _choices() -> dict[str, Any]:
     return {
         "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES],
         "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
-        "categories": [(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        # The organisation's names and order (数据字典 complaint_categories).
+        "categories": dictionary.choices(
+            session(), org_id=principal().org_id, name="complaint_categories"
+        ),
         "severities": [(s, SEVERITY_LABELS[s]) for s in SEVERITIES],
     }
+
+
+def _relabel(complaints: list[dict[str, Any]]) -> None:
+    """Categories as the organisation names them (数据字典 complaint_categories)."""
+    labels = dictionary.labels(session(), org_id=principal().org_id, name="complaint_categories")
+    for c in complaints:
+        if c.get("category"):
+            c["category_label"] = labels.get(c["category"], c.get("category_label"))
 
 
 @bp.get("/complaints")
@@ -88,6 +98,7 @@ def complaints() -> Any:
             page_size=PAGE_SIZE,
         )
     )
+    _relabel(listing["items"])
     return page(
         "console/complaints.html",
         listing=listing,
@@ -108,6 +119,7 @@ def _detail(
     current = session()
     try:
         found = _DETAIL.dump(desk.desk_detail(current, org_id=org_id, complaint_id=complaint_id))
+        _relabel([found])
     except NotFound as exc:
         return page(
             "console/error.html",

@@ -20,12 +20,12 @@ from marshmallow import Schema, ValidationError, fields
 from schemas.charges import FeeAdjustSchema
 from schemas.orders import (
     AssignSchema,
+    CancelSchema,
     DeskOrderPageSchema,
     DeskOrderQueryArgsSchema,
     DeskReopenSchema,
     MessageCreateSchema,
     OrderDetailSchema,
-    ReasonSchema,
     UrgeSchema,
 )
 from schemas.payments import OrderMoneySchema, RefundCreateSchema
@@ -34,6 +34,7 @@ from server.charges import fees
 from server.console.blueprint import bp
 from server.console.web import desk_page, discard_changes, page
 from server.db.session import Database
+from server.dictionary import items as dictionary
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import DomainError, Forbidden, NotFound
 from server.kernel.permissions import Permission
@@ -388,6 +389,9 @@ def _order_page(
     return page(
         "console/order.html",
         nav="orders",
+        cancel_reasons=dictionary.choices(
+            session(), org_id=principal().org_id, name="cancel_reasons"
+        ),
         o=shown,
         money=money,
         technicians=technicians,
@@ -525,10 +529,19 @@ def order_assign(order_id: int) -> Any:
 @desk_page
 def order_cancel(order_id: int) -> Any:
     def act(oid: int) -> None:
-        data = ReasonSchema().load({"reason": request.form.get("reason", "")})
-        steps.cancel_order(
-            session(), actor=_actor(), order_id=oid, reason=data["reason"], now=now()
+        sent = {
+            "reason_code": request.form.get("reason_code", ""),
+            "reason": request.form.get("reason", ""),
+        }
+        data = CancelSchema().load({k: v for k, v in sent.items() if v.strip()})
+        reason = dictionary.reason_text(
+            session(),
+            org_id=principal().org_id,
+            name="cancel_reasons",
+            code=data.get("reason_code"),
+            note=data.get("reason"),
         )
+        steps.cancel_order(session(), actor=_actor(), order_id=oid, reason=reason, now=now())
 
     return _run(order_id, "cancel", act)
 

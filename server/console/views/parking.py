@@ -38,13 +38,13 @@ from server.console.views._service import (
     refusal_of,
 )
 from server.console.web import desk_page, discard_changes, page
+from server.dictionary import items as dictionary
 from server.directory import customers as customer_service
 from server.directory import property as places
 from server.idempotency.keys import Replay
 from server.kernel.errors import DomainError, ValidationFailed
 from server.kernel.personal_data import mask_phone
 from server.parking import spaces, vehicles
-from server.parking.rules import HOLDING_KIND_LABELS, SPACE_KIND_LABELS
 from server.web.context import now, principal, session, today
 
 PAGE_SIZE = 20
@@ -157,8 +157,13 @@ def _render(
         args=args,
         plate=vargs.get("q") or "",
         communities=communities,
-        kinds=list(SPACE_KIND_LABELS.items()),
-        holding_kinds=list(HOLDING_KIND_LABELS.items()),
+        # The organisation's names and order (数据字典).
+        kinds=dictionary.choices(session(), org_id=org_id, name="parking_space_kinds"),
+        holding_kinds=dictionary.choices(session(), org_id=org_id, name="parking_holding_kinds"),
+        colours=[
+            label
+            for _, label in dictionary.choices(session(), org_id=org_id, name="vehicle_colours")
+        ],
         assign_to=assign_to,
         refused=refused or {},
         sent=sent or {},

@@ -13,6 +13,7 @@ from schemas.directory import CustomerListItemSchema, CustomerRoomSchema, RoomBr
 from schemas.search import SearchArgsSchema, SearchSchema
 from server.console.blueprint import bp
 from server.console.web import desk_page, page
+from server.dictionary import items as dictionary
 from server.directory import customers as customer_service
 from server.directory import property as property_service
 from server.directory import tenancy
@@ -22,9 +23,19 @@ from server.search import omni
 from server.search.rules import MAX_LIMIT, MAX_QUERY_LENGTH
 from server.web.context import now, principal, session
 
-ROOM_RELATION_LABELS = {"owner": "业主", "tenant": "租户", "resident": "住户"}
-CONTACT_RELATION_LABELS = {"self": "本人", "family": "家属", "employee": "员工", "other": "其他"}
 KIND_LABELS = {"person": "个人", "company": "单位"}
+
+
+def _relation_labels() -> dict[str, Any]:
+    """The organisation's names for room and contact relations (数据字典)."""
+    org_id = principal().org_id
+    return {
+        "room_relation_labels": dictionary.labels(session(), org_id=org_id, name="room_relations"),
+        "contact_relation_labels": dictionary.labels(
+            session(), org_id=org_id, name="contact_relations"
+        ),
+    }
+
 
 _ARGS = SearchArgsSchema()
 _RESULT = SearchSchema()
@@ -78,9 +89,8 @@ def room_page(room_id: int) -> Any:
         "console/search_room.html",
         room=_ROOM.dump(room),
         customers=customers,
-        room_relation_labels=ROOM_RELATION_LABELS,
-        contact_relation_labels=CONTACT_RELATION_LABELS,
         kind_labels=KIND_LABELS,
+        **_relation_labels(),
     )
 
 
@@ -98,7 +108,6 @@ def customer_page(customer_id: int) -> Any:
         customer=_CUSTOMER.dump(customer),
         relations=_RELATIONS.dump(customer.rooms),
         today=local_date(now()).isoformat(),
-        room_relation_labels=ROOM_RELATION_LABELS,
-        contact_relation_labels=CONTACT_RELATION_LABELS,
         kind_labels=KIND_LABELS,
+        **_relation_labels(),
     )

@@ -14,6 +14,7 @@ def blueprints() -> list[Blueprint]:
         complaints,
         customers,
         dashboard,
+        dictionary,
         imports,
         jobs,
         notices,
@@ -60,4 +61,5 @@ def blueprints() -> list[Blueprint]:
         search.blp,
         roles.blp,
         residency.blp,
+        dictionary.blp,
     ]

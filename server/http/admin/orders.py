@@ -11,15 +11,16 @@ from flask import Response
 
 from schemas.orders import (
     AssignSchema,
+    CancelSchema,
     DeskOrderPageSchema,
     DeskOrderQueryArgsSchema,
     DeskReopenSchema,
     MessageCreateSchema,
     OrderDetailSchema,
-    ReasonSchema,
     UrgeSchema,
 )
 from server.db.session import Database
+from server.dictionary import items as dictionary
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.permissions import Permission
 from server.kernel.roles import Role
@@ -203,7 +204,7 @@ def assign(data: dict[str, Any], order_id: int) -> Any:
 
 @blp.post("/orders/<int:order_id>/cancel")
 @blp.auth(Permission.ORDERS_ACT)
-@blp.arguments(ReasonSchema)
+@blp.arguments(CancelSchema)
 @blp.response(200, OrderDetailSchema)
 @blp.alt_response(409, description="invalid_transition：已办结的工单不能取消")
 def cancel(data: dict[str, Any], order_id: int) -> Any:
@@ -213,7 +214,7 @@ def cancel(data: dict[str, Any], order_id: int) -> Any:
             session(),
             actor=_actor(),
             order_id=_order(order_id).id,
-            reason=data["reason"],
+            reason=_cancel_reason(data),
             now=now(),
         )
     )
@@ -273,4 +274,15 @@ def urge(data: dict[str, Any], order_id: int) -> Any:
             reason=data["reason"],
             now=now(),
         )
+    )
+
+
+def _cancel_reason(data: dict[str, Any]) -> str:
+    """The reason as the timeline keeps it: the chosen 取消原因's name, then the caller's words."""
+    return dictionary.reason_text(
+        session(),
+        org_id=principal().org_id,
+        name="cancel_reasons",
+        code=data.get("reason_code"),
+        note=data.get("reason"),
     )

@@ -4,7 +4,7 @@
 `vehicles` (车辆): the onboarding sheets of the parking tables of 0024.
 
 Revision ID: 0031_imports
-Revises: 0028_residency
+Revises: 0030_search_plates_pinyin
 Create Date: 2026-12-07 13:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from server.kernel.values import sql_in
 
 revision = "0031_imports"
-down_revision = "0028_residency"
+down_revision = "0030_search_plates_pinyin"
 branch_labels = None
 depends_on = None
 

@@ -66,6 +66,7 @@ _KINDS_BEFORE = (
     "room_split",
     "room_merged",
     "payer_changed",
+    "dictionary_changed",
 )
 _KINDS = (*_KINDS_BEFORE, "role_changed")
 
