@@ -123,7 +123,7 @@ def test_console_sign_in_succeeded_and_failed(client, make, org, db_session):
     assert ok.actor_role == "admin"
     failed = rows(db_session, kind="login_failed")
     assert [row.data["channel"] for row in failed] == ["console", "console"]
-    assert "调度员与管理员" in failed[1].summary
+    assert "有控制台权限的员工" in failed[1].summary
     assert_nothing_unmasked(db_session)
 
 

@@ -40,6 +40,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "admin_record_return_visit": {"reached": True, "satisfied": True},
     "admin_classify_complaint": {"severity": "normal"},
     "admin_assign_complaint": {"department_id": 1},
+    "admin_cancel_order": {"reason": "测试"},
+    "admin_add_household_member": {"customer_id": 1, "label": "配偶"},
+    "admin_transfer_room": {"date": date.today().isoformat(), "customer_id": 1},
 }
 
 
