@@ -148,6 +148,12 @@ def test_a_community_scope_hides_the_other_communities(
         assert found["customers"]["total"] == expected, found
     found = client.get("/api/v1/admin/search", query_string={"q": "张三"}, headers=headers).json
     assert found["customers"]["total"] == 1
+    # The order export (streamed after the request) holds the scope's orders only.
+    for fmt in ("csv", "xlsx"):
+        exported = client.get(f"/api/v1/admin/orders?format={fmt}", headers=headers)
+        assert exported.status_code == 200 and exported.headers["X-Total-Count"] == "1"
+    body = client.get("/api/v1/admin/orders?format=csv", headers=headers).get_data()
+    assert mine["number"].encode() in body and theirs["number"].encode() not in body
     # The workbench and the dashboard count the scope's orders only.
     board = client.get("/api/v1/admin/workbench", headers=headers).json
     listed = {o["id"] for queue in board["queues"] for o in queue["items"]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, redirect, request
+from flask import Response, redirect, request, stream_with_context
 
 from schemas.imports import EXPORT_KINDS, TEMPLATE_NAMES, ImportJobSchema, ImportJobSummarySchema
 from server.console.blueprint import bp
@@ -189,7 +189,7 @@ def export_file(kind: str) -> Any:
         return page("console/error.html", status=404, title="无此导出", message="无此导出")
     org_id = principal().org_id
     if fmt == "csv":
-        body: Any = _csv_stream(container().db, org_id, kind)
+        body: Any = stream_with_context(_csv_stream(container().db, org_id, kind))
         media_type = exporting.CSV_MEDIA_TYPE
     else:
         # Rows come in batches from a server-side cursor, which needs a transaction.

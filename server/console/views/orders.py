@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, redirect, request, send_file
+from flask import Response, redirect, request, send_file, stream_with_context
 from marshmallow import Schema, ValidationError, fields
 
 from schemas.charges import FeeAdjustSchema
@@ -290,7 +290,7 @@ def orders_export(fmt: str) -> Any:
         session(), org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
     )
     if fmt == "csv":
-        body: Any = _csv_stream(container().db, org_id, filters, instant)
+        body: Any = stream_with_context(_csv_stream(container().db, org_id, filters, instant))
         media_type = order_export.CSV_MEDIA_TYPE
     else:
         # The rows are read in batches through a server-side cursor, which needs a

@@ -8,7 +8,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from flask import Response, g, jsonify, make_response, request
+from flask import Response, g, jsonify, make_response, request, stream_with_context
 from flask.views import MethodView
 
 from schemas.common import page_of
@@ -192,7 +192,9 @@ def export_sheet(args: dict[str, Any], kind: str) -> Any:
     name = exporting.export_filename(kind, fmt)
     if fmt == "csv":
         return _attachment(
-            _csv_stream(container().db, org_id, kind), exporting.CSV_MEDIA_TYPE, name
+            stream_with_context(_csv_stream(container().db, org_id, kind)),
+            exporting.CSV_MEDIA_TYPE,
+            name,
         )
     # Rows come in batches from a server-side cursor, which needs a transaction of its own.
     uow = container().db.unit_of_work()

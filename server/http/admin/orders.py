@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from flask import Response
+from flask import Response, stream_with_context
 
 from schemas.orders import (
     AssignSchema,
@@ -125,7 +125,7 @@ def _export(fmt: str, filters: lists.DeskFilters) -> Response:
     if fmt == "csv":
         # Streamed after this request's unit of work has closed: the rows are read in a
         # read-only session of their own, closed when the stream ends or is abandoned.
-        body: Any = _csv_stream(container().db, org_id, filters, instant)
+        body: Any = stream_with_context(_csv_stream(container().db, org_id, filters, instant))
         media_type = order_export.CSV_MEDIA_TYPE  # Werkzeug adds "; charset=utf-8"
     else:
         # Rows are read in batches (a server-side cursor), which needs a transaction: the
