@@ -104,6 +104,13 @@ class ExportArgsSchema(Schema):
         validate=validate.OneOf(FORMATS),
         metadata={"description": "csv（UTF-8 带 BOM）或 xlsx"},
     )
+    unmasked = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true：手机号、证件号码不脱敏（可再导入），"
+            "需要 personal_data.view 权限，否则 403；记入操作日志"
+        },
+    )
 
 
 EXPORT_KINDS = SHEET_KINDS

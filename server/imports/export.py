@@ -1,7 +1,8 @@
 """Exporting the onboarding sheets (the same columns as the import), and their templates.
 
 Phones and ID numbers are masked in every export (a masked file is for reading, not for
-importing back: the import refuses a masked phone or ID number as malformed).
+importing back: the import refuses a masked phone or ID number as malformed), unless a caller
+holding `personal_data.view` asks for them whole.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ from server.imports.rules import (
     VEHICLES,
     WORKBOOK,
 )
+from server.kernel.permissions import Permission
 from server.kernel.personal_data import mask_id_number, mask_phone
 from server.orders.export import csv_chunks, escape_formula, xlsx_bytes
 from server.parking.models import ParkingSpace, SpaceHolding, Vehicle
 from server.parking.rules import HOLDING_KIND_LABELS, SPACE_KIND_LABELS, SPACE_STATUS_LABELS
+from server.roles.grants import require
 
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -197,8 +200,9 @@ def _label(labels: dict[str, str], code: str | None) -> str | None:
     return None if code is None else labels.get(code, code)
 
 
-def _shape(kind: str, row: Any) -> list[Any]:
+def _shape(kind: str, row: Any, *, unmasked: bool = False) -> list[Any]:
     values = list(row)
+    mask_id_number, mask_phone = (_as_is, _as_is) if unmasked else (_MASK_ID, _MASK_PHONE)
     if kind == ROOMS:
         values[5] = None if values[5] is None else str(values[5])
         values[6] = None if values[6] is None else str(values[6])
@@ -238,11 +242,27 @@ def _shape(kind: str, row: Any) -> list[Any]:
     return values
 
 
-def export_rows(session: Session, *, org_id: int, kind: str) -> Iterator[list[Any]]:
-    """The organisation's rows of one sheet, in batches (a server-side cursor), masked."""
+def require_unmasked(session: Session) -> None:
+    """An export with whole phones and ID numbers needs `personal_data.view` (403 without);
+    checked before the first row is read, so a refused stream never starts."""
+    require(session, Permission.PERSONAL_DATA_VIEW)
+
+
+def export_rows(
+    session: Session, *, org_id: int, kind: str, unmasked: bool = False
+) -> Iterator[list[Any]]:
+    """The organisation's rows of one sheet, in batches (a server-side cursor); phones and ID
+    numbers masked unless `unmasked` (see `require_unmasked`)."""
     result = session.execute(_statement(kind, org_id).execution_options(yield_per=YIELD_PER))
     for row in result:
-        yield _shape(kind, row)
+        yield _shape(kind, row, unmasked=unmasked)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+_MASK_ID, _MASK_PHONE = mask_id_number, mask_phone
 
 
 def csv_stream(rows: Iterator[list[Any]], kind: str) -> Iterator[bytes]:

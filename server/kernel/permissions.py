@@ -32,6 +32,7 @@ class Permission(StrEnum):
     SETTINGS_VIEW = "settings.view"
     SETTINGS_ACT = "settings.act"
     AUDIT_VIEW = "audit.view"
+    PERSONAL_DATA_VIEW = "personal_data.view"
     ROLES_ACT = "roles.act"
 
 
@@ -55,6 +56,7 @@ LABELS: dict[Permission, str] = {
     Permission.SETTINGS_VIEW: "设置：查看工单类型、时效、机构设置",
     Permission.SETTINGS_ACT: "设置：维护工单类型、收费项目、时效、员工、机构设置、数据字典",
     Permission.AUDIT_VIEW: "日志：查看与导出操作日志",
+    Permission.PERSONAL_DATA_VIEW: "个人信息：导出未脱敏的手机号与证件号",
     Permission.ROLES_ACT: "角色：维护角色与员工的角色",
 }
 

@@ -24,6 +24,7 @@ from server.imports.rules import (
 )
 from server.kernel.errors import DomainError, ImportFileRejected, NotFound
 from server.kernel.permissions import Permission
+from server.web.audit import record_export
 from server.web.context import container, now, principal, session
 
 PAGE_SIZE = 20
@@ -201,6 +202,7 @@ def export_file(kind: str) -> Any:
         finally:
             uow.close()
         media_type = exporting.XLSX_MEDIA_TYPE
+    record_export(f"{SHEET_TITLES[kind]}资料", fmt=fmt, data={"sheet": kind, "unmasked": False})
     return _attachment(body, media_type, exporting.export_filename(kind, fmt))
 
 

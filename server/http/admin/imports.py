@@ -26,9 +26,10 @@ from server.db.session import Database
 from server.idempotency import keys as idempotency
 from server.imports import export as exporting
 from server.imports import jobs
-from server.imports.rules import MAX_FILE_BYTES
+from server.imports.rules import MAX_FILE_BYTES, SHEET_TITLES
 from server.kernel.errors import ValidationFailed
 from server.kernel.permissions import Permission
+from server.web.audit import record_export
 from server.web.blueprint import IDEMPOTENCY_HEADER, REPLAYS, Blueprint
 from server.web.context import container, now, principal, session
 
@@ -187,32 +188,40 @@ def import_template(file_name: str) -> Any:
 @blp.response(200, schema=_FILE_SCHEMA, content_type=exporting.CSV_MEDIA_TYPE, headers=_ATTACHMENT)
 @blp.alt_response(200, schema=_FILE_SCHEMA, content_type=exporting.XLSX_MEDIA_TYPE)
 def export_sheet(args: dict[str, Any], kind: str) -> Any:
-    """导出一种数据（与导入模板相同的列）；手机号、证件号码脱敏"""
-    org_id, fmt = principal().org_id, args["format"]
+    """导出一种数据（与导入模板相同的列）；手机号、证件号码脱敏（unmasked=true 且有权限时不脱敏）"""
+    org_id, fmt, unmasked = principal().org_id, args["format"], args["unmasked"]
+    if unmasked:
+        exporting.require_unmasked(session())
     name = exporting.export_filename(kind, fmt)
     if fmt == "csv":
-        return _attachment(
-            stream_with_context(_csv_stream(container().db, org_id, kind)),
-            exporting.CSV_MEDIA_TYPE,
-            name,
-        )
-    # Rows come in batches from a server-side cursor, which needs a transaction of its own.
-    uow = container().db.unit_of_work()
-    try:
-        body = exporting.xlsx_export(
-            exporting.export_rows(uow.session, org_id=org_id, kind=kind), kind
-        )
-    finally:
-        uow.close()
-    return _attachment(body, exporting.XLSX_MEDIA_TYPE, name)
+        body: Any = stream_with_context(_csv_stream(container().db, org_id, kind, unmasked))
+        media_type = exporting.CSV_MEDIA_TYPE
+    else:
+        # Rows come in batches from a server-side cursor, which needs a transaction of its own.
+        uow = container().db.unit_of_work()
+        try:
+            body = exporting.xlsx_export(
+                exporting.export_rows(uow.session, org_id=org_id, kind=kind, unmasked=unmasked),
+                kind,
+            )
+        finally:
+            uow.close()
+        media_type = exporting.XLSX_MEDIA_TYPE
+    record_export(
+        f"{SHEET_TITLES[kind]}资料" + ("（未脱敏）" if unmasked else ""),
+        fmt=fmt,
+        data={"sheet": kind, "unmasked": unmasked},
+    )
+    return _attachment(body, media_type, name)
 
 
-def _csv_stream(db: Database, org_id: int, kind: str) -> Iterator[bytes]:
+def _csv_stream(db: Database, org_id: int, kind: str, unmasked: bool) -> Iterator[bytes]:
     # Streamed after the request's unit of work has closed, from a session of its own.
     uow = db.unit_of_work()
     try:
         yield from exporting.csv_stream(
-            exporting.export_rows(uow.session, org_id=org_id, kind=kind), kind
+            exporting.export_rows(uow.session, org_id=org_id, kind=kind, unmasked=unmasked),
+            kind,
         )
     finally:
         uow.close()

@@ -43,6 +43,7 @@ _PERMISSIONS = (
     "settings.view",
     "settings.act",
     "audit.view",
+    "personal_data.view",
     "roles.act",
 )
 _KINDS_BEFORE = (
