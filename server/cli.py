@@ -314,6 +314,7 @@ Baoxiu is starting on the embedded default (data under {settings.instance_dir}).
   Health:                {base}/api/v1/readyz
 Demo logins (password demo1234), POST {base}/api/v1/auth/login:
   dispatcher / admin  13900000000
+  desk clerk          13900000009 (role 客服专员: one community, no money or settings)
   technicians         13900000001 … 13900000005 (grab cap 3)
   residents           13800000001, 13800000002, 13800000003 (family of …001)
   company employees   13800000010 … 13800000014
