@@ -17,7 +17,9 @@ from tests.console.conftest import screenshot
 
 def test_lists_items_and_protection(desk: Any, console_url: str) -> None:
     api = ApiUser(console_url, DISPATCHER_PHONE)  # the demo dispatcher is also an admin
-    desk.get_by_role("navigation", name="主导航").get_by_role("link", name="数据字典").click()
+    nav = desk.get_by_role("navigation", name="主导航")
+    nav.get_by_text("管理").click()
+    nav.get_by_role("link", name="数据字典").click()
     desk.wait_for_url(f"{console_url}/console/dictionary")
     lists = desk.get_by_role("navigation", name="字典列表")
     served = api.get("/admin/dictionary")["items"]

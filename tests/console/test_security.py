@@ -103,7 +103,7 @@ def test_tenants_and_technicians_are_refused(console_app: Flask) -> None:
             data={"phone": phone, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
         )
         assert answer.status_code == 200
-        assert "控制台仅供调度员与管理员使用" in answer.get_data(as_text=True)
+        assert "控制台仅供调度员、管理员及有控制台权限的员工使用" in answer.get_data(as_text=True)
         assert COOKIE not in answer.headers.get("Set-Cookie", "")
         assert client.get("/console/workbench").status_code == 302
 

@@ -20,7 +20,7 @@ def test_dispatcher_signs_in_to_the_workbench(desk: Any, console_url: str) -> No
 
 def test_a_resident_cannot_sign_in(page: Any, console_url: str) -> None:
     sign_in(page, console_url, phone="13800000001")
-    assert "控制台仅供调度员与管理员使用" in page.locator(".error").inner_text()
+    assert "控制台仅供调度员、管理员及有控制台权限的员工使用" in page.locator(".error").inner_text()
     assert page.url.endswith("/console/login")
 
 
