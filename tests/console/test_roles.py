@@ -99,6 +99,12 @@ def test_a_scoped_role_composed_and_granted_in_the_browser(
         for order in mine["items"][:5]:
             expect(tab.locator("main")).to_contain_text(order["number"])
         screenshot(tab, "roles_scoped_orders")
+        # An order of the scope opens, without the actions the role does not carry.
+        if mine["items"]:
+            tab.goto(f"{console_url}/console/orders/{mine['items'][0]['id']}")
+            expect(tab.locator("#actions")).to_contain_text("您的角色只能查看工单")
+            for form in ("#assign-form", "#cancel-form", 'form[action$="/messages"]'):
+                expect(tab.locator(form)).to_have_count(0)
 
         # A screen the role does not open: told so, with a 200 (no error in the log).
         tab.goto(f"{console_url}/console/audit")

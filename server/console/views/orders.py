@@ -161,6 +161,17 @@ OFFERED = {
     "urge": OPEN,
 }
 
+# The permission each action of the order page needs (refunds: `_is_admin`, refunds.act).
+ACTION_PERMISSIONS = {
+    "assign": Permission.DISPATCH_ACT,
+    "take_back": Permission.DISPATCH_ACT,
+    "cancel": Permission.ORDERS_ACT,
+    "reopen": Permission.ORDERS_ACT,
+    "urge": Permission.ORDERS_ACT,
+    "message": Permission.ORDERS_ACT,
+    "adjust_fee": Permission.MONEY_ACT,
+}
+
 _QUERY = DeskOrderQueryArgsSchema()
 _BOARD = DeskOrderPageSchema()
 _DETAIL = OrderDetailSchema()
@@ -380,6 +391,11 @@ def _order_page(
     offered["message"] = status != Status.CANCELLED.value
     offered["adjust_fee"] = status != Status.CANCELLED.value
     offered["refund"] = _is_admin() and money["paid_fen"] - money["refunded_fen"] > 0
+    # What the caller's roles do not allow is not offered (the use cases refuse it anyway).
+    caller = principal()
+    for name, needed in ACTION_PERMISSIONS.items():
+        if not caller.may(needed.value):
+            offered[name] = False
     done = request.args.get("done", "")
     refused = refused or {}
     # A refusal of an action this status does not offer: shown at the top of the actions.
@@ -389,6 +405,7 @@ def _order_page(
     return page(
         "console/order.html",
         nav="orders",
+        may_act=caller.may(Permission.ORDERS_ACT.value),
         cancel_reasons=dictionary.choices(
             session(), org_id=principal().org_id, name="cancel_reasons"
         ),
