@@ -191,9 +191,13 @@ def list_rooms(
     q: str | None,
     page: int,
     page_size: int,
+    in_use_only: bool = False,
 ) -> Page[Room]:
-    """Rooms of the organisation, filtered by place in the tree or by code."""
+    """Rooms of the organisation, filtered by place in the tree or by code; `in_use_only`
+    leaves out rooms retired by a split or merge (no new order may name them)."""
     stmt = select(Room).where(Room.org_id == org_id)
+    if in_use_only:
+        stmt = stmt.where(Room.retired_on.is_(None))
     if community_id is not None:
         stmt = stmt.where(Room.community_id == community_id)
     if building_id is not None:

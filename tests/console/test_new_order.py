@@ -398,3 +398,18 @@ def _now_local() -> Any:
     from datetime import datetime
 
     return datetime.now(LOCAL_TZ)
+
+
+def test_the_room_picker_leaves_out_retired_rooms(console_app: Flask) -> None:
+    """The demo split 3-1101 into 3-1101A and 3-1101B: only the new rooms are offered."""
+    client = console_app.test_client()
+    signed = client.post(
+        "/console/login",
+        data={"phone": DISPATCHER_PHONE, "password": DEMO_PASSWORD, "org": DEMO_ORG_CODE},
+    )
+    assert signed.status_code == 303
+    html = client.get("/console/orders/new/rooms", query_string={"room_q": "3-1101"}).get_data(
+        as_text=True
+    )
+    labels = re.findall(r"<span>([^<]*3-1101[^<]*)</span>", html)
+    assert labels and all(label.endswith(("3-1101A", "3-1101B")) for label in labels), labels

@@ -140,6 +140,7 @@ def _rooms(q: str) -> tuple[list[dict[str, Any]], int]:
         q=q[:50],
         page=1,
         page_size=ROOM_RESULTS,
+        in_use_only=True,
     )
     return [_ROOM.dump(room) for room in found.items], found.total
 
