@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -268,19 +269,35 @@ def update_item(
     if refusal is not None:
         field, reason = refusal
         raise ValidationFailed.field(field, reason)
-    row = _stored(session, org_id=org_id, name=name, code=code)
     before = {"label": current.label, "sort": current.sort, "enabled": current.enabled}
-    if row is None:
-        row = DictionaryItem(
-            org_id=org_id,
-            list=name,
-            code=code,
-            label=current.label,
-            sort=current.sort,
-            enabled=current.enabled,
-            system=True,
+    if current.system:
+        # A system value's row is written on its first change; two admins changing it for
+        # the first time at once both get the row (the second waits, then changes it too).
+        session.execute(
+            pg_insert(DictionaryItem)
+            .values(
+                org_id=org_id,
+                list=name,
+                code=code,
+                label=current.label,
+                sort=current.sort,
+                enabled=current.enabled,
+                system=True,
+            )
+            .on_conflict_do_nothing(index_elements=["org_id", "list", "code"])
         )
-        session.add(row)
+    row = session.scalar(
+        select(DictionaryItem)
+        .where(
+            DictionaryItem.org_id == org_id,
+            DictionaryItem.list == name,
+            DictionaryItem.code == code,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound("该列表中没有这个编码")
     for key in ("label", "sort", "enabled"):
         if key in fields:
             setattr(row, key, fields[key])

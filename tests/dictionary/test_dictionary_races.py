@@ -69,3 +69,37 @@ def test_two_admins_adding_one_code_get_one_201_and_one_409(base_url, admins, at
         "SELECT count(*) AS n FROM audit_log WHERE org_id = :org_id AND kind = 'dictionary_changed'"
     )
     assert audited[0].n == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_admins_relabelling_a_system_value_first_both_succeed(
+    base_url,  # noqa: F811
+    admins,
+    attempt,
+):
+    """The system value's row is written on its first change: two first changes at once
+    write one row, and both changes take effect one after the other (no misleading 409)."""
+    headers, rows = admins
+
+    def relabel(who, label):
+        def call(http: requests.Session) -> requests.Response:
+            return http.patch(
+                base_url + "/api/v1/admin/dictionary/room_uses/items/residence",
+                json={"label": label},
+                headers=who,
+                timeout=30,
+            )
+
+        return call
+
+    answers = race([relabel(headers[0], "住宅（甲）"), relabel(headers[1], "住宅（乙）")])
+    assert [a.status for a in answers] == [200, 200], answers
+    stored = rows(
+        "SELECT label FROM dictionary_items WHERE org_id = :org_id AND list = 'room_uses'"
+        " AND code = 'residence'"
+    )
+    assert len(stored) == 1 and stored[0].label in ("住宅（甲）", "住宅（乙）")
+    audited = rows(
+        "SELECT count(*) AS n FROM audit_log WHERE org_id = :org_id AND kind = 'dictionary_changed'"
+    )
+    assert audited[0].n == 2
