@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from schemas.common import LocalDateTime, Phone
 from server.kernel.roles import Role
 from server.kernel.values import values_of
+from server.roles.rules import PERMISSION_CODES
 
 ORG_CODE = fields.String(
     validate=validate.Length(min=1, max=32),
@@ -64,6 +65,15 @@ class UserSchema(Schema):
     name = fields.String()
     phone = fields.String(allow_none=True)
     roles = fields.List(fields.String(validate=validate.OneOf(values_of(Role))))
+    permissions = fields.List(
+        fields.String(validate=validate.OneOf(PERMISSION_CODES)),
+        metadata={"description": "控制台权限（预置角色与本机构角色之和）；住户与师傅为空"},
+    )
+    communities = fields.List(
+        fields.Integer(),
+        allow_none=True,
+        metadata={"description": "可见小区 id；null 表示全部小区"},
+    )
     wechat_bound = fields.Boolean()
     staff = fields.Nested(StaffProfileSchema, allow_none=True)
     last_login_at = LocalDateTime(allow_none=True)

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from server.accounts.models import User
 from server.orders.capacity import grab_cap_of
 from server.organisation.models import Organisation
+from server.roles.grants import user_grant
+from server.roles.rules import PERMISSION_CODES
 from server.staff.models import Staff
 
 
@@ -18,6 +20,7 @@ def profile(session: Session, *, user: User) -> dict[str, Any]:
     org = session.get(Organisation, user.org_id)
     assert org is not None
     staff = session.scalar(select(Staff).where(Staff.user_id == user.id))
+    grant = user_grant(session, user_id=user.id, preset_roles=frozenset(user.roles))
     return {
         "id": user.id,
         "org_id": org.id,
@@ -26,6 +29,10 @@ def profile(session: Session, *, user: User) -> dict[str, Any]:
         "name": user.name,
         "phone": user.phone,
         "roles": list(user.roles),
+        # What the console may show this user: the presets' and their roles' permissions, in
+        # the catalogue's order, and the communities they reach (None: all).
+        "permissions": [p for p in PERMISSION_CODES if p in grant.permissions],
+        "communities": None if grant.communities is None else sorted(grant.communities),
         "wechat_bound": user.wechat_openid is not None,
         "last_login_at": user.last_login_at,
         "staff": None

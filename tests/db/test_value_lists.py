@@ -248,7 +248,7 @@ LISTS = (
         "permissions",
         "ck_roles_known",
         array=True,
-        openapi=(("Permission", "code"), ("Role", "permissions")),
+        openapi=(("Permission", "code"), ("Role", "permissions"), ("User", "permissions")),
     ),
     Listed(
         "staff roles",

@@ -65,6 +65,8 @@ def test_a_technician_given_a_desk_role_works_the_console_within_it(client, admi
     role = _role(client, admin, permissions=["orders.view"])
     _grant(client, admin, tech, role["id"])
     # The same token, the next request: the role's permission holds, and only it.
+    me = client.get("/api/v1/me", headers=headers).json
+    assert (me["permissions"], me["communities"]) == (["orders.view"], None)
     listed = client.get("/api/v1/admin/orders", headers=headers)
     assert listed.status_code == 200
     assert order["id"] in [o["id"] for o in listed.json["items"]]
@@ -122,6 +124,8 @@ def test_a_community_scope_hides_the_other_communities(
     _grant(client, admin, clerk, role["id"])
     headers = world.headers(clerk)
 
+    me = client.get("/api/v1/me", headers=headers).json
+    assert me["communities"] == [world.room.community_id] and "orders.act" in me["permissions"]
     ids = [o["id"] for o in client.get("/api/v1/admin/orders", headers=headers).json["items"]]
     assert mine["id"] in ids and theirs["id"] not in ids
     assert client.get(f"/api/v1/admin/orders/{theirs['id']}", headers=headers).status_code == 404
