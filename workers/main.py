@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from rq import Queue, Worker
 from rq.cron import CronScheduler
 
@@ -85,7 +86,7 @@ def run_cron(scheduler: CronScheduler | None = None, *, lock_key: str = CRON_LOC
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    leading = False
+    leading = following = False
     log.info("cron %s started; leader lock %s", lock.token, lock.key)
     try:
         while not stopping:
@@ -93,17 +94,18 @@ def run_cron(scheduler: CronScheduler | None = None, *, lock_key: str = CRON_LOC
                 if not leading:
                     log.info("cron %s leads: it schedules the periodic jobs", lock.token)
                     scheduler.register_birth()
-                    leading = True
+                    leading, following = True, False
                 if scheduler.enqueue_jobs():
                     scheduler.save()
                 scheduler.heartbeat()
             else:
-                if leading:
-                    log.warning("cron %s lost the leader lock; now following", lock.token)
-                    scheduler.register_death()
-                    leading = False
+                if leading or not following:
+                    if leading:
+                        log.warning("cron %s lost the leader lock", lock.token)
+                        scheduler.register_death()
+                    log.info("cron %s follows; %s leads", lock.token, _holder(lock))
+                    leading, following = False, True
                 _follow(scheduler)
-                log.debug("cron %s follows %s", lock.token, lock.holder())
             pause = min(lock.renew_every, max(scheduler.calculate_sleep_interval(), 0.2))
             _sleep_unless(stopping, pause)
     finally:
@@ -111,6 +113,13 @@ def run_cron(scheduler: CronScheduler | None = None, *, lock_key: str = CRON_LOC
         if leading:
             scheduler.register_death()
         log.info("cron %s stopped", lock.token)
+
+
+def _holder(lock: LeaderLock) -> str:
+    try:
+        return lock.holder() or "nobody"
+    except redis.RedisError:
+        return "unknown (Redis unavailable)"
 
 
 def _follow(scheduler: CronScheduler) -> None:

@@ -75,6 +75,7 @@ __all__ = [  # the fixtures borrowed from the paying and notification tests
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BAOXIU = (sys.executable, "-m", "server.cli")
+GRACE_SECONDS = 4.0  # after SIGTERM, before SIGKILL
 CRON_LOCK_TTL = 3  # seconds: a killed leader's successor takes over within about this
 
 
@@ -130,13 +131,18 @@ class Processes:
         for _, process in self.started:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
+        # One grace period for all of them (the results are committed): then SIGKILL.
+        deadline = time.monotonic() + GRACE_SECONDS
         for name, process in self.started:
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=max(deadline - time.monotonic(), 0.01))
+                how = "stopped"
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-            sys.stderr.write(f"--- {name}.log (tail)\n{self.log(name)[-2000:]}\n")
+                how = "killed"
+            sys.stderr.write(f"--- {name} {how}; log tail:\n{self.log(name)[-2000:]}\n")
+        self.started.clear()
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,22 @@ def test_one_technician_grabbing_over_two_servers_stops_at_the_cap(
     assert org.events("grab") == 3
 
 
+def test_a_storm_of_grabs_over_two_servers_keeps_every_cap(app: Flask, cluster: Cluster) -> None:
+    org = RaceOrg(app, cluster.url(0), technicians=5, cap=2)
+    order_ids = org.file(8)
+    grabs = [lambda t=t, o=o: org.grab(t, o) for t in org.techs for o in order_ids]
+
+    answers = race(spread(org, cluster, grabs))
+
+    counts = tally(answers)
+    # 5 technicians × 2 places > 8 orders: every order is taken, once, and nobody holds 3.
+    assert counts[(200, None)] == 8
+    held = org.held()
+    assert all(n <= 2 for n in held.values()), held
+    assert sum(held.values()) == 8
+    assert org.events("grab") == 8
+
+
 def test_fifty_bookings_of_a_five_place_slot_over_two_servers_make_five(
     app: Flask, cluster: Cluster
 ) -> None:

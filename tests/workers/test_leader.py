@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from workers.leader import LeaderLock
 
@@ -56,7 +58,9 @@ def test_an_expired_holder_does_not_renew_a_successor_s_lock(redis_url: str, key
 
 
 def test_a_holder_that_cannot_reach_redis_stops_leading(key: str) -> None:
-    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    unreachable = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     lock = LeaderLock(unreachable, key=key, ttl_seconds=5)
     assert not lock.hold()
     assert not lock.leading()
