@@ -12,7 +12,9 @@ import pytest
 import redis
 from rq import Queue
 
+from server.jobs import QUEUES
 from tests.scaleout.conftest import CRON_LOCK_TTL, Processes, wait_for
+from workers.leader import CRON_LOCK_KEY
 
 pytestmark = pytest.mark.scaleout
 
@@ -80,3 +82,24 @@ def test_two_crons_one_leads_and_the_other_takes_over_when_it_is_killed(
     # A clean stop releases the lock at once.
     processes.stop_all()
     assert connection.get(key) is None
+
+
+@pytest.mark.timeout(60)
+def test_the_real_baoxiu_cron_takes_the_deployment_s_lock_and_releases_it_on_sigterm(
+    processes: Processes, redis_url: str
+) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    assert connection.get(CRON_LOCK_KEY) is None, "another baoxiu cron uses this Redis"
+    try:
+        cron = processes.start("cron", "cron")  # `baoxiu cron`, the whole catalogue
+        holder = wait_for("the lock", lambda: connection.get(CRON_LOCK_KEY))
+        assert f":{cron.pid}:" in holder.decode()
+        wait_for("the log", lambda: "leads" in processes.log("cron"))
+        assert 0 < connection.pttl(CRON_LOCK_KEY) <= CRON_LOCK_TTL * 1000
+        processes.stop_all()
+        assert cron.returncode == 0
+        assert connection.get(CRON_LOCK_KEY) is None
+    finally:
+        # A minute may have turned meanwhile: drop what it enqueued for nobody.
+        for name in QUEUES:
+            Queue(name, connection=connection).empty()
