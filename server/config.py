@@ -56,6 +56,9 @@ class Settings:
     jwt_access_minutes: int = 30
     jwt_refresh_days: int = 30
     log_level: str = "INFO"
+    # `baoxiu cron`: seconds the leader lock lives unrenewed (renewed every third of it); a
+    # killed leader's successor takes over within about this long.
+    cron_lock_ttl_seconds: int = 15
     # Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed when they
     # are the peer; empty: the peer address is the client (login limits count per client).
     trusted_proxies: tuple[str, ...] = ()
@@ -201,6 +204,7 @@ class Settings:
             jwt_access_minutes=integer("JWT_ACCESS_MINUTES", 30, minimum=1, maximum=24 * 60),
             jwt_refresh_days=integer("JWT_REFRESH_DAYS", 30, minimum=1, maximum=365),
             log_level=text("LOG_LEVEL", "INFO").upper(),
+            cron_lock_ttl_seconds=integer("CRON_LOCK_TTL_SECONDS", 15, minimum=3, maximum=600),
             trusted_proxies=networks("TRUSTED_PROXIES"),
             wechat_appid=text("WECHAT_APPID"),
             wechat_secret=text("WECHAT_SECRET"),
