@@ -5,7 +5,9 @@
   schemas of a pinned Kubernetes version that kubernetes-validate (PyPI) ships;
 - deploy/k8s/kustomization.yaml names every manifest;
 - deploy/k8s/config.yaml (ConfigMap + Secret) is the one generated from deploy/env.example;
-- deploy/compose.yaml parsed and checked (services, one-shot migrations, healthchecks, volumes).
+- deploy/compose.yaml validated against the Compose Specification's JSON schema (which
+  check-jsonschema, PyPI, ships) and checked (services, one-shot migrations, healthchecks,
+  volumes).
 
 What the manifests run is checked against the code by tests/deploy/test_manifests.py.
 
@@ -252,9 +254,23 @@ def check_compose(report: Report) -> None:
         report.fail(problem)
     if not problems:
         report.ok(f"{len(services)} services: {', '.join(services)}")
+    validator = tool("check-jsonschema")
+    if validator is None:
+        report.missing("check-jsonschema", "not installed (pip install -e '.[dev]' brings it)")
+    else:
+        run = subprocess.run(
+            [validator, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode == 0:
+            report.ok("the Compose Specification's JSON schema (check-jsonschema)")
+        else:
+            report.fail(f"against the Compose Specification: {run.stdout.strip()}")
     docker = tool("docker")
     if docker is None:
-        print("        (no docker here: `docker compose config` not run; checked by parsing only)")
+        print("        (no docker here: `docker compose config` not run)")
         return
     run = subprocess.run(
         [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
