@@ -378,3 +378,28 @@ def test_the_required_names_are_really_required():
 
 def test_config_yaml_is_generated_from_env_example():
     assert (K8S / "config.yaml").read_text(encoding="utf-8") == check.config_yaml()
+
+
+def _size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([kmg]?)", text.lower())
+    assert match, text
+    return int(match.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2)]
+
+
+def test_timeouts_and_limits_line_up_with_gunicorn_and_the_app():
+    gunicorn = (DEPLOY / "gunicorn.conf.py").read_text(encoding="utf-8")
+    graceful = re.search(r"^graceful_timeout = (\d+)", gunicorn, re.M)
+    assert graceful
+    config = _kind("ConfigMap")["baoxiu-config"]["data"]
+    pod = _kind("Deployment")["baoxiu-api"]["spec"]["template"]["spec"]
+    pause = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][1])
+    # The pod is killed only after the pause and gunicorn's graceful stop.
+    assert pod["terminationGracePeriodSeconds"] >= pause + int(graceful.group(1))
+    annotations = _kind("Ingress")["baoxiu"]["metadata"]["annotations"]
+    # The ingress waits for a request as long as gunicorn lets it run, and lets the largest
+    # upload in.
+    read_timeout = int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"])
+    assert read_timeout > int(config["GUNICORN_TIMEOUT"])
+    body = _size(annotations["nginx.ingress.kubernetes.io/proxy-body-size"])
+    upload = Settings.from_env({"UPLOAD_MAX_BYTES": config["UPLOAD_MAX_BYTES"]}).upload_max_bytes
+    assert body >= upload
