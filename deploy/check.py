@@ -143,7 +143,8 @@ class Report:
 
 def tool(name: str) -> str | None:
     """An executable from this interpreter's virtualenv first, then PATH."""
-    return shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.defpath]))
+    search = [str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]
+    return shutil.which(name, path=os.pathsep.join(search))
 
 
 def check_dockerfile(report: Report) -> None:
@@ -269,8 +270,12 @@ def check_compose(report: Report) -> None:
         else:
             report.fail(f"against the Compose Specification: {run.stdout.strip()}")
     docker = tool("docker")
-    if docker is None:
-        print("        (no docker here: `docker compose config` not run)")
+    has_compose = docker is not None and (
+        subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode
+        == 0
+    )
+    if docker is None or not has_compose:
+        print("        (no Docker Compose here: `docker compose config` not run)")
         return
     run = subprocess.run(
         [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
