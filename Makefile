@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help browser install run test lint format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard bench-console bench-imports bench-search clean
+.PHONY: help browser install run test lint deploy-check format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard bench-console bench-imports bench-search clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ lint: $(STAMP) ## ruff, mypy and the import-direction contracts
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory deploy-check
+
+deploy-check: $(STAMP) ## hadolint the Dockerfile, validate deploy/k8s against the Kubernetes schemas, check compose.yaml
+	$(BIN)/python deploy/check.py
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
