@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help browser install run test lint deploy-check format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard bench-console bench-imports bench-search clean
+.PHONY: help browser install run test lint deploy-check format check bench bench-scale bench-layers bench-grab bench-booking bench-push bench-notices bench-reconcile bench-dashboard bench-console bench-imports bench-search bench-capacity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -116,3 +116,6 @@ bench-dashboard: $(STAMP) ## the data dashboard on 1M orders: each table as a ra
 
 bench-search: $(STAMP) ## omni search on 1M customers and 1M orders: each query kind as a ratio to a primary-key read, p50
 	$(BIN)/python -m bench.search
+
+bench-capacity: $(STAMP) ## one order's statements, CPU, rows and WAL (docs/capacity.md)
+	$(BIN)/python -m bench.capacity
