@@ -1,0 +1,113 @@
+"""PostgreSQL stopped (crashed, even) and started again under a running app.
+
+While it is away every API request answers 503 `service_unavailable` with `Retry-After`, the
+console a 503 page, `/readyz` 503 and `/healthz` 200; when it returns the pool recovers by
+itself (no restart of the app) and everything committed before is still there.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from tests.factories import PASSWORD, Factory
+from tests.outages.conftest import Postgres, RedisServer, wait_for
+
+DEPARTMENTS = "/api/v1/admin/departments"
+
+
+def _unavailable(response: Any) -> None:
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.json["error"] == "service_unavailable"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+@pytest.fixture(scope="module")
+def admin(outage_app: Flask) -> dict[str, Any]:
+    wiring = outage_app.extensions["baoxiu"]
+    with Session(wiring.db.engine, expire_on_commit=False) as session:
+        make = Factory(session, wiring.tokens)
+        org = make.org()
+        user = make.admin(org)
+        headers = make.headers(user)
+        session.commit()
+        return {"headers": headers, "phone": user.phone, "org": org.code}
+
+
+@pytest.mark.timeout(120)
+def test_requests_answer_503_while_postgres_is_down_and_nothing_committed_is_lost(
+    outage_app: Flask,
+    own_servers: tuple[Postgres, RedisServer],
+    admin: dict[str, Any],
+    record_property: Any,
+) -> None:
+    postgres = own_servers[0]
+    client = outage_app.test_client()
+    headers = admin["headers"]
+    names = [f"部门-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    for name in names:
+        assert client.post(DEPARTMENTS, json={"name": name}, headers=headers).status_code == 201
+    assert client.get("/api/v1/readyz").status_code == 200
+
+    # A crash: no shutdown checkpoint, the pool's connections die under it.
+    postgres.stop("immediate")
+
+    _unavailable(client.get(DEPARTMENTS, headers=headers))  # a read
+    _unavailable(client.post(DEPARTMENTS, json={"name": "停机时"}, headers=headers))  # a write
+    _unavailable(
+        client.post(
+            "/api/v1/auth/login",
+            json={"phone": admin["phone"], "password": PASSWORD, "org": admin["org"]},
+        )
+    )
+    ready = client.get("/api/v1/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["database"] != "ok"
+    assert ready.json["checks"]["redis"] == "ok"
+    live = client.get("/api/v1/healthz")
+    assert live.status_code == 200
+    # The console: a page of its own, 503, not the 500 page or JSON.
+    page = client.post(
+        "/console/login",
+        data={"phone": admin["phone"], "password": PASSWORD, "org": admin["org"]},
+    )
+    assert page.status_code == 503
+    assert page.headers["Retry-After"]
+    assert page.mimetype == "text/html"
+    assert "服务暂时不可用" in page.get_data(as_text=True)
+
+    # Back: the same app, the same pool. Every answer meanwhile is a 503 or the 200.
+    started = time.monotonic()
+    postgres.start()
+    back = time.monotonic()
+    seen: list[int] = []
+
+    def answers() -> bool:
+        response = client.get(DEPARTMENTS, headers=headers, query_string={"page_size": 100})
+        seen.append(response.status_code)
+        if response.status_code == 503:
+            _unavailable(response)
+        return response.status_code == 200
+
+    wait_for("the first 200 after the restart", answers, timeout=30)
+    first_ok = time.monotonic()
+    assert set(seen) <= {200, 503}, seen
+    record_property("postgres_start_seconds", round(back - started, 3))
+    record_property("postgres_back_to_first_200_seconds", round(first_ok - back, 3))
+    sys.stderr.write(
+        f"\npostgres: pg_ctl start {back - started:.2f} s; "
+        f"back → first 200 {first_ok - back:.3f} s; answers while recovering {seen}\n"
+    )
+
+    listed = client.get(DEPARTMENTS, headers=headers, query_string={"page_size": 100}).json["items"]
+    listed_names = {d["name"] for d in listed}
+    assert set(names) <= listed_names  # committed before the crash: still there
+    assert "停机时" not in listed_names  # refused with 503: not half-written
+    assert client.post(DEPARTMENTS, json={"name": "恢复后"}, headers=headers).status_code == 201
+    assert client.get("/api/v1/readyz").status_code == 200
