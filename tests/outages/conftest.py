@@ -26,12 +26,22 @@ import psycopg
 import pytest
 import redis
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from server.app import create_app
 from server.config import Settings
 from server.db import migrate
+from tests.factories import Factory
 
 DATABASE = "baoxiu_outages"
+DEPARTMENTS = "/api/v1/admin/departments"
+
+
+def unavailable(response: Any) -> None:
+    """The answer of a request while a store is away: 503, its id, and when to try again."""
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.json["error"] == "service_unavailable"
+    assert int(response.headers["Retry-After"]) > 0
 
 
 def free_port() -> int:
@@ -224,3 +234,15 @@ def env_for(settings: Settings) -> dict[str, str]:
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url,
     }
+
+
+@pytest.fixture(scope="module")
+def admin(outage_app: Flask) -> dict[str, Any]:
+    wiring = outage_app.extensions["baoxiu"]
+    with Session(wiring.db.engine, expire_on_commit=False) as session:
+        make = Factory(session, wiring.tokens)
+        org = make.org()
+        user = make.admin(org)
+        headers = make.headers(user)
+        session.commit()
+        return {"headers": headers, "phone": user.phone, "org": org.code}

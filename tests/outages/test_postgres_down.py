@@ -14,30 +14,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy.orm import Session
 
-from tests.factories import PASSWORD, Factory
-from tests.outages.conftest import Postgres, RedisServer, wait_for
-
-DEPARTMENTS = "/api/v1/admin/departments"
-
-
-def _unavailable(response: Any) -> None:
-    assert response.status_code == 503, response.get_data(as_text=True)
-    assert response.json["error"] == "service_unavailable"
-    assert int(response.headers["Retry-After"]) > 0
-
-
-@pytest.fixture(scope="module")
-def admin(outage_app: Flask) -> dict[str, Any]:
-    wiring = outage_app.extensions["baoxiu"]
-    with Session(wiring.db.engine, expire_on_commit=False) as session:
-        make = Factory(session, wiring.tokens)
-        org = make.org()
-        user = make.admin(org)
-        headers = make.headers(user)
-        session.commit()
-        return {"headers": headers, "phone": user.phone, "org": org.code}
+from tests.factories import PASSWORD
+from tests.outages.conftest import DEPARTMENTS, Postgres, RedisServer, unavailable, wait_for
 
 
 @pytest.mark.timeout(120)
@@ -58,9 +37,9 @@ def test_requests_answer_503_while_postgres_is_down_and_nothing_committed_is_los
     # A crash: no shutdown checkpoint, the pool's connections die under it.
     postgres.stop("immediate")
 
-    _unavailable(client.get(DEPARTMENTS, headers=headers))  # a read
-    _unavailable(client.post(DEPARTMENTS, json={"name": "停机时"}, headers=headers))  # a write
-    _unavailable(
+    unavailable(client.get(DEPARTMENTS, headers=headers))  # a read
+    unavailable(client.post(DEPARTMENTS, json={"name": "停机时"}, headers=headers))  # a write
+    unavailable(
         client.post(
             "/api/v1/auth/login",
             json={"phone": admin["phone"], "password": PASSWORD, "org": admin["org"]},
@@ -92,7 +71,7 @@ def test_requests_answer_503_while_postgres_is_down_and_nothing_committed_is_los
         response = client.get(DEPARTMENTS, headers=headers, query_string={"page_size": 100})
         seen.append(response.status_code)
         if response.status_code == 503:
-            _unavailable(response)
+            unavailable(response)
         return response.status_code == 200
 
     wait_for("the first 200 after the restart", answers, timeout=30)
