@@ -3,9 +3,9 @@ a real RQ worker process.
 
 While it is away: reads and writes that need no queue work (the access state comes from the
 database), logins are refused with 503 (their guessing limits live in Redis: closed, not open),
-`/readyz` fails and `/healthz` stays up; side effects written to the outbox meanwhile stay
-pending in the database. When it returns, the sweeper enqueues them and the worker delivers
-each exactly once.
+`/readyz` stays ready but says "degraded", `/healthz` stays up; side effects written to the
+outbox meanwhile stay pending in the database. When it returns, the sweeper enqueues them and
+the worker delivers each exactly once.
 """
 
 from __future__ import annotations
@@ -125,9 +125,10 @@ def test_redis_away_loses_no_side_effect_and_doubles_none(
     assert created.status_code == 201, created.json
     assert client.get(f"{DEPARTMENTS}/{created.json['id']}", headers=headers).status_code == 200
     assert client.get("/api/v1/healthz").status_code == 200
+    # Still ready (this instance serves), reported degraded.
     ready = client.get("/api/v1/readyz")
-    assert ready.status_code == 503
-    assert ready.json["checks"] == {"database": "ok", "redis": ready.json["checks"]["redis"]}
+    assert (ready.status_code, ready.json["status"]) == (200, "degraded"), ready.json
+    assert ready.json["checks"]["database"] == "ok"
     assert ready.json["checks"]["redis"] != "ok"
     # Logins are closed: without their counters a password could be guessed without limit.
     unavailable(
