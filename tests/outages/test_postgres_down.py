@@ -90,3 +90,36 @@ def test_requests_answer_503_while_postgres_is_down_and_nothing_committed_is_los
     assert "停机时" not in listed_names  # refused with 503: not half-written
     assert client.post(DEPARTMENTS, json={"name": "恢复后"}, headers=headers).status_code == 201
     assert client.get("/api/v1/readyz").status_code == 200
+
+
+@pytest.mark.timeout(60)
+def test_a_quick_restart_between_requests_costs_at_most_one_503_per_pooled_connection(
+    outage_app: Flask,
+    own_servers: tuple[Postgres, RedisServer],
+    admin: dict[str, Any],
+    record_property: Any,
+) -> None:
+    """The pool's connections die with the server while nobody asks: the first request on
+    one fails (503, and the whole pool is invalidated), the next gets a new connection."""
+    postgres = own_servers[0]
+    client = outage_app.test_client()
+    headers = admin["headers"]
+    assert client.get(DEPARTMENTS, headers=headers).status_code == 200
+
+    started = time.monotonic()
+    postgres.stop("fast")
+    postgres.start()
+    back = time.monotonic()
+    seen = []
+    for _ in range(5):
+        response = client.get(DEPARTMENTS, headers=headers)
+        seen.append(response.status_code)
+        if response.status_code == 503:
+            unavailable(response)
+    first_ok = time.monotonic()
+    assert seen in ([200] * 5, [503] + [200] * 4), seen
+    record_property("postgres_fast_restart_seconds", round(back - started, 3))
+    sys.stderr.write(
+        f"\npostgres fast restart: {back - started:.2f} s; answers after it {seen} "
+        f"({first_ok - back:.3f} s for the five)\n"
+    )

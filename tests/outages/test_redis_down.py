@@ -23,12 +23,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from rq.job import Job, JobStatus
 from sqlalchemy import text
 
 from server.config import Settings
 from server.outbox import delivery
 from server.outbox.models import OutboxItem
 from server.outbox.outbox import enqueue_on_commit
+from server.outbox.rules import delivery_job_id
 from tests.factories import PASSWORD
 from tests.outages.conftest import (
     DEPARTMENTS,
@@ -110,9 +112,18 @@ def test_redis_away_loses_no_side_effect_and_doubles_none(
             items = uow.session.query(OutboxItem).filter(OutboxItem.id.in_(ids)).all()
             return {i.id: (i.status, i.attempts) for i in items}
 
-    # Redis up: the worker delivers (the set-up works).
+    # Redis up: the worker delivers (the set-up works). Redis goes away once RQ has recorded
+    # the job as finished: the outage meets an idle worker (one losing Redis in the middle of
+    # its own bookkeeping may exit; its supervisor restarts it, the sweeper covers the item).
     before = write_effect()
     wait_for("the delivery before the outage", lambda: effects([before]), timeout=30)
+    job_id = delivery_job_id(db.engine.url.database, before, 0)
+    redis_client = outage_app.extensions["baoxiu"].redis
+    wait_for(
+        "RQ to record the delivery",
+        lambda: Job.fetch(job_id, connection=redis_client).get_status() == JobStatus.FINISHED,
+        timeout=30,
+    )
 
     redis_server.stop()
     down_at = time.monotonic()
