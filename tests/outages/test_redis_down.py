@@ -154,6 +154,15 @@ def test_redis_away_loses_no_side_effect_and_doubles_none(
     assert page.status_code == 503
     assert page.headers["Retry-After"]
     assert "服务暂时不可用" in page.get_data(as_text=True)
+    # Signed in before: the session store is away, so is every page; an htmx partial reloads
+    # the whole page, which shows the same 503 page.
+    desk = outage_app.test_client()
+    desk.set_cookie("baoxiu_console", "s" * 43)
+    for extra in ({}, {"HX-Request": "true"}):
+        answer = desk.get("/console/workbench", headers=extra)
+        assert answer.status_code == 503
+        assert "服务暂时不可用" in answer.get_data(as_text=True)
+        assert answer.headers.get("HX-Refresh") == ("true" if extra else None)
 
     # Side effects committed while Redis is away: committed, pending, not enqueued anywhere.
     during = [write_effect() for _ in range(WRITTEN_WHILE_DOWN)]
