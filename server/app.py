@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,11 @@ from server.web.guards import BigintConverter, reject_unsafe_input
 from server.web.json_provider import OrjsonProvider
 from server.web.logging import configure_logging
 from server.web.openapi import finish_document
+
+# Redis: seconds to connect, and to wait for any answer (the web process sends no blocking
+# command). Redis down answers at once (connection refused); these bound a host gone silent.
+REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
+REDIS_TIMEOUT_SECONDS = 5.0
 
 API_DESCRIPTION = """报修（Baoxiu）v1 接口：住户小程序、维修工 App 与管理控制台。
 
@@ -79,7 +85,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
     )
 
-    redis_client = redis.Redis.from_url(settings.redis_url)
+    # Bounded waits: with Redis gone a request fails fast (503, or the fallback of the caller)
+    # instead of hanging on a socket.
+    redis_client = redis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+    )
     app.extensions["baoxiu"] = Container(
         settings=settings,
         db=Database(settings.database_url),
@@ -182,7 +194,9 @@ def _register_request_hooks(app: Flask) -> None:
                 else:
                     uow.rollback()
             except Exception as exc:
-                uow.rollback()
+                # With the database gone the rollback fails too; the server rolls back anyway.
+                with contextlib.suppress(Exception):
+                    uow.rollback()
                 response = render_error(exc)
             finally:
                 uow.close()

@@ -31,6 +31,8 @@ def pages() -> Blueprint:
         visits,
         workbench,
     )
+    from server.console.web import unavailable_page
+    from server.web.errors import UNAVAILABLE_PAGES
 
     del audit, auth, dashboard, new_order, orders, workbench
     del complaints, notices, service_images, surveys, visits  # imported for their routes
@@ -40,4 +42,6 @@ def pages() -> Blueprint:
     del roles
     del residency
     del dictionary
+    # PostgreSQL or Redis away: the console answers a page, not the API's JSON error.
+    UNAVAILABLE_PAGES["/console"] = unavailable_page
     return bp

@@ -250,6 +250,18 @@ def csrf_token() -> str:
     return "" if doc is None else str(doc["c"])
 
 
+def unavailable_page(retry_after: int) -> Response:
+    """503 while PostgreSQL or Redis cannot answer: a page of its own, since the usual layout
+    asks the session store (Redis) for the CSRF token. An htmx request reloads the whole page
+    (`HX-Refresh`), which then shows this page instead of a partial."""
+    again = request.full_path.rstrip("?") if request.method == "GET" else "/console/workbench"
+    response = page("console/unavailable.html", status=503, retry_after=retry_after, again=again)
+    response.headers["Retry-After"] = str(retry_after)
+    if is_htmx():
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
 def page(template: str, *, status: int = 200, **context: Any) -> Response:
     """A rendered page or partial with the console's headers."""
     response = make_response(render_template(template, **context), status)

@@ -20,6 +20,9 @@ from server.runtime import sqlalchemy_url
 
 log = logging.getLogger(__name__)
 
+# Seconds to open a connection before giving up (the request answers 503).
+CONNECT_TIMEOUT_SECONDS = 5
+
 # Marks a read-only unit of work: on its session (`info`) and its connection (execution option).
 _READ_ONLY = "baoxiu_read_only"
 
@@ -35,6 +38,9 @@ class Database:
             # hashes) into the exception text, and from there into logs and tracebacks.
             "hide_parameters": True,
         }
+        if "connect_timeout" not in database_url:
+            # A database host gone silent fails a connection in seconds (a 503), not minutes.
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
         options.update(engine_options)
         self.engine: Engine = create_engine(sqlalchemy_url(database_url), **options)
         if not options.get("pool_pre_ping"):

@@ -106,6 +106,11 @@ def dispatch_on_commit(
         if dispatcher is None:
             log.info("no job queue in this process: the sweeper delivers outbox %s", outbox_id)
             return
-        dispatcher.dispatch(outbox_id=outbox_id, job=job, attempts=attempts, at=at)
+        try:
+            dispatcher.dispatch(outbox_id=outbox_id, job=job, attempts=attempts, at=at)
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Redis is away: the row is committed and stays pending; the sweeper enqueues it
+            # once Redis is back (docs/runbook.md, "Outages").
+            log.warning("job queue unavailable: the sweeper delivers outbox %s", outbox_id)
 
     on_commit(session, enqueue)

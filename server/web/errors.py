@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 import psycopg
+import redis
 from flask import Flask, Response, g, jsonify, request
 from psycopg import errors as pg_errors
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -140,8 +142,61 @@ def _refused_value(kind: str, text: str) -> Response:
     return error_response(422, "validation_error", HTTP_ERRORS[422][1], {"_schema": [text]})
 
 
+# --- a store that cannot answer -------------------------------------------------------------
+
+# Seconds a client is asked to wait when PostgreSQL or Redis cannot answer: a restart or a
+# failover takes about this long (docs/runbook.md, "Outages").
+RETRY_AFTER_SECONDS = 5
+
+# SQLSTATEs of a server that is gone, going or not there yet: class 08 (connection exception)
+# and the operator interventions 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+# cannot_connect_now (starting up, shutting down, in recovery).
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def store_unavailable(exc: BaseException) -> str | None:
+    """ "database" or "redis" when `exc` says that store cannot answer right now, else None.
+
+    Only the store's absence: a serialization failure, a lock or statement timeout (also
+    OperationalError) are answers of a working database and stay errors of their own.
+    """
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return "redis"
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return "database"  # the pool waited in vain for a connection, or found it dead
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return "database"
+        orig: BaseException | None = exc.orig
+    else:
+        orig = exc
+    if isinstance(orig, psycopg.InterfaceError):
+        return "database"  # the connection is closed
+    if isinstance(orig, psycopg.OperationalError):
+        sqlstate = orig.sqlstate
+        if sqlstate is None or sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES:
+            return "database"  # no SQLSTATE: refused or dropped before the server spoke
+    return None
+
+
+# Paths answered with a page of their own rather than the JSON error (the console registers
+# "/console"): the renderer gets the seconds for `Retry-After`.
+UNAVAILABLE_PAGES: dict[str, Callable[[int], Response]] = {}
+
+
+def unavailable_response() -> Response:
+    """503 `service_unavailable` with `Retry-After`: nothing was done, try again shortly."""
+    return error_response(503, *HTTP_ERRORS[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def render_error(exc: Exception) -> Response:
     """Every failure of a request ends here, raised in a view or at commit."""
+    if (store := store_unavailable(exc)) is not None:
+        log.warning("%s unavailable (request %s): answered 503", store, g.get("request_id", "-"))
+        for prefix, render in UNAVAILABLE_PAGES.items():
+            if request.path.startswith(prefix):
+                return render(RETRY_AFTER_SECONDS)
+        return unavailable_response()
     if isinstance(exc, DomainError):
         return handle_domain_error(exc)
     if isinstance(exc, HTTPException):
