@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request, send_from_directory
 
-from server.console.web import CSRF_FIELD, csrf_token, may_open, security_headers
+from server.console.web import CSRF_FIELD, csrf_token, may, may_open, security_headers
 from server.kernel.clock import LOCAL_TZ
 
 HERE = Path(__file__).parent
@@ -93,7 +93,7 @@ def console_asset(filename: str) -> str:
 
 @bp.app_context_processor
 def _context() -> dict[str, object]:
-    return {"csrf_token": csrf_token, "CSRF_FIELD": CSRF_FIELD, "may_open": may_open}
+    return {"csrf_token": csrf_token, "CSRF_FIELD": CSRF_FIELD, "may_open": may_open, "may": may}
 
 
 bp.add_app_template_filter(yuan, "yuan")

@@ -189,6 +189,13 @@ def screen_permission(path: str, method: str = "GET") -> Permission | None:
     return best[1] if method in SAFE_METHODS else best[2]
 
 
+def may(permission: str) -> bool:
+    """Whether the signed-in desk user's roles carry `permission` (a page hides what they
+    may not do; the use case refuses it anyway)."""
+    caller = g.get("principal")
+    return caller is not None and caller.may(permission)
+
+
 def may_open(path: str) -> bool:
     """Whether the signed-in desk user may open this console path (the navigation asks)."""
     caller = g.get("principal")

@@ -106,6 +106,16 @@ def test_a_scoped_role_composed_and_granted_in_the_browser(
             for form in ("#assign-form", "#cancel-form", 'form[action$="/messages"]'):
                 expect(tab.locator(form)).to_have_count(0)
 
+        # A room of the scope opens (customers.view) without the forms that need customers.act.
+        rooms = client.get(
+            "/api/v1/admin/rooms",
+            query_string={"community_id": first_id, "page_size": 1},
+            headers=api_login(console_app, DISPATCHER_PHONE),
+        ).json["items"]
+        tab.goto(f"{console_url}/console/rooms/{rooms[0]['id']}")
+        expect(tab.locator("#household")).to_be_visible()
+        for form in ("#move-in-form", "#transfer-form", "#payer-form"):
+            expect(tab.locator(form)).to_have_count(0)
         # A screen the role does not open: told so, with a 200 (no error in the log).
         tab.goto(f"{console_url}/console/audit")
         expect(tab.locator("main")).to_contain_text("没有此权限")
