@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from server.db.replicas import Replicas
+from server.db.replicas import Replica, Replicas
 from server.runtime import sqlalchemy_url
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class Database:
                     self.replicas.count("replica")
                     session.info.update(self.session_info)
                     session.info[_READ_ONLY] = True
-                    return UnitOfWork(session)
+                    return UnitOfWork(session, replica=replica)
             self.replicas.count("primary")
         session = (self.read_session_factory if read_only else self.session_factory)()
         session.info.update(self.session_info)
@@ -246,15 +246,22 @@ def _alive(transaction: Any) -> bool:
 class UnitOfWork:
     """One session, one transaction, and the side effects that wait for its commit."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, replica: Replica | None = None) -> None:
         self.session = session
         self.committed = False
+        # The read replica it reads from; None: the primary.
+        self.replica = replica
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         on_commit(self.session, callback)
 
     def commit(self) -> None:
-        self.session.commit()
+        if self.replica is None:
+            self.session.commit()
+        else:
+            # Nothing was written on a replica: no COMMIT to fail when it just went away.
+            with suppress(Exception):
+                self.session.rollback()
         self.committed = True
         callbacks = self.session.info.pop(_AFTER_COMMIT, [])
         for callback in callbacks:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
+from typing import Any
 
 import redis
 from flask import current_app, g, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from server.accounts.access import AccessCache, redis_namespace
@@ -64,6 +67,24 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _wrote_key(wiring: Container, user_id: int) -> str:
     return f"{wiring.redis_namespace}:{_WROTE}:{user_id}"
+
+
+def read_with_fallback(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a read-only view; when its replica fails under it (stopped, connection cut), mark
+    the replica failed and run the view again on the primary: a read has no side effects to
+    repeat, and the caller sees an answer, not an error."""
+    try:
+        return view(*args, **kwargs)
+    except (OperationalError, InterfaceError) as error:
+        unit: UnitOfWork | None = g.get("uow")
+        if unit is None or unit.replica is None:
+            raise
+        container().db.replicas.failed(unit.replica, error)
+        g.pop("uow")
+        with contextlib.suppress(Exception):
+            unit.close()
+        g.replica_allowed = False
+        return view(*args, **kwargs)
 
 
 def replica_allowed() -> bool:
