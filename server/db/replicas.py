@@ -96,7 +96,7 @@ class Replicas:
             name = make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)
             self.replicas.append(Replica(name, engine, read, snapshot))
         self._turn = itertools.count()
-        # Units of work sent to a replica and to the primary (read-only ones only).
+        # Reading units of work (read-only or on_replica) sent to a replica and to the primary.
         self.routed = {"replica": 0, "primary": 0}
 
     def __bool__(self) -> bool:

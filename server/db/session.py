@@ -78,8 +78,8 @@ class Database:
         session is autocommit; without, a read-only transaction (for server-side cursors, one
         snapshot). A replica failing to connect is skipped here: the primary answers instead.
         """
-        if on_replica and self.replicas:
-            replica = self.replicas.pick()
+        if self.replicas and (read_only or on_replica):
+            replica = self.replicas.pick() if on_replica else None
             if replica is not None:
                 factory = (
                     replica.read_session_factory if read_only else replica.snapshot_session_factory
