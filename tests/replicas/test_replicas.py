@@ -122,6 +122,7 @@ def test_a_replica_lagging_past_the_bound_is_skipped_and_readers_see_the_primary
     client = replica_app.test_client()
     caplog.set_level(logging.INFO, logger="server.db.replicas")
     wait_for("the replica to be in use", lambda: replica_healthy(replica_app))
+    caplog.clear()  # from here on: the changes this test causes
 
     # A fresh replayed commit, then replay paused: the replica is now behind by the clock.
     add_item(client, people["writer"])
@@ -175,6 +176,7 @@ def test_stopping_the_replica_mid_run_falls_back_to_the_primary_without_an_error
     _, standby, _ = servers
     caplog.set_level(logging.INFO, logger="server.db.replicas")
     wait_for("the replica to be in use", lambda: replica_healthy(replica_app))
+    caplog.clear()  # from here on: the changes this test causes
     statuses: list[int] = []
     errors: list[str] = []
     stop = threading.Event()
