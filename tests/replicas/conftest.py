@@ -117,7 +117,12 @@ def people(replica_app: Flask) -> dict[str, Any]:
         make = Factory(session, wiring.tokens)
         org = make.org()
         writer, reader = make.admin(org), make.admin(org)
-        people = {"writer": make.headers(writer), "reader": make.headers(reader)}
+        people = {
+            "writer": make.headers(writer),
+            "reader": make.headers(reader),
+            "reader_phone": reader.phone,
+            "org": org.code,
+        }
         session.commit()
         return people
 

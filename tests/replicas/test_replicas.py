@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from server.db.replicas import CHECK_SECONDS
+from tests.factories import PASSWORD
 from tests.outages.conftest import Postgres, RedisServer, wait_for
 from tests.replicas.conftest import DATABASE, MAX_LAG_SECONDS, replayed
 
@@ -109,6 +110,30 @@ def test_read_only_work_runs_on_the_replica_writes_and_the_writers_reads_on_the_
     before = routed(replica_app)
     assert code in codes(client.get(CANCEL, headers=people["writer"]))
     assert routed(replica_app)["replica"] == before["replica"] + 1
+
+
+def test_the_consoles_pages_read_from_the_replica(
+    replica_app: Flask,
+    servers: tuple[Postgres, Postgres, RedisServer],
+    people: dict[str, Any],
+) -> None:
+    primary, standby, _ = servers
+    client = replica_app.test_client()
+    code = add_item(client, people["writer"])
+    replayed(primary, standby)
+    wait_for("the replica to be in use", lambda: replica_healthy(replica_app))
+    desk = replica_app.test_client()
+    login = desk.post(
+        "/console/login",
+        data={"phone": people["reader_phone"], "password": PASSWORD, "org": people["org"]},
+    )
+    assert login.status_code in (302, 303), login.get_data(as_text=True)[:300]
+    before = routed(replica_app)
+    page = desk.get("/console/dictionary?list=cancel_reasons")
+    assert page.status_code == 200
+    assert code in page.get_data(as_text=True)
+    assert routed(replica_app)["replica"] == before["replica"] + 1
+    assert routed(replica_app)["primary"] == before["primary"]
 
 
 @pytest.mark.timeout(120)
