@@ -117,10 +117,10 @@ class Replicas:
         self.routed[where] += 1
 
     def failed(self, replica: Replica, error: BaseException) -> None:
-        """A replica failed under a caller (connecting): skipped until the next check."""
-        with replica.lock:
-            replica.checked_at = time.monotonic()
-            self._set(replica, healthy=False, reason=f"{type(error).__name__}: {error}")
+        """A replica failed under a caller: skipped until the next check. Not under the lock:
+        the caller must not wait for a check in progress (up to a connect timeout)."""
+        replica.checked_at = time.monotonic()
+        self._set(replica, healthy=False, reason=_reason(error))
 
     def _check_if_due(self, replica: Replica) -> None:
         if time.monotonic() - replica.checked_at < CHECK_SECONDS:
@@ -155,7 +155,7 @@ class Replicas:
                     if behind is not None and behind >= 0:
                         return True, "caught up"
         except Exception as error:
-            return False, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+            return False, _reason(error)
         if lag is None:
             return False, "has replayed nothing yet"
         if float(lag) > self.max_lag_seconds:
@@ -177,3 +177,9 @@ class Replicas:
     def dispose(self) -> None:
         for replica in self.replicas:
             replica.engine.dispose()
+
+
+def _reason(error: BaseException) -> str:
+    """An error for the log: its type and first line (no SQL, no parameters)."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
