@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 from flask import Flask
 from sqlalchemy import text
 
@@ -110,6 +111,25 @@ def test_read_only_work_runs_on_the_replica_writes_and_the_writers_reads_on_the_
     before = routed(replica_app)
     assert code in codes(client.get(CANCEL, headers=people["writer"]))
     assert routed(replica_app)["replica"] == before["replica"] + 1
+
+
+def test_without_redis_to_tell_writers_apart_reads_go_to_the_primary(
+    replica_app: Flask, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait_for("the replica to be in use", lambda: replica_healthy(replica_app))
+    client = replica_app.test_client()
+    before = routed(replica_app)
+    assert codes(client.get(CANCEL, headers=people["reader"]))
+    assert routed(replica_app)["replica"] == before["replica"] + 1
+
+    def unreachable(*_args: Any, **_kwargs: Any) -> Any:
+        raise redis.ConnectionError("Redis is away")
+
+    monkeypatch.setattr(replica_app.extensions["baoxiu"].redis, "exists", unreachable)
+    before = routed(replica_app)
+    assert codes(client.get(CANCEL, headers=people["reader"]))
+    assert routed(replica_app)["primary"] == before["primary"] + 1
+    assert routed(replica_app)["replica"] == before["replica"]
 
 
 def test_the_consoles_pages_read_from_the_replica(
