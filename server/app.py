@@ -195,7 +195,6 @@ def _register_request_hooks(app: Flask) -> None:
             try:
                 if response.status_code < 400 or g.pop("keep_changes", False):
                     uow.commit()
-                    note_write()
                 else:
                     uow.rollback()
             except Exception as exc:
@@ -205,6 +204,9 @@ def _register_request_hooks(app: Flask) -> None:
                 response = render_error(exc)
             finally:
                 uow.close()
+        if response.status_code < 400:
+            # Also for writes through a unit of work of their own (imports, audit rows).
+            note_write()
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if "Cache-Control" not in response.headers and request.path.startswith("/api/"):
             # Answers behind a login carry names, phones and rooms: no cache may keep them.
