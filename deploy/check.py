@@ -49,6 +49,7 @@ SECRET_NAMES = frozenset(
         "SECRET_KEY",
         "PAYMENT_SECRETS_KEY",
         "DATABASE_URL",
+        "DATABASE_REPLICA_URLS",
         "REDIS_URL",
         "WECHAT_SECRET",
         "WECHATPAY_APIV3_KEY",

@@ -26,7 +26,7 @@ from server.outbox.dispatch import attach_dispatcher
 from server.roles import scope  # noqa: F401  (its listener: the data scope on every statement)
 from server.web.audit import attach_request_origin
 from server.web.blueprint import BEARER
-from server.web.context import Container
+from server.web.context import Container, note_write
 from server.web.errors import register_error_handlers, render_error
 from server.web.grants import attach_request_grant
 from server.web.guards import BigintConverter, reject_unsafe_input
@@ -94,7 +94,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["baoxiu"] = Container(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(
+            settings.database_url,
+            replica_urls=settings.database_replica_urls,
+            replica_max_lag_seconds=settings.database_replica_max_lag_seconds,
+        ),
         redis=redis_client,
         tokens=TokenIssuer(
             settings.secret_key, settings.jwt_access_minutes, settings.jwt_refresh_days
@@ -200,6 +204,9 @@ def _register_request_hooks(app: Flask) -> None:
                 response = render_error(exc)
             finally:
                 uow.close()
+        if response.status_code < 400:
+            # Also for writes through a unit of work of their own (imports, audit rows).
+            note_write()
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if "Cache-Control" not in response.headers and request.path.startswith("/api/"):
             # Answers behind a login carry names, phones and rooms: no cache may keep them.

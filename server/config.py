@@ -43,6 +43,10 @@ class Settings:
     env: str = "dev"
     secret_key: str = DEV_SECRET_KEY
     database_url: str | None = None
+    # Streaming replicas that read-only units of work may use (server.db.replicas), and how far
+    # behind one may be before reads go to the primary instead.
+    database_replica_urls: tuple[str, ...] = ()
+    database_replica_max_lag_seconds: int = 5
     redis_url: str | None = None
     instance_dir: Path = Path("instance")
     upload_dir: Path = Path("instance/uploads")
@@ -166,6 +170,13 @@ class Settings:
             ("postgresql://", "postgresql+psycopg://", "postgres://")
         ):
             problems.append("DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
+        replica_urls = tuple(
+            u.strip() for u in text("DATABASE_REPLICA_URLS").split(",") if u.strip()
+        )
+        for url in replica_urls:
+            if not url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+                problems.append("DATABASE_REPLICA_URLS must be PostgreSQL URLs (postgresql://...)")
+                break
         redis_url = text("REDIS_URL") or None
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must be a redis://, rediss:// or unix:// URL")
@@ -179,6 +190,10 @@ class Settings:
             env=app_env,
             secret_key=secret_key,
             database_url=database_url,
+            database_replica_urls=replica_urls,
+            database_replica_max_lag_seconds=integer(
+                "DATABASE_REPLICA_MAX_LAG_SECONDS", 5, minimum=1, maximum=3600
+            ),
             redis_url=redis_url,
             instance_dir=instance_dir,
             upload_dir=upload_dir,

@@ -41,6 +41,20 @@ def test_production_with_everything_set():
     assert str(settings.upload_dir) == "/srv/uploads"
 
 
+def test_read_replicas():
+    assert Settings.from_env(PRODUCTION).database_replica_urls == ()
+    settings = Settings.from_env(
+        {
+            **PRODUCTION,
+            "DATABASE_REPLICA_URLS": " postgresql://r1/baoxiu , ,postgresql://r2/baoxiu",
+            "DATABASE_REPLICA_MAX_LAG_SECONDS": "10",
+        }
+    )
+    assert settings.database_replica_urls == ("postgresql://r1/baoxiu", "postgresql://r2/baoxiu")
+    assert settings.database_replica_max_lag_seconds == 10
+    assert Settings.from_env(PRODUCTION).database_replica_max_lag_seconds == 5
+
+
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
@@ -57,6 +71,8 @@ def test_production_with_everything_set():
         ({"PAYMENT_SECRETS_KEY": ""}, "PAYMENT_SECRETS_KEY is required"),
         ({"PAYMENT_SECRETS_KEY": "short"}, "PAYMENT_SECRETS_KEY is too weak"),
         ({"PAYMENT_SECRETS_KEY": STRONG}, "PAYMENT_SECRETS_KEY is too weak"),
+        ({"DATABASE_REPLICA_URLS": "postgresql://r1/b, mysql://r2/b"}, "DATABASE_REPLICA_URLS"),
+        ({"DATABASE_REPLICA_MAX_LAG_SECONDS": "0"}, "between"),
     ],
 )
 def test_failures(overrides, fragment):

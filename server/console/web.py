@@ -26,7 +26,7 @@ from server.accounts.access import current_access
 from server.accounts.tokens import Principal
 from server.db.scoping import belongs_to
 from server.kernel.permissions import LABELS, Permission
-from server.web.context import container
+from server.web.context import container, read_with_fallback
 
 COOKIE = "baoxiu_console"
 # A desk session lasts a working day without activity; each request extends it.
@@ -236,7 +236,8 @@ def desk_page(view: Callable[..., Any]) -> Callable[..., Any]:
                 title="没有权限",
                 message=f"您的角色没有此权限：{LABELS[needed]}。如需开通，请联系管理员。",
             )
-        return view(*args, **kwargs)
+        # A page read from a replica that fails under it is read again from the primary.
+        return read_with_fallback(view, *args, **kwargs)
 
     return wrapper
 

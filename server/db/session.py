@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
+from server.db.replicas import Replica, Replicas
 from server.runtime import sqlalchemy_url
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,14 @@ _READ_ONLY = "baoxiu_read_only"
 class Database:
     """The engine and session factory of one process."""
 
-    def __init__(self, database_url: str, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        replica_urls: tuple[str, ...] = (),
+        replica_max_lag_seconds: float = 5.0,
+        **engine_options: Any,
+    ) -> None:
         options: dict[str, Any] = {
             "pool_size": 10,
             "max_overflow": 20,
@@ -48,22 +56,46 @@ class Database:
         self.session_factory: Callable[[], Session] = sessionmaker(
             self.engine, expire_on_commit=False, autoflush=True
         )
-        # Reads that need no transaction: no BEGIN, no COMMIT, one round trip per statement.
-        # A read-only unit of work runs in autocommit, where a write would commit on its own:
-        # writes are refused at once, as programming errors (ORM flushes and statements by the
-        # session's flag, anything else on the connection by its execution option).
-        self.read_session_factory: Callable[[], Session] = sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT", **{_READ_ONLY: True}),
-            expire_on_commit=False,
-            info={_READ_ONLY: True},
+        # Reads that need no transaction (see `_read_factories`).
+        self.read_session_factory: Callable[[], Session] = _read_factories(self.engine)[0]
+        # Read replicas (server.db.replicas): where read-only units of work go when one is
+        # fresh enough; none configured, or none well: the primary.
+        self.replicas = Replicas(
+            replica_urls,
+            primary=self.engine,
+            max_lag_seconds=replica_max_lag_seconds,
+            make_factories=_read_factories,
         )
-        refuse_writes(self.engine)
         # Per-process services that work after a commit needs (the outbox's job queue), handed
         # to every unit of work in its `session.info`: use cases hold only a session.
         self.session_info: dict[str, Any] = {}
 
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
-        """A unit of work; `read_only` for requests that only read (see `refuse_writes`)."""
+    def unit_of_work(self, *, read_only: bool = False, on_replica: bool = False) -> UnitOfWork:
+        """A unit of work; `read_only` for requests that only read (see `refuse_writes`).
+
+        `on_replica`: the reads need not see the caller's own latest writes, so they may run on
+        a read replica when one is fresh enough (see server.db.replicas). With `read_only` the
+        session is autocommit; without, a read-only transaction (for server-side cursors, one
+        snapshot). A replica failing to connect is skipped here: the primary answers instead.
+        """
+        if self.replicas and (read_only or on_replica):
+            replica = self.replicas.pick() if on_replica else None
+            if replica is not None:
+                factory = (
+                    replica.read_session_factory if read_only else replica.snapshot_session_factory
+                )
+                session = factory()
+                try:
+                    session.connection()  # connect now: a failing replica falls back below
+                except Exception as error:
+                    session.close()
+                    self.replicas.failed(replica, error)
+                else:
+                    self.replicas.count("replica")
+                    session.info.update(self.session_info)
+                    session.info[_READ_ONLY] = True
+                    return UnitOfWork(session, replica=replica)
+            self.replicas.count("primary")
         session = (self.read_session_factory if read_only else self.session_factory)()
         session.info.update(self.session_info)
         if read_only:
@@ -81,7 +113,28 @@ class Database:
             uow.close()
 
     def dispose(self) -> None:
+        self.replicas.dispose()
         self.engine.dispose()
+
+
+def _read_factories(engine: Engine) -> tuple[Callable[[], Session], Callable[[], Session]]:
+    """Read-only sessions on `engine`: autocommit ones, and ones in a read-only transaction."""
+    # Reads that need no transaction: no BEGIN, no COMMIT, one round trip per statement.
+    # A read-only unit of work runs in autocommit, where a write would commit on its own:
+    # writes are refused at once, as programming errors (ORM flushes and statements by the
+    # session's flag, anything else on the connection by its execution option).
+    autocommit: Callable[[], Session] = sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT", **{_READ_ONLY: True}),
+        expire_on_commit=False,
+        info={_READ_ONLY: True},
+    )
+    snapshot: Callable[[], Session] = sessionmaker(
+        engine.execution_options(**{_READ_ONLY: True}),
+        expire_on_commit=False,
+        info={_READ_ONLY: True},
+    )
+    refuse_writes(engine)
+    return autocommit, snapshot
 
 
 # A connection idle longer than this is pinged before use (the server may have restarted or
@@ -193,15 +246,22 @@ def _alive(transaction: Any) -> bool:
 class UnitOfWork:
     """One session, one transaction, and the side effects that wait for its commit."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, replica: Replica | None = None) -> None:
         self.session = session
         self.committed = False
+        # The read replica it reads from; None: the primary.
+        self.replica = replica
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         on_commit(self.session, callback)
 
     def commit(self) -> None:
-        self.session.commit()
+        if self.replica is None:
+            self.session.commit()
+        else:
+            # Nothing was written on a replica: no COMMIT to fail when it just went away.
+            with suppress(Exception):
+                self.session.rollback()
         self.committed = True
         callbacks = self.session.info.pop(_AFTER_COMMIT, [])
         for callback in callbacks:

@@ -21,7 +21,7 @@ from server.idempotency import keys as idempotency
 from server.kernel.errors import Forbidden, Unauthorized, ValidationFailed
 from server.kernel.permissions import Permission
 from server.kernel.roles import Role
-from server.web.context import container, now, session
+from server.web.context import container, now, read_with_fallback, session
 from server.web.dumping import dumper
 from server.web.guards import out_of_range_ints
 
@@ -130,7 +130,7 @@ class Blueprint(flask_smorest.Blueprint):
             @wraps(view)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 g.read_only = True
-                return view(*args, **kwargs)
+                return read_with_fallback(view, *args, **kwargs)
 
             return wrapper
 

@@ -50,6 +50,7 @@ SECRET_VALUES = {
     "SECRET_KEY": "s" * 48,
     "PAYMENT_SECRETS_KEY": "p" * 48,
     "DATABASE_URL": "postgresql://baoxiu:pw@db:5432/baoxiu",
+    "DATABASE_REPLICA_URLS": "",
     "REDIS_URL": "redis://cache:6379/0",
     "WECHAT_SECRET": "",
     "WECHATPAY_APIV3_KEY": "",

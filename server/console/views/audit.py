@@ -35,7 +35,7 @@ from server.kernel.permissions import Permission
 from server.kernel.personal_data import mask_phone
 from server.orders import export as order_export
 from server.web.audit import record_export
-from server.web.context import container, now, principal, session
+from server.web.context import container, now, principal, replica_allowed, session
 
 PAGE_SIZE = 30
 _ARGS = AuditDayQueryArgsSchema()
@@ -115,7 +115,7 @@ def audit_export(fmt: str) -> Any:
         return redirect("/console/audit?" + request.query_string.decode("latin-1"), code=303)
     org_id, instant = principal().org_id, now()
     # Rows are read in batches through a server-side cursor: a transaction of its own.
-    unit = container().db.unit_of_work()
+    unit = container().db.unit_of_work(on_replica=replica_allowed())
     try:
         rows = list(
             audit_log.export_rows(unit.session, org_id=org_id, filters=_filters(args), tz=LOCAL_TZ)

@@ -49,7 +49,7 @@ from server.staff import members
 from server.uploads import access
 from server.uploads import files as upload_service
 from server.web.audit import record_export
-from server.web.context import container, now, principal, session
+from server.web.context import container, now, principal, replica_allowed, session
 
 PAGE_SIZES = (20, 50, 100)
 FIELD_LABELS = {
@@ -301,12 +301,14 @@ def orders_export(fmt: str) -> Any:
         session(), org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
     )
     if fmt == "csv":
-        body: Any = stream_with_context(_csv_stream(container().db, org_id, filters, instant))
+        body: Any = stream_with_context(
+            _csv_stream(container().db, replica_allowed(), org_id, filters, instant)
+        )
         media_type = order_export.CSV_MEDIA_TYPE
     else:
         # The rows are read in batches through a server-side cursor, which needs a
         # transaction: a unit of work of its own (a page's own is autocommit, read-only).
-        uow = container().db.unit_of_work()
+        uow = container().db.unit_of_work(on_replica=replica_allowed())
         try:
             rows = order_export.export_rows(
                 uow.session, org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
@@ -327,11 +329,11 @@ def orders_export(fmt: str) -> Any:
 
 
 def _csv_stream(
-    db: Database, org_id: int, filters: lists.DeskFilters, instant: datetime
+    db: Database, on_replica: bool, org_id: int, filters: lists.DeskFilters, instant: datetime
 ) -> Iterator[bytes]:
     # Streamed after the request's unit of work closed: the rows come from a session of
     # their own, closed when the stream ends or is abandoned (as the API's export).
-    uow = db.unit_of_work()
+    uow = db.unit_of_work(on_replica=on_replica)
     try:
         rows = order_export.export_rows(
             uow.session, org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ

@@ -20,7 +20,7 @@ from server.kernel.permissions import Permission
 from server.orders import export as order_export
 from server.web.audit import record_export
 from server.web.blueprint import Blueprint
-from server.web.context import container, now, principal, session
+from server.web.context import container, now, principal, replica_allowed, session
 
 blp = Blueprint(
     "admin_audit",
@@ -47,7 +47,7 @@ def export_file(fmt: str, filters: audit_log.AuditFilters) -> Response:
     """The matching rows as CSV (UTF-8 with a BOM) or XLSX; the export is itself audited."""
     org_id, instant = principal().org_id, now()
     # The rows are read in batches through a server-side cursor: a transaction of its own.
-    uow = container().db.unit_of_work()
+    uow = container().db.unit_of_work(on_replica=replica_allowed())
     try:
         rows = list(audit_log.export_rows(uow.session, org_id=org_id, filters=filters, tz=LOCAL_TZ))
     finally:

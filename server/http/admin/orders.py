@@ -30,7 +30,7 @@ from server.orders.actors import Actor
 from server.orders.messages import post_message
 from server.web.audit import record_export
 from server.web.blueprint import Blueprint
-from server.web.context import container, now, principal, session
+from server.web.context import container, now, principal, replica_allowed, session
 
 blp = Blueprint(
     "admin_orders", __name__, url_prefix="/api/v1/admin", description="控制台：工单调度"
@@ -125,12 +125,14 @@ def _export(fmt: str, filters: lists.DeskFilters) -> Response:
     if fmt == "csv":
         # Streamed after this request's unit of work has closed: the rows are read in a
         # read-only session of their own, closed when the stream ends or is abandoned.
-        body: Any = stream_with_context(_csv_stream(container().db, org_id, filters, instant))
+        body: Any = stream_with_context(
+            _csv_stream(container().db, replica_allowed(), org_id, filters, instant)
+        )
         media_type = order_export.CSV_MEDIA_TYPE  # Werkzeug adds "; charset=utf-8"
     else:
         # Rows are read in batches (a server-side cursor), which needs a transaction: the
         # list's read-only unit of work has none.
-        uow = container().db.unit_of_work()
+        uow = container().db.unit_of_work(on_replica=replica_allowed())
         try:
             rows = order_export.export_rows(
                 uow.session, org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ
@@ -162,9 +164,9 @@ def _audited_filters(filters: lists.DeskFilters) -> dict[str, Any]:
 
 
 def _csv_stream(
-    db: Database, org_id: int, filters: lists.DeskFilters, instant: datetime
+    db: Database, on_replica: bool, org_id: int, filters: lists.DeskFilters, instant: datetime
 ) -> Iterator[bytes]:
-    uow = db.unit_of_work()
+    uow = db.unit_of_work(on_replica=on_replica)
     try:
         rows = order_export.export_rows(
             uow.session, org_id=org_id, filters=filters, now=instant, tz=LOCAL_TZ

@@ -21,7 +21,7 @@ from server.db.session import Database
 from server.kernel.permissions import Permission
 from server.reconciliation import runs
 from server.web.blueprint import Blueprint
-from server.web.context import container, now, principal, session
+from server.web.context import container, now, principal, replica_allowed, session
 
 blp = Blueprint(
     "admin_reconciliations",
@@ -104,7 +104,9 @@ def reconciliation(args: dict[str, Any], run_id: int) -> Any:
     """对账详情：汇总与差异（可按差异类型筛选，分页）；format=csv 导出全部差异"""
     if args["format"] == "csv":
         run = runs.get_run(session(), org_id=_org(), run_id=run_id)
-        response = Response(_csv_stream(container().db, _org(), run_id), mimetype=CSV_MEDIA_TYPE)
+        response = Response(
+            _csv_stream(container().db, replica_allowed(), _org(), run_id), mimetype=CSV_MEDIA_TYPE
+        )
         response.headers["Content-Disposition"] = (
             f'attachment; filename="{runs.export_filename(run)}"'
         )
@@ -120,9 +122,9 @@ def reconciliation(args: dict[str, Any], run_id: int) -> Any:
     )
 
 
-def _csv_stream(db: Database, org_id: int, run_id: int) -> Iterator[bytes]:
+def _csv_stream(db: Database, on_replica: bool, org_id: int, run_id: int) -> Iterator[bytes]:
     # Streamed after the request's unit of work has closed, from a session of its own.
-    uow = db.unit_of_work()
+    uow = db.unit_of_work(on_replica=on_replica)
     try:
         run = runs.get_run(uow.session, org_id=org_id, run_id=run_id)
         yield from runs.export_csv(uow.session, run=run)
