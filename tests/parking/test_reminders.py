@@ -71,8 +71,21 @@ def test_rentals_within_their_reminder_days_are_told_once(make, db_session):
     )
     rent("A-005", end_date=date(2027, 2, 27))  # already over on the day of the run
 
+    def told() -> int:
+        return len(
+            db_session.scalars(
+                select(Notification.id).where(
+                    Notification.org_id == org.id, Notification.kind == "parking_rent_expiring"
+                )
+            ).all()
+        )
+
     def run(day):
-        return reminders.remind_expiring(db_session, now=at_local(day)).reminded
+        """Reminders of this organisation's rentals only: the job runs over every
+        organisation, and other tests commit rentals of their own."""
+        before = told()
+        reminders.remind_expiring(db_session, now=at_local(day))
+        return told() - before
 
     assert run(date(2027, 2, 28)) == 0  # 31 days before
     assert run(date(2027, 3, 1)) == 1  # exactly 30 days before: A-001
